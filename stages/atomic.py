@@ -1,0 +1,57 @@
+"""Write outputs to a temporary sibling path and rename into place.
+
+A killed or failed stage then never leaves a half-written file or directory under the output
+name, so DVC never takes it as complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+
+def _part(path: Path) -> Path:
+    return path.with_name(path.name + ".part")
+
+
+@contextmanager
+def atomic_dir(path: Path | str) -> Iterator[Path]:
+    """Yield an empty temporary directory; on success it replaces `path`."""
+    path = Path(path)
+    tmp = _part(path)
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if path.exists():
+        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
+    tmp.rename(path)
+
+
+@contextmanager
+def atomic_file(path: Path | str, mode: str = "w") -> Iterator[Any]:
+    """Open a temporary file for writing; on success it replaces `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _part(path)
+    try:
+        with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
+            yield f
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+
+
+def write_json(path: Path | str, obj: Any) -> None:
+    with atomic_file(path) as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False, sort_keys=True)
+        f.write("\n")

@@ -1,0 +1,206 @@
+"""Extract aligned Korean-English text from the LibreOffice help (HTML in Debian packages).
+
+Both languages are generated from the same XHP sources, so every paragraph and heading carries
+the same element id (`par_id3149489`, `hd_id3155908`) in the Korean and the English page, and
+every index keyword (`<meta itemprop="keywords">` after a `bm_id` anchor, the same entries as
+`bookmarks.js`) sits in the same order. Alignment is therefore by (page, element id) and by
+(page, anchor, position): exact, with no sentence aligner. Elements the translators left in
+English are dropped, since they are not parallel text.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+HANGUL = re.compile(r"[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
+_SPACE = re.compile(r"\s+")
+_TEXT_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+def has_hangul(text: str) -> bool:
+    return HANGUL.search(text) is not None
+
+
+def hangul_share(text: str) -> float:
+    """Share of Hangul among the letters of `text` (0 for text without letters)."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(1 for c in letters if HANGUL.match(c)) / len(letters) if letters else 0.0
+
+
+@dataclass(frozen=True)
+class Element:
+    """One paragraph or heading of a help page, in document order."""
+
+    id: str
+    kind: str  # p | h1 .. h6
+    section: str  # id of the heading that opens the enclosing section ("top" before any)
+    text: str
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """One index keyword of a page; `section` is where its anchor points."""
+
+    anchor: str
+    position: int
+    section: str
+    text: str
+
+
+@dataclass
+class Page:
+    elements: list[Element]
+    keywords: list[Keyword]
+
+
+class _PageParser(HTMLParser):
+    """Collects id-carrying paragraphs/headings and keyword anchors inside `DisplayArea`."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.depth = 0  # div depth inside DisplayArea, 0 = outside
+        self.open: tuple[str, str, str] | None = None  # (tag, id, kind)
+        self.nested = 0
+        self.buf: list[str] = []
+        self.section = "top"
+        self.anchor: str | None = None
+        self.anchor_keywords: list[tuple[str, int, str]] = []  # (anchor, pos, text) awaiting section
+        self.positions: dict[str, int] = {}
+        self.elements: list[Element] = []
+        self.keywords: list[Keyword] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "div":
+            if self.depth:
+                self.depth += 1
+            elif a.get("id") == "DisplayArea":
+                self.depth = 1
+            return
+        if not self.depth:
+            return
+        if self.open is not None:
+            if tag == self.open[0]:
+                self.nested += 1
+            return
+        if tag == "a" and (a.get("name") or "").startswith("bm_id"):
+            self.anchor = a["name"]
+        elif tag == "meta" and a.get("itemprop") == "keywords" and self.anchor:
+            pos = self.positions.get(self.anchor, 0)
+            self.positions[self.anchor] = pos + 1
+            self.anchor_keywords.append((self.anchor, pos, clean(a.get("content") or "")))
+        elif tag in _TEXT_TAGS and a.get("id"):
+            self.open = (tag, a["id"], tag)
+            self.nested = 0
+            self.buf = []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div" and self.depth:
+            self.depth -= 1
+            return
+        if self.open is None or tag != self.open[0]:
+            return
+        if self.nested:
+            self.nested -= 1
+            return
+        _, el_id, kind = self.open
+        self.open = None
+        if kind.startswith("h"):
+            self.section = el_id
+        for anchor, pos, text in self.anchor_keywords:
+            self.keywords.append(Keyword(anchor, pos, self.section, text))
+        self.anchor_keywords = []
+        self.anchor = None
+        self.elements.append(Element(el_id, kind, self.section, clean("".join(self.buf))))
+
+    def handle_data(self, data: str) -> None:
+        if self.open is not None:
+            self.buf.append(data)
+
+
+def clean(text: str) -> str:
+    return _SPACE.sub(" ", text).strip()
+
+
+def parse_page(html: str) -> Page:
+    parser = _PageParser()
+    parser.feed(html)
+    parser.close()
+    return Page(parser.elements, parser.keywords)
+
+
+def align_page(page: str, ko: Page, en: Page) -> tuple[list[dict], list[dict]]:
+    """Pair the Korean and English versions of one page; drop untranslated or empty pairs."""
+    en_by_id = {e.id: e for e in en.elements}
+    repeated = _repeated_ids(ko) | _repeated_ids(en)  # ambiguous: an id twice on one page
+    paragraphs = []
+    for k in ko.elements:
+        e = en_by_id.get(k.id) if k.id not in repeated else None
+        if e is None or e.kind != k.kind or not translated(k.text, e.text):
+            continue
+        paragraphs.append({"page": page, "id": k.id, "kind": k.kind, "section": e.section,
+                           "ko": k.text, "en": e.text})
+    en_kw = {(w.anchor, w.position): w for w in en.keywords}
+    keywords = []
+    for k in ko.keywords:
+        e = en_kw.get((k.anchor, k.position))
+        if e is None or not translated(k.text, e.text):
+            continue
+        keywords.append({"page": page, "anchor": k.anchor, "position": k.position,
+                         "section": e.section, "ko": k.text, "en": e.text})
+    return paragraphs, keywords
+
+
+def _repeated_ids(page: Page) -> set[str]:
+    seen: set[str] = set()
+    return {e.id for e in page.elements if e.id in seen or seen.add(e.id)}
+
+
+def translated(ko: str, en: str) -> bool:
+    """A real pair: both non-empty, Korean written mostly in Hangul, English without Hangul."""
+    return bool(ko and en) and ko != en and hangul_share(ko) >= 0.5 and not has_hangul(en)
+
+
+def help_pages(root: Path) -> dict[str, Path]:
+    """Map page path relative to the language root (`text/swriter/...html`) to its file."""
+    return {str(p.relative_to(root)): p for p in sorted((root / "text").rglob("*.html"))}
+
+
+def extract(ko_root: Path, en_root: Path) -> tuple[list[dict], list[dict]]:
+    """Align every page present in both help trees."""
+    ko_pages, en_pages = help_pages(ko_root), help_pages(en_root)
+    paragraphs: list[dict] = []
+    keywords: list[dict] = []
+    for name in sorted(ko_pages.keys() & en_pages.keys()):
+        ko = parse_page(ko_pages[name].read_text(encoding="utf-8"))
+        en = parse_page(en_pages[name].read_text(encoding="utf-8"))
+        p, k = align_page(name, ko, en)
+        paragraphs += p
+        keywords += k
+    return paragraphs, keywords
+
+
+def write_jsonl_gz(path: Path, records: Iterable[dict]) -> None:
+    """Deterministic gzip (no mtime) so regenerating the raw files gives identical bytes."""
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
+        for r in records:
+            f.write((json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+    tmp.replace(path)
+
+
+def read_jsonl_gz(path: Path) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, record); a malformed line raises naming the file and line."""
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            try:
+                yield n, json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+

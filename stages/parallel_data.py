@@ -1,0 +1,216 @@
+"""Build the parallel Korean-English retrieval data from the aligned help text.
+
+- Passage: the paragraphs of one help-page section (between two headings), joined up to a
+  maximum length at a paragraph boundary; its Korean and English versions are twins.
+- Query: a section heading (relevant: that section's passage, which never contains the heading)
+  or an index keyword (relevant: the section its anchor points to). Same qid in both languages.
+- Split: by help page, so no page and no twin is in two splits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from stages.helpdocs import has_hangul, hangul_share, read_jsonl_gz
+
+LANGS = ("ko", "en")
+SPLITS = ("train", "dev", "test")
+KINDS = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}
+
+
+class DataError(ValueError):
+    """Bad input data; the message names the file and the record."""
+
+
+@dataclass(frozen=True)
+class Passage:
+    sid: str
+    page: str
+    section: str
+    ko: str
+    en: str
+
+
+@dataclass(frozen=True)
+class Query:
+    qid: str
+    kind: str  # heading | keyword
+    ko: str
+    en: str
+    relevant: tuple[str, ...]  # passage sids
+
+
+def doc_id(sid: str, lang: str) -> str:
+    return f"{sid}-{lang}"
+
+
+def check_pair(where: str, ko: str, en: str) -> None:
+    """Fail unless `ko`/`en` look like a Korean text and its English translation."""
+    if not ko.strip() or not en.strip():
+        raise DataError(f"{where}: empty text")
+    if hangul_share(ko) < 0.5:
+        raise DataError(f"{where}: Korean text is not written in Hangul: {ko[:60]!r}")
+    if has_hangul(en):
+        raise DataError(f"{where}: English text contains Hangul: {en[:60]!r}")
+
+
+def load_records(path: Path, fields: tuple[str, ...]) -> list[dict]:
+    """Read a raw JSONL.gz file, checking fields, scripts and duplicate keys per record."""
+    records, seen = [], {}
+    for n, rec in read_jsonl_gz(path):
+        key = (rec.get("page"), rec.get("id") or f"{rec.get('anchor')}/{rec.get('position')}")
+        where = f"{path}:{n} ({key[0]}#{key[1]})"
+        missing = [f for f in fields if not isinstance(rec.get(f), str)]
+        if missing:
+            raise DataError(f"{where}: missing or non-text field '{missing[0]}'")
+        if key in seen:
+            raise DataError(f"{where}: duplicate record, first at line {seen[key]}")
+        seen[key] = n
+        if "kind" in rec and rec["kind"] not in KINDS:
+            raise DataError(f"{where}: unknown kind {rec['kind']!r}")
+        check_pair(where, rec["ko"], rec["en"])
+        records.append(rec)
+    return records
+
+
+def load_paragraphs(path: Path) -> list[dict]:
+    return load_records(path, ("page", "id", "kind", "section", "ko", "en"))
+
+
+def load_keywords(path: Path) -> list[dict]:
+    return load_records(path, ("page", "anchor", "section", "ko", "en"))
+
+
+def build_passages(paragraphs: Iterable[dict], max_chars: int, min_chars: int) -> list[Passage]:
+    """One passage per section; texts seen before (boilerplate repeated across pages) dropped."""
+    sections: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for p in paragraphs:
+        if p["kind"] == "p":
+            sections[(p["page"], p["section"])].append(p)
+    passages: list[Passage] = []
+    seen: set[str] = set()
+    for (page, section), paras in sections.items():
+        ko, en = [paras[0]["ko"]], [paras[0]["en"]]
+        for p in paras[1:]:
+            if len(" ".join(en)) + len(p["en"]) + 1 > max_chars:
+                break
+            ko.append(p["ko"])
+            en.append(p["en"])
+        ko_text, en_text = " ".join(ko), " ".join(en)
+        if len(en_text) < min_chars or ko_text in seen or en_text in seen:
+            continue
+        seen.update((ko_text, en_text))
+        passages.append(Passage(f"p{len(passages):05d}", page, section, ko_text, en_text))
+    return passages
+
+
+def build_queries(paragraphs: Iterable[dict], keywords: Iterable[dict],
+                  passages: list[Passage]) -> list[Query]:
+    """Headings and index keywords as parallel queries; a text used twice is merged or dropped."""
+    by_section = {(p.page, p.section): p.sid for p in passages}
+    first_of_page: dict[str, str] = {}
+    for p in passages:
+        first_of_page.setdefault(p.page, p.sid)
+    candidates: list[tuple[str, str, str, str]] = []  # kind, ko, en, sid
+    for h in paragraphs:
+        sid = by_section.get((h["page"], h["id"]))
+        if h["kind"] != "p" and sid:
+            candidates.append(("heading", h["ko"], h["en"], sid))
+    for k in keywords:
+        sid = by_section.get((k["page"], k["section"])) or first_of_page.get(k["page"])
+        if sid:
+            candidates.append(("keyword", k["ko"], k["en"], sid))
+
+    passage_texts = {t for p in passages for t in (p.ko, p.en)}
+    groups: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
+    for c in candidates:
+        if c[1] not in passage_texts and c[2] not in passage_texts:
+            groups[c[2].casefold()].append(c)
+    ko_owner: dict[str, int] = defaultdict(int)
+    for group in groups.values():
+        ko_owner[group[0][1]] += 1
+    queries = []
+    for group in groups.values():
+        kind, ko, en, _ = group[0]
+        if ko_owner[ko] > 1:  # one Korean text for two English queries: ambiguous, drop
+            continue
+        relevant = tuple(dict.fromkeys(c[3] for c in group))
+        queries.append(Query(f"q{len(queries):05d}", kind, ko, en, relevant))
+    return queries
+
+
+def page_split(page: str, seed: int, fractions: dict[str, float]) -> str:
+    """Deterministic split of a help page from a hash of (seed, page)."""
+    h = int.from_bytes(hashlib.sha256(f"{seed}:{page}".encode()).digest()[:8], "big") / 2**64
+    acc = 0.0
+    for name in SPLITS:
+        acc += fractions[name]
+        if h < acc:
+            return name
+    return SPLITS[-1]
+
+
+def assign_splits(passages: list[Passage], queries: list[Query], seed: int,
+                  fractions: dict[str, float]) -> tuple[dict[str, str], list[tuple[str, Query]]]:
+    """Split of every passage, and (split, query) with relevant passages of that split only."""
+    split_of = {p.sid: page_split(p.page, seed, fractions) for p in passages}
+    placed = []
+    for q in queries:
+        split = split_of[q.relevant[0]]
+        relevant = tuple(s for s in q.relevant if split_of[s] == split)
+        placed.append((split, Query(q.qid, q.kind, q.ko, q.en, relevant)))
+    return split_of, placed
+
+
+def sample(items: list, n: int, seed: int) -> list:
+    """`n` items drawn without replacement, in their original order (all if fewer)."""
+    if n >= len(items):
+        return list(items)
+    keep = set(random.Random(seed).sample(range(len(items)), n))
+    return [x for i, x in enumerate(items) if i in keep]
+
+
+def corpus_rows(passages: list[Passage], split_of: dict[str, str]) -> list[dict]:
+    rows = []
+    for p in passages:
+        for lang, other in (("ko", "en"), ("en", "ko")):
+            rows.append({"doc_id": doc_id(p.sid, lang), "sid": p.sid, "lang": lang,
+                         "page": p.page, "section": p.section, "split": split_of[p.sid],
+                         "text": getattr(p, lang), "twin": doc_id(p.sid, other)})
+    return rows
+
+
+def validate_corpus(rows: list[dict], where: str = "corpus") -> None:
+    """Twins aligned both ways, right script, no empty or duplicate text, no page in two splits."""
+    by_id = {}
+    for r in rows:
+        rid = f"{where} record {r['doc_id']} ({r['page']})"
+        if r["doc_id"] in by_id:
+            raise DataError(f"{rid}: duplicate doc_id")
+        by_id[r["doc_id"]] = r
+        if not r["text"].strip():
+            raise DataError(f"{rid}: empty text")
+        if r["lang"] == "ko" and hangul_share(r["text"]) < 0.5:
+            raise DataError(f"{rid}: Korean text is not written in Hangul: {r['text'][:60]!r}")
+        if r["lang"] == "en" and has_hangul(r["text"]):
+            raise DataError(f"{rid}: English text contains Hangul: {r['text'][:60]!r}")
+    texts: dict[str, str] = {}
+    page_split_of: dict[str, str] = {}
+    for r in rows:
+        rid = f"{where} record {r['doc_id']} ({r['page']})"
+        twin = by_id.get(r["twin"])
+        if twin is None or twin["twin"] != r["doc_id"] or twin["lang"] == r["lang"]:
+            raise DataError(f"{rid}: misaligned twin {r['twin']!r}")
+        if (twin["page"], twin["section"], twin["split"]) != (r["page"], r["section"], r["split"]):
+            raise DataError(f"{rid}: twin {r['twin']} is on another page, section or split")
+        if r["text"] in texts:
+            raise DataError(f"{rid}: duplicate text, also in {texts[r['text']]}")
+        texts[r["text"]] = r["doc_id"]
+        first = page_split_of.setdefault(r["page"], r["split"])
+        if first != r["split"]:
+            raise DataError(f"{rid}: page {r['page']} is in two splits ({first}, {r['split']})")
