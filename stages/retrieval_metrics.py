@@ -1,0 +1,147 @@
+"""Rankings as TREC run files, and the metrics both studies report on them.
+
+Every metric ranks a query's documents the same way, by descending score with ties broken by
+docid ascending, so a score tie never makes two evaluations (or two libraries) disagree.
+Results are rounded half up to 2 decimals, as the papers print them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from statistics import mean
+
+import ir_measures
+from ir_measures import RR, R, nDCG
+
+from stages.atomic import atomic_file
+
+Run = dict[str, dict[str, float]]  # qid -> docid -> score
+Qrels = dict[str, dict[str, int]]  # qid -> docid -> relevance
+
+CLIR = ("en-ko", "ko-en")
+MONO = ("ko-ko", "en-en")
+
+
+def round2(x: float) -> float:
+    """Round half up: Python's round() gives 85.53 for the paper's 85.535 (binary floats)."""
+    return float(Decimal(f"{x:.10f}").quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def ranked(docs: dict[str, float]) -> list[str]:
+    """Docids best first: descending score, ties by docid ascending."""
+    return sorted(docs, key=lambda d: (-docs[d], d))
+
+
+def read_trec_run(path: Path | str) -> Run:
+    run: Run = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                qid, _, docid, _, score, *_ = line.split()
+                run.setdefault(qid, {})[docid] = float(score)
+    return run
+
+
+def write_trec_run(path: Path | str, run: Run, tag: str) -> None:
+    """Write `qid Q0 docid rank score tag` lines, queries sorted, ranks from 1."""
+    with atomic_file(path) as f:
+        for qid in sorted(run):
+            for rank, docid in enumerate(ranked(run[qid]), start=1):
+                f.write(f"{qid} Q0 {docid} {rank} {float(run[qid][docid])!r} {tag}\n")
+
+
+def read_qrels(path: Path | str) -> Qrels:
+    qrels: Qrels = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                qid, _, docid, rel = line.split()
+                qrels.setdefault(qid, {})[docid] = int(rel)
+    return qrels
+
+
+def _relevant(qrels: Qrels) -> dict[str, set[str]]:
+    """Queries with at least one relevant document: the others can never score."""
+    rel = {qid: {d for d, r in docs.items() if r > 0} for qid, docs in qrels.items()}
+    return {qid: docs for qid, docs in rel.items() if docs}
+
+
+def ir_metrics(run: Run, qrels: Qrels) -> dict[str, float]:
+    """nDCG@10, R@100 and RR@10 in percent over the queries of `qrels` (missing ones count 0)."""
+    judged = {qid: qrels[qid] for qid in _relevant(qrels)}
+    # Scores become strictly decreasing ranks, so ir_measures sees our tie-breaking.
+    by_rank = {}
+    for qid in judged.keys() & run.keys():
+        order = ranked(run[qid])
+        by_rank[qid] = {d: float(len(order) - i) for i, d in enumerate(order)}
+    names = {nDCG @ 10: "ndcg@10", R @ 100: "recall@100", RR @ 10: "mrr@10"}
+    agg = ir_measures.calc_aggregate(list(names), judged, by_rank)
+    return {name: round2(100 * agg[m]) for m, name in names.items()}
+
+
+def _log2_ratio(pool: int, max_r: int, n_rel: int) -> float:
+    if n_rel >= pool:
+        return 100.0
+    score = 100 * (math.log2(pool) - math.log2(max_r)) / (math.log2(pool) - math.log2(n_rel))
+    return min(100.0, max(0.0, score))
+
+
+def multi_metrics(run: Run, qrels: Qrels, pool_size: int) -> dict[str, float]:
+    """Max@R, Max@R_norm and Comp@10 of the Multi scenario (one pool, both languages).
+
+    A relevant document absent from the run is taken to sit at the bottom of the pool.
+    """
+    max_r, norm, complete = [], [], []
+    for qid, rel in _relevant(qrels).items():
+        rank = {d: i for i, d in enumerate(ranked(run.get(qid, {})), start=1)}
+        worst = max(rank.get(d, pool_size) for d in rel)
+        max_r.append(worst)
+        norm.append(_log2_ratio(pool_size, worst, len(rel)))
+        complete.append(100.0 if all(rank.get(d, math.inf) <= 10 for d in rel) else 0.0)
+    return {"max@r": round2(mean(max_r)), "max@r_norm": round2(mean(norm)),
+            "comp@10": round2(mean(complete))}
+
+
+def doc_lang(docid: str) -> str:
+    """Language of a docid such as `p01234-ko`: the suffix after the last '-'."""
+    return docid.rsplit("-", 1)[-1]
+
+
+def english_inclination(run: Run, qrels: Qrels, lang_of: Callable[[str], str],
+                        query_lang: str) -> dict[str, float]:
+    """Percent of queries where a non-relevant document in another language outranks the
+    best relevant document in the query's language.
+
+    Only queries with a relevant document in `query_lang` count; if that document is missing
+    from the run, any non-relevant other-language document in the run outranks it.
+    """
+    hits = []
+    for qid, rel in _relevant(qrels).items():
+        same = {d for d in rel if lang_of(d) == query_lang}
+        if not same:
+            continue
+        order = ranked(run.get(qid, {}))
+        best = next((i for i, d in enumerate(order) if d in same), len(order))
+        inclined = any(d not in rel and lang_of(d) != query_lang for d in order[:best])
+        hits.append(100.0 if inclined else 0.0)
+    return {"inclination": round2(mean(hits)) if hits else 0.0}
+
+
+def paper_summary(scores: dict[str, dict[str, float]]) -> dict[str, float]:
+    """Per-direction AVG over benchmarks and the CLIR/Mono OVR of Jang et al.'s main table.
+
+    `scores[benchmark][direction]`; an OVR needs both of its directions.
+    """
+    avg = {}
+    for direction in CLIR + MONO:
+        values = [s[direction] for s in scores.values() if direction in s]
+        if values:
+            avg[direction] = mean(values)
+    out = {f"avg_{d}": round2(v) for d, v in avg.items()}
+    for name, pair in (("clir_ovr", CLIR), ("mono_ovr", MONO)):
+        if all(d in avg for d in pair):
+            out[name] = round2(mean(avg[d] for d in pair))
+    return out

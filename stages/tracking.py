@@ -1,0 +1,167 @@
+"""Log stage results to MLflow without ever making a stage fail.
+
+A record is first saved as JSON under a pending directory, so a result produced while MLflow is
+down is kept: `python -m stages.tracking sync` logs it later. Each record carries an idempotency
+key (tag `koen.key`), so logging or syncing twice never duplicates a run. Runs of one group (a
+commit, a DVC experiment) are children of one parent run, found again by its tag `koen.group`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import re
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from stages.atomic import write_json
+
+DEFAULT_URI = "sqlite:///mlflow.db"
+DEFAULT_EXPERIMENT = "koen-retrieval"
+DEFAULT_PENDING = Path("metrics/mlflow_pending")
+# mlflow's defaults retry 7 times with backoff (minutes) and wait 120 s per request.
+FAIL_FAST = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+
+
+def tracking_uri() -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+def experiment_name() -> str:
+    return os.environ.get("MLFLOW_EXPERIMENT_NAME") or DEFAULT_EXPERIMENT
+
+
+def pending_file(pending_dir: Path | str, key: str) -> Path:
+    """A file name safe on any filesystem; the hash keeps two keys from sharing one."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", key)[:100]
+    return Path(pending_dir) / f"{safe}-{hashlib.sha1(key.encode()).hexdigest()[:8]}.json"
+
+
+def mlflow_name(name: str) -> str:
+    """MLflow refuses '@' and most punctuation in metric and param names: `ndcg@10` -> `ndcg_at_10`."""
+    return re.sub(r"[^/\w.\- :]", "_", name.replace("@", "_at_"))
+
+
+def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested params (as in params.yaml) become dotted keys."""
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+@contextmanager
+def _fail_fast() -> Iterator[None]:
+    """Shorten mlflow's HTTP retries and timeout for one attempt, unless the user set them."""
+    added = [k for k in FAIL_FAST if k not in os.environ]
+    os.environ.update({k: FAIL_FAST[k] for k in added})
+    try:
+        yield
+    finally:
+        for k in added:
+            os.environ.pop(k, None)
+
+
+def _find_run(client: Any, experiment_id: str, tag: str, value: str) -> str | None:
+    runs = client.search_runs([experiment_id], f"tags.`{tag}` = '{value}'", max_results=1)
+    return runs[0].info.run_id if runs else None
+
+
+def _log(record: dict[str, Any], uri: str) -> str:
+    """Log one record; raises on any failure. Returns "logged" or "exists"."""
+    # Imported here so that even a broken mlflow install only leaves the record pending.
+    from mlflow import MlflowClient
+    from mlflow.entities import Metric, Param
+
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name(experiment_name())
+    exp_id = experiment.experiment_id if experiment else client.create_experiment(experiment_name())
+    if _find_run(client, exp_id, "koen.key", record["key"]):
+        return "exists"
+
+    tags = {k: str(v) for k, v in record.get("tags", {}).items()}
+    if group := record.get("group"):
+        parent = _find_run(client, exp_id, "koen.group", group)
+        if parent is None:
+            parent = client.create_run(exp_id, run_name=group, tags={"koen.group": group}).info.run_id
+            client.set_terminated(parent)
+        tags["mlflow.parentRunId"] = parent
+    run_id = client.create_run(exp_id, run_name=record["name"], tags=tags).info.run_id
+
+    now = int(time.time() * 1000)
+    metrics = [Metric(mlflow_name(k), float(v), now, 0) for k, v in record.get("metrics", {}).items()]
+    metrics += [Metric(mlflow_name(k), float(v), now, int(step))
+                for k, points in record.get("steps", {}).items() for step, v in points]
+    params = [Param(mlflow_name(k), str(v)) for k, v in _flat(record.get("params", {})).items()]
+    client.log_batch(run_id, metrics=metrics, params=params)
+    for path in record.get("artifacts", []):
+        if Path(path).is_file():
+            client.log_artifact(run_id, str(path))
+    # The key goes on last: a run cut off halfway has none, so the record is logged again.
+    client.set_tag(run_id, "koen.key", record["key"])
+    client.set_terminated(run_id)
+    return "logged"
+
+
+def _short(text: str, keep: int = 120) -> str:
+    """One line; both ends kept, since the cause of a connection error comes last."""
+    text = " ".join(text.split())
+    return text if len(text) <= 2 * keep else f"{text[:keep]} ... {text[-keep:]}"
+
+
+def _attempt(record: dict[str, Any], pending: Path) -> str:
+    """Log a pending record and delete its file, or leave it there and say so on one line."""
+    uri = tracking_uri()
+    try:
+        with _fail_fast():
+            status = _log(record, uri)
+    except Exception as err:  # never let tracking fail a stage
+        reason = _short(f"{type(err).__name__}: {err}")
+        print(f"mlflow: could not log to {uri} ({reason}); run kept in {pending}; log it later "
+              f"with: python -m stages.tracking sync --pending {pending.parent}", file=sys.stderr)
+        return "pending"
+    pending.unlink(missing_ok=True)
+    return status
+
+
+def log_run(record: dict[str, Any], pending_dir: Path | str) -> str:
+    """Save `record` under `pending_dir`, then log it: "logged", "exists" or "pending".
+
+    record: {"key", "name", "group", "params", "metrics", "tags", "artifacts",
+    "steps": {"train_loss": [[step, value], ...]}}; only "key" and "name" are required.
+    """
+    pending = pending_file(pending_dir, record["key"])
+    write_json(pending, record)
+    return _attempt(record, pending)
+
+
+def sync(pending_dir: Path | str) -> dict[str, int]:
+    """Log every pending record; returns how many were logged, already there, still pending."""
+    counts = {"logged": 0, "exists": 0, "pending": 0}
+    for pending in sorted(Path(pending_dir).glob("*.json")):
+        counts[_attempt(json.loads(pending.read_text(encoding="utf-8")), pending)] += 1
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stages.tracking")
+    sub = parser.add_subparsers(dest="command", required=True)
+    cmd = sub.add_parser("sync", help="log the runs kept while MLflow was unreachable")
+    cmd.add_argument("--pending", type=Path, default=DEFAULT_PENDING)
+    args = parser.parse_args(argv)
+    counts = sync(args.pending)
+    print(json.dumps(counts))
+    return 1 if counts["pending"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
