@@ -44,7 +44,7 @@ def pending_file(pending_dir: Path | str, key: str) -> Path:
 
 
 def mlflow_name(name: str) -> str:
-    """MLflow refuses '@' and most punctuation in metric and param names: `ndcg@10` -> `ndcg_at_10`."""
+    """MLflow refuses '@' and most punctuation in metric and param names: ndcg@10 -> ndcg_at_10."""
     return re.sub(r"[^/\w.\- :]", "_", name.replace("@", "_at_"))
 
 
@@ -71,9 +71,18 @@ def _fail_fast() -> Iterator[None]:
             os.environ.pop(k, None)
 
 
-def _find_run(client: Any, experiment_id: str, tag: str, value: str) -> str | None:
-    runs = client.search_runs([experiment_id], f"tags.`{tag}` = '{value}'", max_results=1)
+def _find_run(client: Any, exp_id: str, tag: str, value: str) -> str | None:
+    runs = client.search_runs([exp_id], f"tags.`{tag}` = '{value}'", max_results=1)
     return runs[0].info.run_id if runs else None
+
+
+def _parent_run(client: Any, exp_id: str, group: str) -> str:
+    """The group's parent run, created the first time the group is seen."""
+    if found := _find_run(client, exp_id, "koen.group", group):
+        return found
+    run_id = client.create_run(exp_id, run_name=group, tags={"koen.group": group}).info.run_id
+    client.set_terminated(run_id)
+    return run_id
 
 
 def _log(record: dict[str, Any], uri: str) -> str:
@@ -90,15 +99,12 @@ def _log(record: dict[str, Any], uri: str) -> str:
 
     tags = {k: str(v) for k, v in record.get("tags", {}).items()}
     if group := record.get("group"):
-        parent = _find_run(client, exp_id, "koen.group", group)
-        if parent is None:
-            parent = client.create_run(exp_id, run_name=group, tags={"koen.group": group}).info.run_id
-            client.set_terminated(parent)
-        tags["mlflow.parentRunId"] = parent
+        tags["mlflow.parentRunId"] = _parent_run(client, exp_id, group)
     run_id = client.create_run(exp_id, run_name=record["name"], tags=tags).info.run_id
 
     now = int(time.time() * 1000)
-    metrics = [Metric(mlflow_name(k), float(v), now, 0) for k, v in record.get("metrics", {}).items()]
+    metrics = [Metric(mlflow_name(k), float(v), now, 0)
+               for k, v in record.get("metrics", {}).items()]
     metrics += [Metric(mlflow_name(k), float(v), now, int(step))
                 for k, points in record.get("steps", {}).items() for step, v in points]
     params = [Param(mlflow_name(k), str(v)) for k, v in _flat(record.get("params", {})).items()]

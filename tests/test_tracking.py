@@ -149,7 +149,8 @@ def test_unreachable_server_keeps_the_run_until_sync(tmp_path, monkeypatch, caps
     assert kept.is_file()
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("mlflow:")]
     assert len(lines) == 1
-    assert url in lines[0] and str(kept) in lines[0] and "python -m stages.tracking sync" in lines[0]
+    assert url in lines[0] and str(kept) in lines[0]
+    assert "python -m stages.tracking sync" in lines[0]
 
     mlflow_server(port)
     assert main(["sync", "--pending", str(pending)]) == 0
