@@ -1,0 +1,116 @@
+"""Fine-tune a sentence-transformers model with `SentenceTransformerTrainer`.
+
+One function, `run_training(spec)`, used in-process and, for several devices, in each process
+started by `torchrun` (`python -m stages.training SPEC.json`; accelerate takes the ranks from the
+environment, gloo on CPU). Checkpoints go to `spec["checkpoints"]`, outside the DVC output, so a
+killed run resumes from its last one; only rank 0 saves the final model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+from datasets import Dataset
+from sentence_transformers import (
+    SentenceTransformer,
+    SentenceTransformerTrainer,
+    SentenceTransformerTrainingArguments,
+)
+from sentence_transformers.losses import MultipleNegativesRankingLoss
+from sentence_transformers.training_args import BatchSamplers
+from transformers import TrainerCallback
+
+from stages.seeding import seed_everything
+
+FINGERPRINT = "fingerprint.txt"
+
+
+class RankLog(TrainerCallback):
+    """Counts the batches each process trained on: the proof that every rank took part."""
+
+    def __init__(self, path: Path):
+        self.path, self.batches = path, 0
+
+    def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+        self.batches += 1
+
+    def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001
+        rank = int(os.environ.get("RANK", 0))
+        (self.path / f"rank{rank}.json").write_text(json.dumps(
+            {"rank": rank, "world_size": int(os.environ.get("WORLD_SIZE", 1)),
+             "batches": self.batches, "global_step": state.global_step}))
+
+
+def build_loss(model: SentenceTransformer, spec: dict[str, Any]) -> torch.nn.Module:
+    if spec["method"] == "align":
+        from stages.alignment_loss import CrossLingualAlignmentLoss
+
+        return CrossLingualAlignmentLoss(model, **spec["align"])
+    return MultipleNegativesRankingLoss(model, scale=spec["scale"])
+
+
+def prompts_for(columns: list[str], model: SentenceTransformer) -> dict[str, str]:
+    """Query prompt for the anchor column, passage prompt for the others."""
+    query, passage = model.prompts.get("query", ""), model.prompts.get("passage", "")
+    return {c: query if c == "anchor" else passage for c in columns}
+
+
+def resumable(checkpoints: Path, fingerprint: str) -> bool:
+    """True when `checkpoints` holds a checkpoint of this very run (same inputs and params)."""
+    mark = checkpoints / FINGERPRINT
+    if mark.exists() and mark.read_text() == fingerprint:
+        return any(checkpoints.glob("checkpoint-*"))
+    return False
+
+
+def run_training(spec: dict[str, Any]) -> dict[str, Any]:
+    """Train `spec["init"]` on `spec["examples"]`; rank 0 saves to `spec["output"]`."""
+    seed_everything(spec["seed"])
+    checkpoints = Path(spec["checkpoints"])
+    resume = resumable(checkpoints, spec["fingerprint"])
+    if int(os.environ.get("RANK", 0)) == 0 and not resume:
+        checkpoints.mkdir(parents=True, exist_ok=True)
+        for old in checkpoints.glob("checkpoint-*"):
+            shutil.rmtree(old)
+        (checkpoints / FINGERPRINT).write_text(spec["fingerprint"])
+    device = spec["device"]
+    distributed = int(os.environ.get("WORLD_SIZE", 1)) > 1
+    model = SentenceTransformer(spec["init"], device=device)
+    model.max_seq_length = spec["max_seq_length"]
+    if spec["freeze_embeddings"]:
+        model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
+    dataset = Dataset.from_list(spec["examples"])
+    args = SentenceTransformerTrainingArguments(
+        output_dir=str(checkpoints), num_train_epochs=spec["epochs"],
+        per_device_train_batch_size=spec["batch_size"], learning_rate=spec["learning_rate"],
+        warmup_ratio=spec["warmup_ratio"], seed=spec["seed"], data_seed=spec["seed"],
+        logging_steps=1, save_strategy="steps", save_steps=spec["checkpoint_steps"],
+        save_total_limit=1, report_to="none", use_cpu=device == "cpu",
+        ddp_backend="gloo" if device == "cpu" and distributed else None, dataloader_num_workers=0,
+        batch_sampler=BatchSamplers.NO_DUPLICATES, prompts=prompts_for(dataset.column_names, model),
+        disable_tqdm=False)
+    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset,
+                                         loss=build_loss(model, spec),
+                                         callbacks=[RankLog(Path(spec.get("rank_logs", checkpoints)))])
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    losses = [[h["step"], h["loss"]] for h in trainer.state.log_history if "loss" in h]
+    if trainer.is_world_process_zero():
+        model.save(spec["output"], safe_serialization=True)
+    return {"resumed": resume, "steps": trainer.state.global_step, "loss": losses}
+
+
+def worker_main(spec_path: str) -> None:
+    spec = json.loads(Path(spec_path).read_text())
+    result = run_training(spec)
+    if int(os.environ.get("RANK", 0)) == 0:
+        Path(spec["result"]).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    worker_main(sys.argv[1])

@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from sentence_transformers import SentenceTransformer
+from tiny_models import tiny_model
+
+from stages.merge import Recipe, check_compatible, merge
+from stages.merging import linear, task_arithmetic, ties, trim
+from stages.params import ParamsError, parse
+
+
+def states():
+    a = {"w": torch.tensor([1.0, 2.0, -3.0, 4.0]), "ids": torch.tensor([0, 1])}
+    b = {"w": torch.tensor([3.0, -2.0, 1.0, 0.0]), "ids": torch.tensor([0, 1])}
+    base = {"w": torch.tensor([1.0, 1.0, 1.0, 1.0]), "ids": torch.tensor([0, 1])}
+    return a, b, base
+
+
+def test_linear_weights_one_zero_reproduce_the_first_model_exactly():
+    a, b, _ = states()
+    assert torch.equal(linear([a, b], [1.0, 0.0], None, {})["w"], a["w"])
+    assert torch.equal(linear([a, b], [0.25, 0.75], None, {})["w"],
+                       torch.tensor([2.5, -1.0, 0.0, 1.0]))
+    assert torch.equal(linear([a, b], [0.5, 0.5], None, {})["ids"], a["ids"])
+
+
+def test_task_arithmetic_and_ties_by_hand():
+    a, b, base = states()
+    # deltas: a-base = [0, 1, -4, 3], b-base = [2, -3, 0, -1]
+    ta = task_arithmetic([a, b], [1.0, 1.0], base, {"lambda": 0.5})
+    assert torch.allclose(ta["w"], torch.tensor([2.0, 0.0, -1.0, 2.0]))
+    assert torch.equal(trim(torch.tensor([0.0, 1.0, -4.0, 3.0]), 0.5),
+                       torch.tensor([0.0, 0.0, -4.0, 3.0]))
+    # trimmed (density .5): a [0,0,-4,3], b [2,-3,0,0]; signs of sums: [+,-,-,+];
+    # agreeing means: [2, -3, -4, 3]
+    t = ties([a, b], [1.0, 1.0], base, {"density": 0.5, "lambda": 1.0})
+    assert torch.allclose(t["w"], torch.tensor([3.0, -2.0, -3.0, 4.0]))
+
+
+@pytest.mark.parametrize("recipe, message", [
+    ({"method": "linear", "models": ["a", "b"], "weights": [0.6, 0.6]}, "must sum to 1"),
+    ({"method": "linear", "models": ["a", "b"], "weights": [1.0]}, "has 1 values for 2 models"),
+    ({"method": "slerp", "models": ["a", "b"]}, "allowed: linear, task_arithmetic, ties"),
+    ({"method": "ties", "models": ["a", "base"]}, "relative to base"),
+    ({"method": "linear", "models": ["a"], "weight": [1.0]}, "unknown key 'merges.x.weight'"),
+])
+def test_bad_recipes_are_refused_before_any_work(recipe, message):
+    with pytest.raises(ParamsError, match=message):
+        parse(Recipe, recipe, "merges.x")
+
+
+def test_merged_directory_loads_and_equals_the_average(tmp_path):
+    one = tiny_model(tmp_path / "one", seed=1)
+    two = tiny_model(tmp_path / "two", seed=2)
+    recipe = parse(Recipe, {"method": "linear", "models": ["one", "two"]}, "merges.avg")
+    merge(recipe, [one, two], None, tmp_path / "avg")
+    got = load_file(str(tmp_path / "avg/model.safetensors"))
+    a, b = load_file(str(one / "model.safetensors")), load_file(str(two / "model.safetensors"))
+    for k, v in got.items():
+        if v.is_floating_point():
+            assert torch.allclose(v, (a[k] + b[k]) / 2, atol=1e-7), k
+    model = SentenceTransformer(str(tmp_path / "avg"), device="cpu")
+    assert model.encode(["표 삽입"], prompt_name="query").shape == (1, 32)
+    assert json.loads((tmp_path / "avg/merge_info.json").read_text())["weights"] == [0.5, 0.5]
+
+
+def test_mismatched_architecture_or_tokenizer_is_refused(tmp_path):
+    one = tiny_model(tmp_path / "one", seed=1)
+    wide = tiny_model(tmp_path / "wide", seed=1, hidden=64)
+    with pytest.raises(SystemExit, match="another architecture"):
+        check_compatible([one, wide])
+    other = tmp_path / "other"
+    shutil.copytree(one, other)
+    tok = json.loads((other / "tokenizer.json").read_text())
+    tok["model"]["vocab"]["extra"] = len(tok["model"]["vocab"])
+    (other / "tokenizer.json").write_text(json.dumps(tok))
+    with pytest.raises(SystemExit, match="another tokenizer"):
+        check_compatible([one, other])

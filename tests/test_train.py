@@ -1,0 +1,124 @@
+"""Training with tiny models: determinism, compositions, reuse, resume after a kill, DDP."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from datasets import Dataset
+from safetensors.torch import load_file
+from tiny_models import WORDS, tiny_model
+
+from stages.compositions import CompositionError
+from stages.train import TrainParams, train
+
+KO = [w for w in WORDS if not w.isascii()]
+EN = [w for w in WORDS if w.isascii()]
+
+
+def write_triplets(path: Path, n: int = 64) -> Path:
+    rng = random.Random(0)
+    rows = []
+    for i in range(n):
+        rows.append({"qid": f"q{i}", **{f"{part}_{lang}": " ".join(rng.sample(words, 4))
+                                         for part in ("query", "pos", "neg")
+                                         for lang, words in (("ko", KO), ("en", EN))}})
+    Dataset.from_list(rows).to_parquet(str(path))
+    return path
+
+
+@pytest.fixture
+def setup(tmp_path):
+    base = tiny_model(tmp_path / "base")
+    data = write_triplets(tmp_path / "triplets.parquet")
+
+    def params(**kw) -> TrainParams:
+        values = dict(data=data, base=base, grid_dir=tmp_path / "grid",
+                      experiment_dir=tmp_path / "exp", checkpoints=tmp_path / "ckpt",
+                      logs=tmp_path / "logs", triplets=32, batch_size=8, checkpoint_steps=2,
+                      max_seq_length=16, learning_rate=1e-3)
+        return TrainParams(**{**values, **kw})
+
+    return tmp_path, params
+
+
+def weights(path: Path) -> dict[str, torch.Tensor]:
+    return load_file(str(path / "model.safetensors"))
+
+
+def test_same_params_same_weights_and_compositions_differ(setup, monkeypatch):
+    tmp, params = setup
+    monkeypatch.chdir(tmp)
+    info = train(params(), "kokoen", 13, tmp / "grid/kokoen", "grid/kokoen", [])
+    assert info["steps"] == 4 and not info["resumed"]
+    train(params(), "kokoen", 13, tmp / "again", "grid/again", [])
+    train(params(), "enenko", 13, tmp / "grid/enenko", "grid/enenko", [])
+    a, b, c = weights(tmp / "grid/kokoen"), weights(tmp / "again"), weights(tmp / "grid/enenko")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], c[k]) for k in a)
+    assert (tmp / "logs/grid-kokoen.csv").read_text().startswith("step,loss\n1,")
+    assert not (tmp / "ckpt/grid/kokoen").exists()  # checkpoints gone after success
+
+
+def test_experiment_in_the_grid_reuses_the_grid_model(setup, monkeypatch):
+    tmp, params = setup
+    monkeypatch.chdir(tmp)
+    train(params(), "kokoen", 13, tmp / "grid/kokoen", "grid/kokoen", [])
+    info = train(params(), "ko-ko-en", 13, tmp / "exp", "experiment", ["kokoen"])
+    assert info["reused_from"] == str(tmp / "grid/kokoen")
+    a, b = weights(tmp / "grid/kokoen"), weights(tmp / "exp")
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_unknown_composition_fails_before_work(setup):
+    tmp, params = setup
+    with pytest.raises(CompositionError, match="valid codes are kokoko"):
+        train(params(), "kokojp", 13, tmp / "grid/x", "grid/x", [])
+    assert not (tmp / "grid/x").exists()
+
+
+def test_two_cpu_processes_train_together_and_save_once(setup, monkeypatch):
+    tmp, params = setup
+    monkeypatch.chdir(tmp)
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
+    info = train(params(devices=2, checkpoint_steps=100), "koenen", 13, tmp / "ddp",
+                 "grid/ddp", [])
+    assert info["steps"] == 2  # 32 examples, 2 processes x batch 8 -> 2 steps each
+    assert [(r["rank"], r["world_size"]) for r in info["ranks"]] == [(0, 2), (1, 2)]
+    assert all(r["batches"] == 2 for r in info["ranks"])
+    assert len(list((tmp / "ddp").glob("*.safetensors"))) == 1
+    assert json.loads((tmp / "ddp/train_info.json").read_text())["ranks"] == info["ranks"]
+
+
+def test_killed_training_resumes_from_its_last_checkpoint(setup):
+    tmp, params = setup
+    p = params(triplets=64, batch_size=2, checkpoint_steps=4)
+    train_section = {k: str(v) if isinstance(v, Path) else v for k, v in vars(p).items()}
+    (tmp / "params.yaml").write_text(json.dumps({"seed": 13, "grid": ["kokoen"],
+                                                 "train": train_section}))
+    env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db", "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "stages.train", "grid", "kokoen"]
+    proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not list((tmp / "ckpt/grid/kokoen").glob("checkpoint-*/trainer_state.json")):
+        assert proc.poll() is None and time.time() < deadline, "finished before a checkpoint"
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (tmp / "grid/kokoen").exists()  # nothing DVC could take as complete
+    done = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, check=True)
+    info = json.loads(done.stdout.strip().splitlines()[-1])
+    assert info["resumed"] is True and info["steps"] == 32
+    uninterrupted = train(p, "kokoen", 13, tmp / "fresh", "grid/fresh", [])
+    assert uninterrupted["steps"] == 32
+    a, b = weights(tmp / "grid/kokoen"), weights(tmp / "fresh")
+    assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
