@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import shutil
 import subprocess
 import sys
@@ -29,6 +30,23 @@ from stages.params import ParamsError, load_params, section
 from stages.training import run_training
 
 INFO = "train_info.json"
+
+
+@dataclass
+class AlignParams:
+    """`train.method: align`: the second study's JSD + InfoNCE loss on (q_en, p_en, p_ko)."""
+
+    samples: int = 2800
+    init: str = "base"  # base, or a grid composition to align on top of
+    jsd_weight: float = 1.0
+    nce_weight: float = 1.0
+    direction: Literal["en", "ko", "both"] = "en"
+    pairs: Literal["query", "passage"] = "query"
+    scale: float = 20.0
+
+    def loss_kwargs(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in ("jsd_weight", "nce_weight", "direction", "pairs",
+                                              "scale")}
 
 
 @dataclass
@@ -51,7 +69,7 @@ class TrainParams:
     device: str = "cpu"
     devices: int = 1
     checkpoint_steps: int = 20
-    align: dict[str, Any] = field(default_factory=dict)
+    align: AlignParams = field(default_factory=AlignParams)
 
     def validate(self, where: str) -> None:
         for name in ("triplets", "epochs", "batch_size", "devices", "checkpoint_steps"):
@@ -79,10 +97,15 @@ HYPER = ("method", "triplets", "epochs", "batch_size", "learning_rate", "warmup_
          "max_seq_length", "freeze_embeddings", "devices", "align")
 
 
+def hyper(p: TrainParams) -> dict[str, Any]:
+    return {k: asdict(p.align) if k == "align" else getattr(p, k) for k in HYPER
+            if k != "align" or p.method == "align"}
+
+
 def fingerprint(composition: str, p: TrainParams, seed: int, init: Path) -> str:
-    what = {"composition": compositions.canonical(composition), "seed": seed,
-            "data": file_digest(p.data), "init": model_digest(init),
-            **{k: getattr(p, k) for k in HYPER}}
+    what = {"composition": compositions.canonical(composition) if p.method == "contrastive"
+            else None, "seed": seed, "data": file_digest(p.data), "init": model_digest(init),
+            **hyper(p)}
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -100,10 +123,23 @@ def train_spec(p: TrainParams, composition: str, seed: int, init: Path, output: 
     if p.triplets > len(triplets):
         raise ParamsError(f"params.yaml: 'train.triplets' is {p.triplets} but {p.data} holds "
                           f"only {len(triplets)} triplets")
-    examples = compositions.draw(triplets, composition, p.triplets, seed)
-    return {**{k: getattr(p, k) for k in HYPER}, "examples": examples, "seed": seed,
+    if p.method == "align":
+        examples = alignment_examples(triplets, p.align.samples, seed)
+    else:
+        examples = compositions.draw(triplets, composition, p.triplets, seed)
+    return {**hyper(p), "align": p.align.loss_kwargs(), "examples": examples, "seed": seed,
             "init": str(init), "output": str(output), "checkpoints": str(checkpoints),
             "fingerprint": print_, "device": p.device, "checkpoint_steps": p.checkpoint_steps}
+
+
+def alignment_examples(triplets: list[dict], n: int, seed: int) -> list[dict]:
+    """(query_en, passage_en, passage_ko, query_ko) from the parallel triplets' positives."""
+    if n > len(triplets):
+        raise ParamsError(f"params.yaml: 'train.align.samples' is {n} but only {len(triplets)} "
+                          "parallel triplets exist")
+    rows = random.Random(seed).sample(triplets, n)
+    return [{"query_en": t["query_en"], "passage_en": t["pos_en"], "passage_ko": t["pos_ko"],
+             "query_ko": t["query_ko"]} for t in rows]
 
 
 def run_distributed(spec: dict[str, Any], devices: int, workdir: Path) -> dict[str, Any]:
@@ -119,12 +155,15 @@ def run_distributed(spec: dict[str, Any], devices: int, workdir: Path) -> dict[s
 
 def train(p: TrainParams, composition: str, seed: int, out: Path, slot: str,
           grid: list[str]) -> dict[str, Any]:
-    compositions.parse(composition)  # fail before any work on a bad name
-    init = p.base
+    if p.method == "contrastive":
+        compositions.parse(composition)  # fail before any work on a bad name
+    init = p.base if p.align.init == "base" or p.method != "align" else p.grid_dir / p.align.init
+    if not (init / "model.safetensors").is_file():
+        raise SystemExit(f"train: no model at {init}; build it first (dvc repro)")
     print_ = fingerprint(composition, p, seed, init)
     checkpoints = p.checkpoints / slot
     reuse = None
-    if slot == "experiment" and compositions.canonical(composition) in {
+    if slot == "experiment" and p.method == "contrastive" and compositions.canonical(composition) in {
             compositions.canonical(g) for g in grid}:
         reuse = find_reusable(p.grid_dir, print_)
     with atomic_dir(out) as tmp, tempfile.TemporaryDirectory() as work:
@@ -137,14 +176,14 @@ def train(p: TrainParams, composition: str, seed: int, out: Path, slot: str,
                       else run_training(spec))
         info = {"name": slot.split("/")[-1], "composition": composition,
                 "canonical": compositions.canonical(composition), "fingerprint": print_,
-                "init": str(init), "seed": seed, "params": asdict(p) | {"align": p.align},
+                "init": str(init), "seed": seed, "params": asdict(p),
                 **{k: result[k] for k in ("steps", "resumed", "loss", "reused_from", "ranks") if k in result}}
         (tmp / INFO).write_text(json.dumps(info, indent=2, default=str))
     write_loss_csv(p.logs / f"{slot.replace('/', '-')}.csv", info.get("loss", []))
     shutil.rmtree(checkpoints, ignore_errors=True)
     tracking.log_run({"key": f"train/{print_}", "name": f"train {info['name']}",
                       "params": {"composition": composition, "seed": seed, "init": str(init),
-                                 **{k: getattr(p, k) for k in HYPER}},
+                                 **hyper(p)},
                       "metrics": {"final_loss": info["loss"][-1][1]} if info.get("loss") else {},
                       "steps": {"train_loss": info.get("loss", [])},
                       "tags": {"stage": "train", "fingerprint": print_}},

@@ -56,9 +56,9 @@ def build_loss(model: SentenceTransformer, spec: dict[str, Any]) -> torch.nn.Mod
 
 
 def prompts_for(columns: list[str], model: SentenceTransformer) -> dict[str, str]:
-    """Query prompt for the anchor column, passage prompt for the others."""
+    """Query prompt for the anchor and query columns, passage prompt for the others."""
     query, passage = model.prompts.get("query", ""), model.prompts.get("passage", "")
-    return {c: query if c == "anchor" else passage for c in columns}
+    return {c: query if c == "anchor" or c.startswith("query") else passage for c in columns}
 
 
 def resumable(checkpoints: Path, fingerprint: str) -> bool:

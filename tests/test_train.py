@@ -122,3 +122,18 @@ def test_killed_training_resumes_from_its_last_checkpoint(setup):
     assert uninterrupted["steps"] == 32
     a, b = weights(tmp / "grid/kokoen"), weights(tmp / "fresh")
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
+
+
+def test_align_method_trains_the_experiment_model_on_parallel_passages(setup, monkeypatch):
+    tmp, params = setup
+    monkeypatch.chdir(tmp)
+    p = params(method="align")
+    p.align.samples = 16
+    p.align.direction = "both"
+    info = train(p, "ko+en", 13, tmp / "exp", "experiment", [])
+    assert info["steps"] == 2 and info["loss"][0][1] > 0
+    base, aligned = weights(p.base), weights(tmp / "exp")
+    assert any(not torch.equal(base[k], aligned[k]) for k in aligned)
+    p.align.samples = 10_000
+    with pytest.raises(ValueError, match="train.align.samples"):
+        train(p, "ko+en", 13, tmp / "exp2", "experiment", [])

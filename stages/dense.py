@@ -1,0 +1,79 @@
+"""Dense retrieval: encode with a sentence-transformers model, search exact FAISS indexes.
+
+An index directory holds `index` (a `faiss.IndexFlatIP` over unit-length embeddings, so a score
+is a cosine similarity and the ranking is exact) and `docid` (one docid a line, in FAISS id
+order). That is the layout Pyserini's `FaissSearcher(dir, None)` opens; searching it with
+precomputed query vectors lets a stage encode each query set once and reuse it on every index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import faiss
+import numpy as np
+from tqdm import tqdm
+
+from stages import jvm  # noqa: F401  (pyserini.search.faiss starts Lucene's JVM: Java 21 first)
+from stages.retrieval_metrics import Run
+
+
+def encode(model, texts: Sequence[str], prompt_name: str, batch_size: int = 64,
+           progress: bool = True) -> np.ndarray:
+    """Unit-length float32 embeddings (n, dim) of `texts`, in their order, with the model's
+    prompt `prompt_name` ("query" or "passage") prepended.
+
+    Batches are cut from the texts sorted by token count. `SentenceTransformer.encode` sorts by
+    characters, but a Korean passage has about half the characters of its English twin for the
+    same number of tokens, so in a mixed pool character order pads far more.
+    """
+    if prompt_name not in model.prompts:
+        raise ValueError(f"model has no prompt {prompt_name!r}; its prompts: "
+                         f"{', '.join(model.prompts) or 'none'}")
+    prompt = model.prompts[prompt_name]
+    ids = model.tokenizer([prompt + t for t in texts], truncation=True,
+                          max_length=model.max_seq_length)["input_ids"]
+    order = np.argsort([-len(x) for x in ids], kind="stable")
+    out: np.ndarray | None = None
+    with tqdm(total=len(texts), desc=f"encode {prompt_name}", unit="text",
+              disable=not progress) as bar:
+        for start in range(0, len(texts), batch_size):
+            batch = order[start:start + batch_size]
+            emb = model.encode([texts[i] for i in batch], prompt_name=prompt_name,
+                               batch_size=len(batch), normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
+            if out is None:
+                out = np.empty((len(texts), emb.shape[1]), dtype=np.float32)
+            out[batch] = emb  # (batch, dim)
+            bar.update(len(batch))
+    if out is None:
+        raise ValueError("nothing to encode")
+    return out
+
+
+def write_index(out: Path, docids: Sequence[str], vectors: np.ndarray) -> None:
+    """Write an exact inner-product index that `FaissSearcher(out, None)` opens."""
+    if len(docids) != len(vectors):
+        raise ValueError(f"{len(docids)} docids for {len(vectors)} vectors")
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    out.mkdir(parents=True, exist_ok=True)
+    faiss.write_index(index, str(out / "index"))
+    (out / "docid").write_text("".join(f"{d}\n" for d in docids), encoding="utf-8")
+
+
+def searcher(index_dir: Path):
+    from pyserini.search.faiss import FaissSearcher
+
+    return FaissSearcher(str(index_dir), None)
+
+
+def search(index_dir: Path, qids: Sequence[str], vectors: np.ndarray, k: int | None,
+           threads: int = 1) -> Run:
+    """Top-`k` docid -> score per query id (`k=None`: the whole pool, ranked)."""
+    s = searcher(index_dir)
+    depth = s.num_docs if k is None else min(k, s.num_docs)
+    hits = s.batch_search(np.ascontiguousarray(vectors, dtype=np.float32), list(qids), k=depth,
+                          threads=threads)
+    return {q: {h.docid: float(h.score) for h in hits[q]} for q in qids}
