@@ -23,10 +23,7 @@ MLflow run (kept under `pending` while MLflow is unreachable; see `stages.tracki
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
-import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,10 +37,10 @@ from stages.index import (
     MANIFEST,
     RESERVED,
     SPARSE,
-    files_digest,
     read_manifest,
 )
 from stages.params import ParamsError, load_params, section
+from stages.provenance import files_digest, git_commit, json_digest, run_group
 from stages.retrieval_metrics import (
     Qrels,
     Run,
@@ -54,6 +51,7 @@ from stages.retrieval_metrics import (
     paper_summary,
     ranked,
     read_qrels,
+    read_trec_run,
     round2,
     write_trec_run,
 )
@@ -143,9 +141,8 @@ def bm25_runs(index_dir: Path, queries: Queries, p: EvaluateParams) -> dict[str,
 
 
 def hybrid_runs(p: EvaluateParams) -> dict[str, Run]:
-    """Reciprocal rank fusion (Cormack et al., 2009) of the two systems' saved runs."""
-    from pyserini.fusion import reciprocal_rank_fusion
-    from pyserini.trectools import TrecRun
+    """Reciprocal rank fusion of the two systems' saved runs, run by run."""
+    from stages.fusion import rrf
 
     h = p.hybrid
     runs = {}
@@ -154,13 +151,7 @@ def hybrid_runs(p: EvaluateParams) -> dict[str, Run]:
         for path in paths:
             if not path.is_file():
                 raise SystemExit(f"no run {path}: evaluate {path.parent.name} first")
-        fused = reciprocal_rank_fusion([TrecRun(str(x)) for x in paths], rrf_k=h.rrf_k,
-                                       depth=h.depth, k=p.k)
-        run: Run = {}
-        for qid, docid, score in fused.run_data[["topic", "docid", "score"]].itertuples(
-                index=False):
-            run.setdefault(str(qid), {})[str(docid)] = float(score)
-        runs[name] = run
+        runs[name] = rrf([read_trec_run(x) for x in paths], h.rrf_k, h.depth, p.k)
     return runs
 
 
@@ -191,35 +182,17 @@ def top(run: Run, k: int) -> Run:
     return {q: {d: docs[d] for d in ranked(docs)[:k]} for q, docs in run.items()}
 
 
-def digest_json(obj: object) -> str:
-    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
-
-
 def stage_hash(inputs: list[Path], p: EvaluateParams) -> str:
     """Digest of everything the metrics depend on: the index manifests (model and corpus
     digests), the queries, the qrels, the params and this stage's code; a rerun with the same
     hash logs no second MLflow run."""
-    from stages import bm25, dense, index, retrieval_metrics
+    from stages import bm25, dense, fusion, index, retrieval_metrics
 
-    code = [Path(m.__file__) for m in (bm25, dense, index, retrieval_metrics)] + [Path(__file__)]
+    code = [Path(m.__file__) for m in (bm25, dense, fusion, index, retrieval_metrics)]
     what = {"inputs": [files_digest(x) for x in inputs], "data": files_digest(p.queries, p.qrels),
             "params": {k: v for k, v in asdict(p).items() if k in ("benchmark", "k", "multi_k")},
-            "hybrid": asdict(p.hybrid), "code": files_digest(*code)}
-    return digest_json(what)[:16]
-
-
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def run_group(commit: str | None) -> str | None:
-    """MLflow parent of a run: the DVC experiment under `dvc exp run`, else the commit."""
-    return os.environ.get("DVC_EXP_NAME") or commit
+            "hybrid": asdict(p.hybrid), "code": files_digest(*code, Path(__file__))}
+    return json_digest(what)[:16]
 
 
 def model_info(model_dir: Path) -> dict:

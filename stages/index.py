@@ -29,6 +29,7 @@ from datasets import Dataset
 
 from stages.atomic import atomic_dir
 from stages.params import ParamsError, load_params, section
+from stages.provenance import files_digest
 
 LANGS = ("ko", "en")
 POOLS = ("ko", "en", "multi")
@@ -56,16 +57,6 @@ class Passage:
     lang: str
     page: str
     text: str
-
-
-def files_digest(*paths: Path) -> str:
-    """sha256 over the bytes of `paths`, in the order given."""
-    h = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
 
 
 def model_digest(model_dir: Path) -> str:

@@ -75,8 +75,11 @@ def signature(model_dir: Path) -> tuple[str, str]:
     config = json.loads((model_dir / "config.json").read_text())
     for volatile in ("_name_or_path", "transformers_version", "dtype", "torch_dtype"):
         config.pop(volatile, None)
-    tok = hashlib.sha256((model_dir / "tokenizer.json").read_bytes()).hexdigest()
-    return json.dumps(config, sort_keys=True), tok
+    tok = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    for runtime in ("truncation", "padding"):  # set by whoever saved last, not the vocabulary
+        tok.pop(runtime, None)
+    tok_digest = hashlib.sha256(json.dumps(tok, sort_keys=True).encode()).hexdigest()
+    return json.dumps(config, sort_keys=True), tok_digest
 
 
 def check_compatible(paths: list[Path]) -> None:

@@ -2,8 +2,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -41,11 +46,13 @@ class Project:
     def dvc(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return self.run(str(Path(sys.executable).parent / "dvc"), *args, check=check)
 
-    def set_params(self, **sections: dict) -> None:
+    def set_params(self, replace: tuple[str, ...] = (), **sections: dict) -> None:
+        """Update params sections key by key; sections named in `replace` are replaced whole."""
         path = self.root / "params.yaml"
         params = yaml.safe_load(path.read_text())
         for name, values in sections.items():
-            if isinstance(values, dict) and isinstance(params.get(name), dict):
+            if isinstance(values, dict) and isinstance(params.get(name), dict) \
+                    and name not in replace:
                 params[name].update(values)
             else:
                 params[name] = values
@@ -74,10 +81,66 @@ def copy_project(dest: Path) -> Project:
 SMALL_PREPARE = {"test_queries": 60, "dev_queries": 20, "train_triplets": 200}
 
 
+@pytest.fixture(scope="session")
+def dvc_cache(tmp_path_factory) -> Path:
+    """One DVC cache for every copy: its run-cache restores stages already run by another test."""
+    return tmp_path_factory.mktemp("dvc-cache")
+
+
 @pytest.fixture
-def project(tmp_path) -> Project:
+def project(tmp_path, dvc_cache) -> Project:
     """A copy of the repository with the small test profile of params."""
     p = copy_project(tmp_path / "repo")
+    p.dvc("cache", "dir", "--local", str(dvc_cache))
     p.set_params(prepare=SMALL_PREPARE)
     p.commit("small params")
     return p
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def mlflow_server(tmp_path) -> Iterator[Callable[..., str]]:
+    """Start a real `mlflow server` (on a given port or a free one); returns its URL.
+
+    Every server started is stopped at teardown.
+    """
+    procs: list[subprocess.Popen] = []
+
+    def start(port: int | None = None) -> str:
+        port = port or free_port()
+        root = tmp_path / f"mlflow-server-{port}"
+        root.mkdir()
+        log = root / "server.log"
+        with open(log, "w") as out:
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+                 f"sqlite:///{root}/srv.db", "--default-artifact-root", str(root / "art"),
+                 "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                # No job runner: starts in half the time and leaves no dirs in /dev/shm.
+                env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if procs[-1].poll() is not None:
+                raise RuntimeError(f"mlflow server exited:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2):
+                    return url
+            except OSError:
+                time.sleep(0.5)
+        raise TimeoutError(f"mlflow server not healthy in 60 s:\n{log.read_text()[-3000:]}")
+
+    yield start
+    for proc in procs:
+        os.killpg(proc.pid, signal.SIGTERM)  # its own session: workers stop too
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

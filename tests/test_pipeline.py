@@ -1,17 +1,24 @@
-"""A real `dvc repro` of the small profile in a throwaway copy of the repository."""
+"""Real `dvc repro` / `dvc exp run` of the small profile in a throwaway copy of the repository."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from datasets import Dataset
+from sentence_transformers import SentenceTransformer
+from tiny_models import tiny_model
 
 pytestmark = pytest.mark.slow
 
 
+def ran(output: str) -> set[str]:
+    return set(re.findall(r"Running stage '([^']+)'", output))
+
+
 def test_dvc_repro_builds_data_then_skips_everything(project):
-    project.dvc("repro")
+    project.dvc("repro", "prepare")
     prepared = project.root / "data/prepared"
     corpus = Dataset.from_parquet(str(prepared / "corpus.parquet"))
     queries = Dataset.from_parquet(str(prepared / "queries.parquet"))
@@ -26,8 +33,53 @@ def test_dvc_repro_builds_data_then_skips_everything(project):
     assert qrels[0].split()[1:] == ["0", qrels[0].split()[2], "1"]
 
     mtime = (prepared / "corpus.parquet").stat().st_mtime_ns
-    again = project.dvc("repro")
-    assert "didn't change, skipping" in again.stdout
-    assert "Running stage" not in again.stdout
+    again = project.dvc("repro", "prepare")
+    assert "didn't change, skipping" in again.stdout and not ran(again.stdout)
     assert (prepared / "corpus.parquet").stat().st_mtime_ns == mtime
-    assert "up to date" in project.dvc("status").stdout
+
+
+@pytest.fixture
+def tiny_grid(project, tmp_path):
+    """The whole pipeline on a tiny base model: two compositions, one merge, one experiment."""
+    base = tiny_model(tmp_path / "tiny")
+    project.set_params(
+        base_model={"source": str(base), "vocab": "full"},
+        grid=["kokoen", "koenen"], composition="enkoko",
+        train={"triplets": 32, "batch_size": 8, "max_seq_length": 32, "checkpoint_steps": 100},
+        merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}}, replace=("merges",))
+    project.commit("tiny grid")
+    return project
+
+
+def test_grid_merges_and_an_experiment_composition(tiny_grid):
+    project = tiny_grid
+    first = project.dvc("repro")
+    assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg"} <= ran(first.stdout)
+    for name in ("grid/kokoen", "grid/koenen", "experiment", "merged/avg"):
+        model = SentenceTransformer(str(project.root / "models" / name), device="cpu")
+        assert model.encode(["표 삽입"], prompt_name="query").shape == (1, 32)
+    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
+    assert info["composition"] == "enkoko" and info["steps"] == 4
+    assert (project.root / "metrics/train/grid-kokoen.csv").read_text().startswith("step,loss")
+    assert not ran(project.dvc("repro").stdout)
+    project.commit("reproduced")
+
+    exp = project.dvc("exp", "run", "-S", "composition=ko+en")
+    assert ran(exp.stdout) == {"train_experiment"} | {s for s in ran(exp.stdout)
+                                                     if s.endswith("@experiment")}
+    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
+    assert info["composition"] == "ko+en" and "reused_from" not in info
+    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
+    assert "ko+en" in json.dumps(shown)
+
+    # a composition already in the grid is not trained again: the grid model is reused
+    again = project.dvc("exp", "run", "-S", "composition=ko-ko-en")
+    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
+    assert info["reused_from"] == "models/grid/kokoen" and "train_experiment" in ran(again.stdout)
+
+
+def test_invalid_composition_fails_with_the_valid_codes(tiny_grid):
+    tiny_grid.set_params(composition="kokojp")
+    proc = tiny_grid.dvc("repro", "train_experiment", check=False)
+    assert proc.returncode != 0
+    assert "valid codes are kokoko, kokoen" in proc.stdout + proc.stderr

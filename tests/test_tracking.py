@@ -1,69 +1,14 @@
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from mlflow import MlflowClient
 
 from stages.atomic import write_json
 from stages.tracking import log_run, main, pending_file, sync
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def mlflow_server(tmp_path) -> Iterator[Callable[..., str]]:
-    """Start a real `mlflow server` (on a given port or a free one); returns its URL.
-
-    Every server started is stopped at teardown.
-    """
-    procs: list[subprocess.Popen] = []
-
-    def start(port: int | None = None) -> str:
-        port = port or free_port()
-        root = tmp_path / f"mlflow-server-{port}"
-        root.mkdir()
-        log = root / "server.log"
-        with open(log, "w") as out:
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
-                 f"sqlite:///{root}/srv.db", "--default-artifact-root", str(root / "art"),
-                 "--host", "127.0.0.1", "--port", str(port), "--workers", "1"],
-                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                # No job runner: starts in half the time and leaves no dirs in /dev/shm.
-                env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}))
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if procs[-1].poll() is not None:
-                raise RuntimeError(f"mlflow server exited:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=2):
-                    return url
-            except OSError:
-                time.sleep(0.5)
-        raise TimeoutError(f"mlflow server not healthy in 60 s:\n{log.read_text()[-3000:]}")
-
-    yield start
-    for proc in procs:
-        os.killpg(proc.pid, signal.SIGTERM)  # its own session: workers stop too
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
 
 
 @pytest.fixture(autouse=True)

@@ -1,0 +1,38 @@
+"""What produced a result: content digests, the git commit, the MLflow group of a run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+
+def files_digest(*paths: Path) -> str:
+    """sha256 over the bytes of `paths`, in the order given."""
+    h = hashlib.sha256()
+    for path in paths:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()
+
+
+def json_digest(obj: object) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def git_commit() -> str | None:
+    """HEAD of the working directory's repository; None outside git or before a commit."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                             timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def run_group(commit: str | None) -> str | None:
+    """MLflow parent of a run: the DVC experiment under `dvc exp run`, else the commit."""
+    return os.environ.get("DVC_EXP_NAME") or commit

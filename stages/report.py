@@ -1,0 +1,212 @@
+"""Stage `report`: every evaluated system in the layout of Jang et al.'s main table.
+
+    python -m stages.report     # metrics/eval/*.json -> metrics/report.md, metrics/plots/
+
+Tables: nDCG@10 per direction, CLIR (en-ko, ko-en, OVR) then Mono (ko-ko, en-en, OVR); the one
+benchmark `lohelp` makes each direction's AVG its own value. Then the Multi scenario of the
+second study. Best value per column in bold, change against the base model in parentheses.
+Plots: CLIR OVR against Mono OVR (the trade-off merging is meant to fix) and nDCG@10 per
+direction, as PNG and as CSV for `dvc plots`. The report and plots are logged to MLflow as
+one run keyed by the report's content.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from stages import tracking
+from stages.atomic import atomic_file
+from stages.params import load_params, section
+from stages.provenance import git_commit, run_group
+
+Metrics = dict[str, dict[str, float]]  # system -> flat metrics
+Better = Literal["max", "min", "abs"]  # highest, lowest, closest to zero
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    better: Better = "max"
+
+
+DIRECTIONS = ("en-ko", "ko-en", "ko-ko", "en-en")
+MAIN = (Column("CLIR en-ko", "en-ko/ndcg@10"), Column("CLIR ko-en", "ko-en/ndcg@10"),
+        Column("CLIR OVR", "clir_ovr"), Column("Mono ko-ko", "ko-ko/ndcg@10"),
+        Column("Mono en-en", "en-en/ndcg@10"), Column("Mono OVR", "mono_ovr"))
+MULTI = (Column("Max@R_norm ko", "multi/ko/max@r_norm"),
+         Column("Max@R_norm en", "multi/en/max@r_norm"),
+         Column("Comp@10 ko", "multi/ko/comp@10"), Column("Comp@10 en", "multi/en/comp@10"),
+         Column("Inclination ko ↓", "multi/ko/inclination", "min"),
+         Column("Gap en−ko ↓", "multi/gap", "abs"))
+
+
+@dataclass
+class ReportParams:
+    eval_dir: Path
+    out: Path
+    plots_dir: Path
+    pending: Path
+    base: str = "base"
+    first: list[str] = field(default_factory=lambda: ["base", "bm25", "hybrid"])
+
+
+def load_metrics(eval_dir: Path, first: list[str]) -> Metrics:
+    """All systems' metrics: those named in `first` in that order, then the rest by name."""
+    found = {p.stem: json.loads(p.read_text(encoding="utf-8"))
+             for p in sorted(eval_dir.glob("*.json"))}
+    if not found:
+        raise SystemExit(f"no metrics in {eval_dir}: run the evaluate stage first")
+    order = [n for n in first if n in found] + sorted(n for n in found if n not in first)
+    return {n: found[n] for n in order}
+
+
+def best(values: list[float], better: Better) -> float:
+    if better == "max":
+        return max(values)
+    if better == "min":
+        return min(values)
+    return min(values, key=abs)
+
+
+def is_best(value: float, top: float, better: Better) -> bool:
+    return abs(value) == abs(top) if better == "abs" else value == top
+
+
+def table(metrics: Metrics, columns: tuple[Column, ...], base: str) -> list[str]:
+    """Markdown rows: value, bold where best in its column, (delta vs `base`)."""
+    lines = ["| Model | " + " | ".join(c.header for c in columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    tops = {}
+    for c in columns:
+        values = [m[c.key] for m in metrics.values() if c.key in m]
+        if values:
+            tops[c.key] = best(values, c.better)
+    for name, m in metrics.items():
+        cells = []
+        for c in columns:
+            if c.key not in m:
+                cells.append("–")
+                continue
+            cell = f"{m[c.key]:.2f}"
+            if is_best(m[c.key], tops[c.key], c.better):
+                cell = f"**{cell}**"
+            if name != base and c.key in metrics.get(base, {}):
+                cell += f" ({m[c.key] - metrics[base][c.key]:+.2f})"
+            cells.append(cell)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(metrics: Metrics, base: str) -> str:
+    queries = sorted({int(m["queries"]) for m in metrics.values() if "queries" in m})
+    return "\n".join([
+        "# Retrieval report",
+        "",
+        f"Test queries: {', '.join(map(str, queries))}. Best per column in **bold**; "
+        f"in parentheses the change against `{base}`.",
+        "",
+        "## Cross-lingual and mono-lingual retrieval (nDCG@10, lohelp)",
+        "",
+        "One benchmark (the LibreOffice help), so each direction is its own AVG and "
+        "OVR is the mean of the two directions.",
+        "",
+        *table(metrics, MAIN, base),
+        "",
+        "## Multi scenario (Korean and English passages in one pool)",
+        "",
+        "Max@R_norm and Comp@10 for Korean and English queries (higher is better); "
+        "inclination: share of Korean queries whose relevant Korean passage is outranked by "
+        "an unrelated English one; gap: English minus Korean Max@R_norm, in points.",
+        "",
+        *table(metrics, MULTI, base),
+        "",
+    ])
+
+
+def write_csvs(metrics: Metrics, plots_dir: Path) -> list[Path]:
+    """The plots' data for `dvc plots`: trade-off points and nDCG@10 per direction."""
+    tradeoff, directions = plots_dir / "tradeoff.csv", plots_dir / "directions.csv"
+    with atomic_file(tradeoff) as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["model", "clir_ovr", "mono_ovr"])
+        w.writerows([n, m["clir_ovr"], m["mono_ovr"]] for n, m in metrics.items())
+    with atomic_file(directions) as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["model", *DIRECTIONS])
+        w.writerows([n, *(m[f"{d}/ndcg@10"] for d in DIRECTIONS)] for n, m in metrics.items())
+    return [tradeoff, directions]
+
+
+def write_pngs(metrics: Metrics, plots_dir: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    names = list(metrics)
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for n in names:
+        x, y = metrics[n]["clir_ovr"], metrics[n]["mono_ovr"]
+        ax.scatter(x, y, color="tab:blue")
+        ax.annotate(n, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set(xlabel="CLIR OVR (nDCG@10)", ylabel="Mono OVR (nDCG@10)",
+           title="Cross-lingual vs mono-lingual retrieval")
+    ax.grid(alpha=0.3)
+    tradeoff = plots_dir / "tradeoff.png"
+    save(fig, tradeoff)
+
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(names) + 2), 4.5))
+    width = 0.8 / len(DIRECTIONS)
+    for i, d in enumerate(DIRECTIONS):
+        ax.bar(np.arange(len(names)) + (i - 1.5) * width,
+               [metrics[n][f"{d}/ndcg@10"] for n in names], width, label=d)
+    ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right")
+    ax.set(ylabel="nDCG@10", title="nDCG@10 per direction (query-documents)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    ax.grid(axis="y", alpha=0.3)
+    directions = plots_dir / "directions.png"
+    save(fig, directions)
+    return [tradeoff, directions]
+
+
+def save(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    with atomic_file(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=120)
+    plt.close(fig)
+
+
+def report(p: ReportParams) -> str:
+    """Write the report and plots; log them to MLflow; returns the logging status."""
+    metrics = load_metrics(p.eval_dir, p.first)
+    text = markdown(metrics, p.base)
+    with atomic_file(p.out) as f:
+        f.write(text)
+    files = [p.out, *write_csvs(metrics, p.plots_dir), *write_pngs(metrics, p.plots_dir)]
+    commit = git_commit()
+    record = {"key": f"report/{hashlib.sha256(text.encode()).hexdigest()[:16]}",
+              "name": "report", "params": {"models": ",".join(metrics)},
+              "tags": {"stage": "report", **({"git_commit": commit} if commit else {})},
+              "artifacts": [str(x) for x in files]}
+    if group := run_group(commit):
+        record["group"] = group
+    return tracking.log_run(record, p.pending)
+
+
+def main() -> None:
+    p = section(ReportParams, load_params(), "report")
+    print(f"mlflow: {report(p)}")
+    print(p.out.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""Search the built indexes from the command line, in Korean or English.
+
+    python -m stages.search "표 삽입"                                  # dense, base model
+    python -m stages.search --model kokoen --method hybrid --k 5 "insert a table"
+
+Every method searches the pool of both languages, so the answer shows which language a model
+prefers. dense: the model's `multi` FAISS index, the query encoded with its "query" prompt.
+bm25: the `multi` Lucene index, both languages under one analyzer: one set of collection
+statistics makes a Korean and an English passage's scores comparable, where merging the two
+per-language indexes would rank by scores from different statistics (or, by rank, put each
+index's first hit level however weak it is). hybrid: reciprocal rank fusion of the two.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from stages.index import BM25_ANALYZER, SPARSE, IndexParams, load_passages, read_manifest
+from stages.params import load_params, section
+from stages.retrieval_metrics import Run, doc_lang, ranked
+
+METHODS = ("dense", "bm25", "hybrid")
+CANDIDATES = 100  # per system before fusion
+
+
+def dense_hits(index_dir: Path, query: str, k: int) -> Run:
+    from sentence_transformers import SentenceTransformer
+
+    from stages import dense
+
+    model = SentenceTransformer(read_manifest(index_dir)["model_dir"], device="cpu")
+    vector = dense.encode(model, [query], "query", progress=False)
+    return dense.search(index_dir / "multi", ["q"], vector, k)
+
+
+def bm25_hits(index_dir: Path, query: str, k: int) -> Run:
+    from stages import bm25
+
+    hits = bm25.search(index_dir / "multi", {"q": query}, k, BM25_ANALYZER["multi"], threads=1)
+    return {"q": dict(hits["q"])}
+
+
+def search(query: str, method: str, model: str, k: int, rrf_k: int,
+           indexes: Path) -> list[tuple[str, float]]:
+    """Top-`k` (docid, score), best first."""
+    if method == "dense":
+        run = dense_hits(indexes / model, query, k)
+    elif method == "bm25":
+        run = bm25_hits(indexes / SPARSE, query, k)
+    else:
+        from stages.fusion import rrf
+
+        run = rrf([dense_hits(indexes / model, query, CANDIDATES),
+                   bm25_hits(indexes / SPARSE, query, CANDIDATES)], rrf_k, CANDIDATES, k)
+    docs = run["q"]
+    return [(d, docs[d]) for d in ranked(docs)[:k]]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m stages.search",
+                                     description="search the test passages of both languages")
+    parser.add_argument("query")
+    parser.add_argument("--model", default="base", help="dense model (dense and hybrid)")
+    parser.add_argument("--method", choices=METHODS, default="dense")
+    parser.add_argument("--k", type=int, default=10)
+    parser.add_argument("--rrf-k", type=int, default=60, help="RRF constant (hybrid)")
+    args = parser.parse_args(argv)
+    p = section(IndexParams, load_params(), "index")
+    passages = {x.doc_id: x for x in load_passages(p.corpus, p.split)}
+    hits = search(args.query, args.method, args.model, args.k, args.rrf_k, p.out_dir)
+    if not hits:
+        print("no results")
+    for rank, (docid, score) in enumerate(hits, start=1):
+        x = passages[docid]
+        text = " ".join(x.text.split())
+        print(f"{rank:>3}  {doc_lang(docid)}  {score:8.4f}  {docid}  {x.page}\n"
+              f"     {text[:150]}{'…' if len(text) > 150 else ''}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sentence_transformers import SentenceTransformer
+from tiny_models import tiny_model
+
+from stages import dense
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def test_layout_opens_in_pyserini_and_ranks_by_exact_inner_product(tmp_path):
+    rng = np.random.default_rng(0)
+    docs, queries = unit(rng.normal(size=(300, 16))), unit(rng.normal(size=(5, 16)))
+    docids = [f"d{i:03d}-{'ko' if i % 2 else 'en'}" for i in range(300)]
+    dense.write_index(tmp_path / "ix", docids, docs)
+    assert (tmp_path / "ix/docid").read_text().split("\n")[:2] == ["d000-en", "d001-ko"]
+
+    qids = [f"q{i}" for i in range(5)]
+    expected = queries @ docs.T  # (queries, docs)
+    top = dense.search(tmp_path / "ix", qids, queries, k=10)
+    full = dense.search(tmp_path / "ix", qids, queries, k=None)
+    for i, q in enumerate(qids):
+        order = [docids[j] for j in np.argsort(-expected[i], kind="stable")]
+        assert list(top[q]) == order[:10]
+        assert list(full[q]) == order
+        np.testing.assert_allclose([full[q][d] for d in order],
+                                   np.sort(expected[i])[::-1], atol=1e-6)
+    # The searcher itself, one precomputed query vector.
+    hits = dense.searcher(tmp_path / "ix").search(queries[0].reshape(1, -1), k=3)
+    assert [h.docid for h in hits] == list(top["q0"])[:3]
+
+
+def test_encode_uses_the_prompt_and_keeps_input_order(tmp_path):
+    model = SentenceTransformer(str(tiny_model(tmp_path)), device="cpu")
+    texts = ["표", "the table insert document cursor chart edit cell", "삽입 문서 커서",
+             "how do i insert a chart", "font"]
+    ours = dense.encode(model, texts, "passage", batch_size=2, progress=False)
+    plain = model.encode(texts, prompt_name="passage", normalize_embeddings=True)
+    assert ours.shape == (5, 32) and ours.dtype == np.float32
+    np.testing.assert_allclose(ours, plain, atol=1e-5)
+    query = dense.encode(model, texts, "query", progress=False)
+    assert not np.allclose(query, ours, atol=1e-3)
+    with pytest.raises(ValueError, match="no prompt 'title'"):
+        dense.encode(model, texts, "title")

@@ -1,0 +1,207 @@
+"""The index, evaluate and search commands on a tiny collection and a tiny model, for real:
+FAISS and Lucene indexes, Pyserini searchers and fusion, ir_measures, MLflow."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from pathlib import Path
+
+import ir_measures
+import numpy as np
+import pytest
+from conftest import free_port
+from datasets import Dataset
+from ir_measures import RR, R, nDCG
+from mlflow import MlflowClient
+from sentence_transformers import SentenceTransformer
+from tiny_data import QUERIES, write_collection, write_params
+from tiny_models import tiny_model
+
+from stages import bm25, evaluate, index, search, tracking
+from stages.retrieval_metrics import doc_lang, read_qrels, round2
+
+TRAIN_INFO = {"name": "base", "composition": "kokoen", "seed": 13,
+              "params": {"learning_rate": 5e-5, "batch_size": 8},
+              "loss": [[0, 2.0], [10, 1.5]]}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A git repository holding the tiny collection, a tiny model with a training record,
+    and the dense (`base`) and BM25 indexes built by the index stage."""
+    root = tmp_path_factory.mktemp("retrieval")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        model = tiny_model(root / "tiny")
+        (model / "train_info.json").write_text(json.dumps(TRAIN_INFO))
+        write_collection(root)
+        write_params(root)
+        for cmd in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
+                                                     "commit", "-qm", "fixture"]):
+            subprocess.run(["git", *cmd], check=True)
+        index.main(["base", str(model)])
+        index.main(["bm25"])
+        yield root
+
+
+@pytest.fixture
+def at(built, monkeypatch, tmp_path) -> Path:
+    monkeypatch.chdir(built)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    return built
+
+
+def raw_run(path: Path) -> dict[str, dict[str, float]]:
+    run: dict[str, dict[str, float]] = {}
+    for line in path.read_text().splitlines():
+        qid, _, docid, _, score, _ = line.split()
+        run.setdefault(qid, {})[docid] = float(score)
+    return run
+
+
+def head() -> str:
+    return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
+def test_index_builds_three_pools_of_the_test_split(at):
+    manifest = index.read_manifest(Path("data/indexes/base"))
+    assert manifest["kind"] == "dense"
+    assert manifest["docs"] == {"ko": 9, "en": 9, "multi": 18}
+    assert manifest["model"] == index.model_digest(Path(manifest["model_dir"]))
+    ko = Path("data/indexes/base/ko/docid").read_text().split()
+    multi = Path("data/indexes/base/multi/docid").read_text().split()
+    assert len(ko) == 9 and all(d.endswith("-ko") for d in ko)
+    assert len(multi) == 18 and "p00009-ko" not in multi  # p00009 is a train passage
+    assert index.read_manifest(Path("data/indexes/bm25"))["docs"] == manifest["docs"]
+    hits = bm25.search(Path("data/indexes/bm25/ko"), {"q": "삽입 문서"}, 3, "ko")
+    assert hits["q"][0][0] == "p00001-ko"
+
+
+def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
+    metrics = evaluate.evaluate("base", evaluate.section(
+        evaluate.EvaluateParams, evaluate.load_params(), "evaluate"))
+    assert json.loads(Path("metrics/eval/base.json").read_text()) == metrics
+    qrels = read_qrels("data/prepared/qrels.test.txt")
+    for direction, (_, docs) in evaluate.DIRECTIONS.items():
+        judged = {q: {d: r for d, r in rel.items() if doc_lang(d) == docs}
+                  for q, rel in qrels.items()}
+        run = raw_run(Path(f"data/runs/base/{direction}.trec"))
+        assert all(doc_lang(d) == docs for r in run.values() for d in r)
+        agg = ir_measures.calc_aggregate([nDCG @ 10, R @ 100, RR @ 10], judged, run)
+        assert metrics[f"{direction}/ndcg@10"] == round2(100 * agg[nDCG @ 10])
+        assert metrics[f"{direction}/recall@100"] == round2(100 * agg[R @ 100])
+        assert metrics[f"{direction}/mrr@10"] == round2(100 * agg[RR @ 10])
+    assert metrics["clir_ovr"] == round2((metrics["en-ko/ndcg@10"] + metrics["ko-en/ndcg@10"]) / 2)
+    assert metrics["avg_ko-ko"] == metrics["ko-ko/ndcg@10"]
+
+    # Multi, recomputed from plain embeddings: rank of each twin among all 18 passages.
+    model = SentenceTransformer("tiny/model", device="cpu")
+    corpus = [r for r in Dataset.from_parquet("data/prepared/corpus.parquet")
+              if r["split"] == "test"]
+    docs = model.encode([r["text"] for r in corpus], prompt_name="passage")
+    queries = {r["qid"]: r for r in Dataset.from_parquet("data/prepared/queries.parquet")}
+    for lang in ("ko", "en"):
+        qv = model.encode([queries[f"q{i:05d}"][lang] for i in range(QUERIES)],
+                          prompt_name="query")
+        max_r, norm, inclined = [], [], []
+        for i, scores in enumerate(qv @ docs.T):
+            order = [corpus[j]["doc_id"] for j in np.argsort(-scores, kind="stable")]
+            twins = [order.index(f"p{i:05d}-{x}") + 1 for x in ("ko", "en")]
+            max_r.append(max(twins))
+            norm.append(100 * (math.log2(18) - math.log2(max(twins))) / (math.log2(18) - 1))
+            same = order.index(f"p{i:05d}-{lang}")
+            inclined.append(any(doc_lang(d) != lang for d in order[:same]
+                                if not d.startswith(f"p{i:05d}")))
+        assert metrics[f"multi/{lang}/max@r"] == round2(float(np.mean(max_r)))
+        assert metrics[f"multi/{lang}/max@r_norm"] == round2(float(np.mean(norm)))
+        assert metrics[f"multi/{lang}/inclination"] == round2(100 * float(np.mean(inclined)))
+    assert metrics["multi/gap"] == round2(metrics["multi/en/max@r_norm"]
+                                          - metrics["multi/ko/max@r_norm"])
+
+
+def test_bm25_is_lexical_and_hybrid_fuses_the_saved_runs_by_reciprocal_rank(at):
+    p = evaluate.section(evaluate.EvaluateParams, evaluate.load_params(), "evaluate")
+    evaluate.evaluate("base", p)
+    sparse = evaluate.evaluate("bm25", p)
+    # Each query shares two words with its passage and at most one with any other.
+    assert sparse["ko-ko/ndcg@10"] == sparse["en-en/ndcg@10"] == 100.0
+    assert sparse["en-ko/ndcg@10"] == sparse["ko-en/ndcg@10"] == 0.0
+    assert sparse["multi/ko/comp@10"] == 0.0  # no English twin is ever reached
+
+    evaluate.evaluate("hybrid", p)
+    for name in evaluate.RUNS:
+        runs = [raw_run(Path(f"data/runs/{s}/{name}.trec")) for s in ("base", "bm25")]
+        fused = raw_run(Path(f"data/runs/hybrid/{name}.trec"))
+        for q in runs[0]:
+            expected: dict[str, float] = {}
+            for run in runs:
+                order = sorted(run.get(q, {}), key=lambda d, r=run: (-r[q][d], d))
+                for rank, d in enumerate(order, start=1):
+                    expected[d] = expected.get(d, 0) + 1 / (60 + rank)
+            best = sorted(expected, key=lambda d: (-expected[d], d))[:100]
+            assert list(fused[q]) == best
+            np.testing.assert_allclose([fused[q][d] for d in best],
+                                       [expected[d] for d in best])
+
+
+@pytest.mark.slow
+def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatch,
+                                                                   mlflow_server):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    pending = Path("metrics/mlflow_pending")
+    before = set(pending.glob("*.json"))
+    evaluate.main(["base"])  # nothing listens: the stage still succeeds
+    kept = set(pending.glob("*.json")) - before
+    assert len(kept) == 1
+    offline = json.loads(Path("metrics/eval/base.json").read_text())
+    assert offline["queries"] == QUERIES
+
+    mlflow_server(port)
+    assert tracking.main(["sync", "--pending", str(pending)]) == 0
+    assert tracking.sync(pending) == {"logged": 0, "exists": 0, "pending": 0}
+    monkeypatch.setenv("DVC_EXP_NAME", "exp-tiny")
+    evaluate.main(["bm25"])  # server up: logged directly, under the experiment's parent
+
+    client = MlflowClient(url)
+    exp = client.get_experiment_by_name("koen-retrieval")
+    runs = {r.data.tags["model"]: r for r in client.search_runs([exp.experiment_id])
+            if "koen.key" in r.data.tags}
+    parents = {r.info.run_id: r.info.run_name for r in client.search_runs([exp.experiment_id])
+               if "koen.group" in r.data.tags}
+    assert sorted(runs) == ["base", "bm25"]
+    base = runs["base"]
+    assert parents[base.data.tags["mlflow.parentRunId"]] == head()
+    assert parents[runs["bm25"].data.tags["mlflow.parentRunId"]] == "exp-tiny"
+    assert base.data.tags["git_commit"] == head()
+    assert base.data.tags["koen.key"] == f"evaluate/base/{base.data.tags['stage_hash']}"
+    assert base.data.params["model"] == "base"
+    assert base.data.params["train.composition"] == "kokoen"
+    assert base.data.params["train.params.learning_rate"] == "5e-05"
+    assert not any(k.startswith("train.loss") for k in base.data.params)
+    assert base.data.metrics == {tracking.mlflow_name(k): v for k, v in offline.items()}
+    artifacts = sorted(a.path for a in client.list_artifacts(base.info.run_id))
+    assert artifacts == sorted([f"{r}.trec" for r in evaluate.RUNS] + ["base.json"])
+
+
+def test_search_prints_passages_of_both_languages(at, capsys):
+    search.main(["--k", "3", "표 삽입"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["1", "ko"] and "p00000-ko" in lines[0]
+    assert "text/page0.html" in lines[0] and lines[1].strip() == "표 삽입 차트"
+    assert len(lines) == 6
+    search.main(["--method", "bm25", "--k", "2", "insert document"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split()[:2] == ["1", "en"] and "p00001-en" in lines[0]
+    search.main(["--method", "hybrid", "--k", "4", "chart edit"])
+    out = capsys.readouterr().out
+    assert out.count("\n") == 8 and "p00004-en" in out.splitlines()[0]
+    with pytest.raises(SystemExit, match="no index at"):
+        search.main(["--model", "missing", "표"])

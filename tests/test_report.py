@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from tiny_data import PARAMS, write_params
+
+from stages import report
+from stages.atomic import write_json
+
+DIRECTIONS = ("en-ko", "ko-en", "ko-ko", "en-en")
+
+
+def metrics(en_ko, ko_en, ko_ko, en_en, multi=(60.0, 70.0, 10.0, 20.0, 40.0)) -> dict:
+    out = {f"{d}/ndcg@10": v for d, v in zip(DIRECTIONS, (en_ko, ko_en, ko_ko, en_en))}
+    out |= {"clir_ovr": round((en_ko + ko_en) / 2, 2), "mono_ovr": round((ko_ko + en_en) / 2, 2),
+            "queries": 600}
+    if multi:
+        ko, en, comp_ko, comp_en, inclination = multi
+        out |= {"multi/ko/max@r_norm": ko, "multi/en/max@r_norm": en, "multi/ko/comp@10": comp_ko,
+                "multi/en/comp@10": comp_en, "multi/ko/inclination": inclination,
+                "multi/gap": round(en - ko, 2)}
+    return out
+
+
+@pytest.fixture
+def evaluated(tmp_path, monkeypatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    write_params(tmp_path)
+    systems = {"kokoen": metrics(85.26, 79.34, 90.55, 95.81, (70.0, 71.0, 30.0, 35.0, 20.0)),
+               "base": metrics(82.28, 77.52, 92.87, 95.79),
+               "koenen+base": metrics(89.02, 79.34, 91.0, 94.17, (75.0, 74.0, 50.0, 45.0, 25.0)),
+               "bm25": metrics(0.0, 0.0, 93.5, 90.0, None)}
+    for name, m in systems.items():
+        write_json(tmp_path / "metrics/eval" / f"{name}.json", m)
+    return tmp_path
+
+
+def row(text: str, model: str) -> list[str]:
+    """Cells of the first table row of `model` in the given section."""
+    line = next(x for x in text.splitlines() if x.startswith(f"| {model} |"))
+    return [c.strip() for c in line.strip("|").split("|")][1:]
+
+
+def test_report_marks_the_best_and_the_change_against_base(evaluated):
+    report.main()
+    text = Path(PARAMS["report"]["out"]).read_text()
+    main, multi = text.split("## Multi scenario")
+    models = [x.split("|")[1].strip() for x in main.splitlines() if x.startswith("| ")][1:]
+    assert models == ["base", "bm25", "kokoen", "koenen+base"]  # `first`, then by name
+    assert row(main, "base") == ["82.28", "77.52", "79.90", "92.87", "95.79", "94.33"]
+    # Ties share the bold; changes against base are signed.
+    assert row(main, "kokoen")[:2] == ["85.26 (+2.98)", "**79.34** (+1.82)"]
+    assert row(main, "koenen+base")[:3] == ["**89.02** (+6.74)", "**79.34** (+1.82)",
+                                            "**84.18** (+4.28)"]
+    assert row(main, "bm25")[3] == "**93.50** (+0.63)"
+    assert row(main, "kokoen")[4] == "**95.81** (+0.02)"
+    # Multi: higher is better except inclination (lowest) and gap (closest to zero).
+    assert row(multi, "koenen+base") == ["**75.00** (+15.00)", "**74.00** (+4.00)",
+                                         "**50.00** (+40.00)", "**45.00** (+25.00)",
+                                         "25.00 (-15.00)", "**-1.00** (-11.00)"]
+    assert row(multi, "kokoen")[4:] == ["**20.00** (-20.00)", "**1.00** (-9.00)"]
+    assert row(multi, "bm25") == ["–"] * 6
+
+
+def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
+    p = report.section(report.ReportParams, report.load_params(), "report")
+    assert report.report(p) == "logged"
+    assert report.report(p) == "exists"  # same content, same key
+    plots = p.plots_dir
+    for png in ("tradeoff.png", "directions.png"):
+        assert (plots / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with open(plots / "tradeoff.csv") as f:
+        points = list(csv.DictReader(f))
+    assert points[0] == {"model": "base", "clir_ovr": "79.9", "mono_ovr": "94.33"}
+    assert [x["model"] for x in points] == ["base", "bm25", "kokoen", "koenen+base"]
+    with open(plots / "directions.csv") as f:
+        assert next(csv.reader(f)) == ["model", *DIRECTIONS]
+
+    client = MlflowClient()
+    exp = client.get_experiment_by_name("koen-retrieval")
+    (run,) = [r for r in client.search_runs([exp.experiment_id]) if "koen.key" in r.data.tags]
+    assert run.info.run_name == "report"
+    assert run.data.params["models"] == "base,bm25,kokoen,koenen+base"
+    assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == [
+        "directions.csv", "directions.png", "report.md", "tradeoff.csv", "tradeoff.png"]
+
+
+def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):
+    with pytest.raises(SystemExit, match="run the evaluate stage first"):
+        report.load_metrics(tmp_path, [])
