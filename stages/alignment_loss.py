@@ -37,7 +37,7 @@ def info_nce(anchors: Tensor, candidates: Tensor, scale: float) -> Tensor:
 
 
 class CrossLingualAlignmentLoss(nn.Module):
-    """`L = jsd_weight * L_JSD + nce_weight * L_NCE` on (query_en, passage_en, passage_ko, query_ko).
+    """`L = jsd_weight * L_JSD + nce_weight * L_NCE` on (q_en, p_en, p_ko, q_ko) columns.
 
     Args:
         model: the SentenceTransformer being trained.

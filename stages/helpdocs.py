@@ -70,7 +70,7 @@ class _PageParser(HTMLParser):
         self.buf: list[str] = []
         self.section = "top"
         self.anchor: str | None = None
-        self.anchor_keywords: list[tuple[str, int, str]] = []  # (anchor, pos, text) awaiting section
+        self.anchor_keywords: list[tuple[str, int, str]] = []  # (anchor, pos, text)
         self.positions: dict[str, int] = {}
         self.elements: list[Element] = []
         self.keywords: list[Keyword] = []

@@ -31,7 +31,9 @@ class ModelFileError(ValueError):
 
 @dataclass
 class E5File:
-    config: dict[str, float | int]  # hidden, layers, heads, ffn, vocab, max_positions, type_vocab, eps
+    config: dict[
+        str, float | int
+    ]  # hidden, layers, heads, ffn, vocab, max_positions, type_vocab, eps
     pieces: list[str]
     scores: np.ndarray  # (n_pieces,) float32
     specials: dict[str, int]  # bos, eos, pad, unk
@@ -45,9 +47,11 @@ class _Reader:
 
     def take(self, n: int) -> memoryview:
         if self.pos + n > len(self.data):
-            raise ModelFileError(f"{self.path}: truncated at byte {self.pos} "
-                                 f"(needs {n} more, file has {len(self.data)})")
-        out = self.data[self.pos:self.pos + n]
+            raise ModelFileError(
+                f"{self.path}: truncated at byte {self.pos} "
+                f"(needs {n} more, file has {len(self.data)})"
+            )
+        out = self.data[self.pos : self.pos + n]
         self.pos += n
         return out
 
@@ -90,14 +94,22 @@ def read_e5_file(path: Path | str) -> E5File:
     (qk,) = r.unpack("<i")
     if qk != QK or h <= 0 or h % nh or h % QK:
         raise ModelFileError(f"{path}: unsupported header (H={h}, heads={nh}, QK={qk})")
-    config = {"hidden": h, "layers": nl, "heads": nh, "ffn": ff, "vocab": voc,
-              "max_positions": maxp, "type_vocab": tvs, "eps": eps}
+    config = {
+        "hidden": h,
+        "layers": nl,
+        "heads": nh,
+        "ffn": ff,
+        "vocab": voc,
+        "max_positions": maxp,
+        "type_vocab": tvs,
+        "eps": eps,
+    }
     n, bos, eos, pad, unk = r.unpack("<5i")
     (bloblen,) = r.unpack("<Q")
     offs = np.frombuffer(r.take(4 * (n + 1)), dtype="<u4")
     scores = np.frombuffer(r.take(4 * n), dtype="<f4").copy()
     blob = bytes(r.take(bloblen))
-    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n)]
+    pieces = [blob[offs[i] : offs[i + 1]].decode("utf-8") for i in range(n)]
     n_norm, nbytes = r.unpack("<iI")
     norm = _Reader(r.take(nbytes), path)
     norm_map = {}
@@ -112,17 +124,20 @@ def read_e5_file(path: Path | str) -> E5File:
         (dtype,) = r.unpack("<B")
         count, off, size = r.unpack("<IQQ")
         if off + size > len(data):
-            raise ModelFileError(f"{path}: tensor {name} ends at byte {off + size}, "
-                                 f"past the end of the file ({len(data)} bytes): truncated")
-        raw = data[off:off + size]
+            raise ModelFileError(
+                f"{path}: tensor {name} ends at byte {off + size}, "
+                f"past the end of the file ({len(data)} bytes): truncated"
+            )
+        raw = data[off : off + size]
         if dtype == F32:
             tensors[name] = np.frombuffer(raw, dtype="<f4", count=count).copy()
         elif dtype == Q4_0:
             tensors[name] = dequantize_q4_0(raw, count)
         else:
             raise ModelFileError(f"{path}: tensor {name} has unknown dtype {dtype}")
-    return E5File(config, pieces, scores, {"bos": bos, "eos": eos, "pad": pad, "unk": unk},
-                  norm_map, tensors)
+    return E5File(
+        config, pieces, scores, {"bos": bos, "eos": eos, "pad": pad, "unk": unk}, norm_map, tensors
+    )
 
 
 def write_e5_file(path: Path | str, f: E5File, quantized: set[str]) -> None:
@@ -130,23 +145,51 @@ def write_e5_file(path: Path | str, f: E5File, quantized: set[str]) -> None:
     c = f.config
     blob = b"".join(p.encode("utf-8") for p in f.pieces)
     offs = np.cumsum([0] + [len(p.encode("utf-8")) for p in f.pieces]).astype("<u4")
-    norm = b"".join(struct.pack("<IB", cp, len(out)) + struct.pack(f"<{len(out)}I", *out)
-                    for cp, out in sorted(f.norm_map.items()))
+    norm = b"".join(
+        struct.pack("<IB", cp, len(out)) + struct.pack(f"<{len(out)}I", *out)
+        for cp, out in sorted(f.norm_map.items())
+    )
     s = f.specials
-    head = (MAGIC + struct.pack("<I7ifi", 1, c["hidden"], c["layers"], c["heads"], c["ffn"],
-                                c["vocab"], c["max_positions"], c["type_vocab"], c["eps"], QK)
-            + struct.pack("<5iQ", len(f.pieces), s["bos"], s["eos"], s["pad"], s["unk"], len(blob))
-            + offs.tobytes() + f.scores.astype("<f4").tobytes() + blob
-            + struct.pack("<iI", len(f.norm_map), len(norm)) + norm)
-    payloads = [(name, Q4_0 if name in quantized else F32,
-                 quantize_q4_0(t) if name in quantized else t.astype("<f4").tobytes(), t.size)
-                for name, t in f.tensors.items()]
+    head = (
+        MAGIC
+        + struct.pack(
+            "<I7ifi",
+            1,
+            c["hidden"],
+            c["layers"],
+            c["heads"],
+            c["ffn"],
+            c["vocab"],
+            c["max_positions"],
+            c["type_vocab"],
+            c["eps"],
+            QK,
+        )
+        + struct.pack("<5iQ", len(f.pieces), s["bos"], s["eos"], s["pad"], s["unk"], len(blob))
+        + offs.tobytes()
+        + f.scores.astype("<f4").tobytes()
+        + blob
+        + struct.pack("<iI", len(f.norm_map), len(norm))
+        + norm
+    )
+    payloads = [
+        (
+            name,
+            Q4_0 if name in quantized else F32,
+            quantize_q4_0(t) if name in quantized else t.astype("<f4").tobytes(),
+            t.size,
+        )
+        for name, t in f.tensors.items()
+    ]
     dir_size = 4 + sum(2 + len(n.encode()) + 1 + 4 + 8 + 8 for n, *_ in payloads)
     offset = len(head) + dir_size
     directory, data = [struct.pack("<i", len(payloads))], []
     for name, dtype, raw, count in payloads:
-        directory.append(struct.pack("<H", len(name)) + name.encode()
-                         + struct.pack("<BIQQ", dtype, count, offset, len(raw)))
+        directory.append(
+            struct.pack("<H", len(name))
+            + name.encode()
+            + struct.pack("<BIQQ", dtype, count, offset, len(raw))
+        )
         data.append(raw)
         offset += len(raw)
     Path(path).write_bytes(head + b"".join(directory) + b"".join(data))

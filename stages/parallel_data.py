@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from stages.helpdocs import has_hangul, hangul_share, read_jsonl_gz
+from stages.helpdocs import hangul_share, has_hangul, read_jsonl_gz
 
 LANGS = ("ko", "en")
 SPLITS = ("train", "dev", "test")
@@ -109,8 +109,9 @@ def build_passages(paragraphs: Iterable[dict], max_chars: int, min_chars: int) -
     return passages
 
 
-def build_queries(paragraphs: Iterable[dict], keywords: Iterable[dict],
-                  passages: list[Passage]) -> list[Query]:
+def build_queries(
+    paragraphs: Iterable[dict], keywords: Iterable[dict], passages: list[Passage]
+) -> list[Query]:
     """Headings and index keywords as parallel queries; a text used twice is merged or dropped."""
     by_section = {(p.page, p.section): p.sid for p in passages}
     first_of_page: dict[str, str] = {}
@@ -155,8 +156,9 @@ def page_split(page: str, seed: int, fractions: dict[str, float]) -> str:
     return SPLITS[-1]
 
 
-def assign_splits(passages: list[Passage], queries: list[Query], seed: int,
-                  fractions: dict[str, float]) -> tuple[dict[str, str], list[tuple[str, Query]]]:
+def assign_splits(
+    passages: list[Passage], queries: list[Query], seed: int, fractions: dict[str, float]
+) -> tuple[dict[str, str], list[tuple[str, Query]]]:
     """Split of every passage, and (split, query) with relevant passages of that split only."""
     split_of = {p.sid: page_split(p.page, seed, fractions) for p in passages}
     placed = []
@@ -179,9 +181,18 @@ def corpus_rows(passages: list[Passage], split_of: dict[str, str]) -> list[dict]
     rows = []
     for p in passages:
         for lang, other in (("ko", "en"), ("en", "ko")):
-            rows.append({"doc_id": doc_id(p.sid, lang), "sid": p.sid, "lang": lang,
-                         "page": p.page, "section": p.section, "split": split_of[p.sid],
-                         "text": getattr(p, lang), "twin": doc_id(p.sid, other)})
+            rows.append(
+                {
+                    "doc_id": doc_id(p.sid, lang),
+                    "sid": p.sid,
+                    "lang": lang,
+                    "page": p.page,
+                    "section": p.section,
+                    "split": split_of[p.sid],
+                    "text": getattr(p, lang),
+                    "twin": doc_id(p.sid, other),
+                }
+            )
     return rows
 
 

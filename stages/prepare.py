@@ -51,15 +51,23 @@ class PrepareParams:
 
     def validate(self, where: str) -> None:
         if sorted(self.split) != sorted(SPLITS) or abs(sum(self.split.values()) - 1) > 1e-9:
-            raise ParamsError(f"params.yaml: '{where}.split' needs train, dev, test summing to 1; "
-                              f"got {self.split}")
+            raise ParamsError(
+                f"params.yaml: '{where}.split' needs train, dev, test summing to 1; "
+                f"got {self.split}"
+            )
         for name in ("max_passage_chars", "test_queries", "train_triplets", "negatives_per_query"):
             if getattr(self, name) < 1:
                 raise ParamsError(f"params.yaml: '{where}.{name}' must be >= 1")
 
 
-def mine_triplets(queries: list[Query], passages: dict[str, Passage], train_sids: list[str],
-                  depth: int, per_query: int, workdir: Path) -> list[dict]:
+def mine_triplets(
+    queries: list[Query],
+    passages: dict[str, Passage],
+    train_sids: list[str],
+    depth: int,
+    per_query: int,
+    workdir: Path,
+) -> list[dict]:
     """BM25 hard negatives: top English hits over train passages, not relevant, not same page."""
     index = workdir / "bm25-train-en"
     bm25.build_index(((s, passages[s].en) for s in train_sids), index, "en")
@@ -67,13 +75,25 @@ def mine_triplets(queries: list[Query], passages: dict[str, Passage], train_sids
     triplets = []
     for q in queries:
         pages = {passages[s].page for s in q.relevant}
-        negatives = [s for s, _ in hits[q.qid] if s not in q.relevant and passages[s].page not in pages]
+        negatives = [
+            s for s, _ in hits[q.qid] if s not in q.relevant and passages[s].page not in pages
+        ]
         for neg in negatives[:per_query]:
             pos = passages[q.relevant[0]]
             n = passages[neg]
-            triplets.append({"qid": q.qid, "pos": pos.sid, "neg": n.sid,
-                             "query_ko": q.ko, "query_en": q.en, "pos_ko": pos.ko,
-                             "pos_en": pos.en, "neg_ko": n.ko, "neg_en": n.en})
+            triplets.append(
+                {
+                    "qid": q.qid,
+                    "pos": pos.sid,
+                    "neg": n.sid,
+                    "query_ko": q.ko,
+                    "query_en": q.en,
+                    "pos_ko": pos.ko,
+                    "pos_en": pos.en,
+                    "neg_ko": n.ko,
+                    "neg_en": n.en,
+                }
+            )
     return triplets
 
 
@@ -88,14 +108,17 @@ def data_card(rows: list[dict], queries: dict[str, list[Query]], triplets: list[
         for lang in LANGS:
             lengths = [len(r["text"]) for r in rows if r["split"] == split and r["lang"] == lang]
             qlen = [len(getattr(q, lang)) for q in queries[split]]
-            entry[lang] = {"passages": len(lengths),
-                           "passage_chars_mean": round(statistics.fmean(lengths), 1) if lengths else 0,
-                           "passage_chars_median": statistics.median(lengths) if lengths else 0,
-                           "query_chars_mean": round(statistics.fmean(qlen), 1) if qlen else 0}
+            entry[lang] = {
+                "passages": len(lengths),
+                "passage_chars_mean": round(statistics.fmean(lengths), 1) if lengths else 0,
+                "passage_chars_median": statistics.median(lengths) if lengths else 0,
+                "query_chars_mean": round(statistics.fmean(qlen), 1) if qlen else 0,
+            }
         card["splits"][split] = entry
     card["triplets"] = len(triplets)
-    card["query_kinds"] = {k: sum(q.kind == k for qs in queries.values() for q in qs)
-                           for k in ("heading", "keyword")}
+    card["query_kinds"] = {
+        k: sum(q.kind == k for qs in queries.values() for q in qs) for k in ("heading", "keyword")
+    }
     return card
 
 
@@ -103,8 +126,9 @@ def prepare(p: PrepareParams, seed: int) -> dict:
     paragraphs = load_paragraphs(p.paragraphs)
     keywords = load_keywords(p.keywords)
     passages = build_passages(paragraphs, p.max_passage_chars, p.min_passage_chars)
-    split_of, placed = assign_splits(passages, build_queries(paragraphs, keywords, passages),
-                                     seed, p.split)
+    split_of, placed = assign_splits(
+        passages, build_queries(paragraphs, keywords, passages), seed, p.split
+    )
     rows = corpus_rows(passages, split_of)
     validate_corpus(rows, f"corpus built from {p.paragraphs}")
     by_split = {s: [q for split, q in placed if split == s] for s in SPLITS}
@@ -117,11 +141,17 @@ def prepare(p: PrepareParams, seed: int) -> dict:
     train_queries = sample(by_split["train"], p.train_triplets, seed + 2)
 
     with atomic_dir(p.out) as tmp, tempfile.TemporaryDirectory() as work:
-        triplets = mine_triplets(train_queries, by_sid, train_sids, p.mining_depth,
-                                 p.negatives_per_query, Path(work))
+        triplets = mine_triplets(
+            train_queries, by_sid, train_sids, p.mining_depth, p.negatives_per_query, Path(work)
+        )
         Dataset.from_list(rows).to_parquet(str(tmp / "corpus.parquet"))
-        Dataset.from_list([{"qid": q.qid, "split": s, "kind": q.kind, "ko": q.ko, "en": q.en}
-                           for s in SPLITS for q in by_split[s]]).to_parquet(str(tmp / "queries.parquet"))
+        Dataset.from_list(
+            [
+                {"qid": q.qid, "split": s, "kind": q.kind, "ko": q.ko, "en": q.en}
+                for s in SPLITS
+                for q in by_split[s]
+            ]
+        ).to_parquet(str(tmp / "queries.parquet"))
         Dataset.from_list(triplets).to_parquet(str(tmp / "triplets.parquet"))
         for split in SPLITS:
             (tmp / f"qrels.{split}.txt").write_text("\n".join(qrels_lines(by_split[split])) + "\n")
@@ -134,8 +164,11 @@ def main() -> None:
     params = load_params()
     seed_everything(params["seed"])
     card = prepare(section(PrepareParams, params, "prepare"), params["seed"])
-    print({s: (v["queries"], v["ko"]["passages"]) for s, v in card["splits"].items()},
-          "triplets:", card["triplets"])
+    print(
+        {s: (v["queries"], v["ko"]["passages"]) for s, v in card["splits"].items()},
+        "triplets:",
+        card["triplets"],
+    )
 
 
 if __name__ == "__main__":

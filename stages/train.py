@@ -1,7 +1,7 @@
 """Stage `train`: one model per language composition, or the experiment model.
 
     python -m stages.train grid kokoen     # -> models/grid/kokoen   (dvc.yaml: train@kokoen)
-    python -m stages.train experiment      # -> models/experiment    (params: composition, train.method)
+    python -m stages.train experiment      # -> models/experiment (composition, train.method)
 
 A run is identified by a fingerprint of everything that determines its weights (composition,
 method, hyperparameters, seed, training data, base model). The experiment model reuses a grid
@@ -45,8 +45,9 @@ class AlignParams:
     scale: float = 20.0
 
     def loss_kwargs(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in ("jsd_weight", "nce_weight", "direction", "pairs",
-                                              "scale")}
+        return {
+            k: getattr(self, k) for k in ("jsd_weight", "nce_weight", "direction", "pairs", "scale")
+        }
 
 
 @dataclass
@@ -93,19 +94,37 @@ def model_digest(model_dir: Path) -> str:
     return file_digest(*files)
 
 
-HYPER = ("method", "triplets", "epochs", "batch_size", "learning_rate", "warmup_ratio", "scale",
-         "max_seq_length", "freeze_embeddings", "devices", "align")
+HYPER = (
+    "method",
+    "triplets",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "warmup_ratio",
+    "scale",
+    "max_seq_length",
+    "freeze_embeddings",
+    "devices",
+    "align",
+)
 
 
 def hyper(p: TrainParams) -> dict[str, Any]:
-    return {k: asdict(p.align) if k == "align" else getattr(p, k) for k in HYPER
-            if k != "align" or p.method == "align"}
+    return {
+        k: asdict(p.align) if k == "align" else getattr(p, k)
+        for k in HYPER
+        if k != "align" or p.method == "align"
+    }
 
 
 def fingerprint(composition: str, p: TrainParams, seed: int, init: Path) -> str:
-    what = {"composition": compositions.canonical(composition) if p.method == "contrastive"
-            else None, "seed": seed, "data": file_digest(p.data), "init": model_digest(init),
-            **hyper(p)}
+    what = {
+        "composition": compositions.canonical(composition) if p.method == "contrastive" else None,
+        "seed": seed,
+        "data": file_digest(p.data),
+        "init": model_digest(init),
+        **hyper(p),
+    }
     return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -117,29 +136,56 @@ def find_reusable(grid_dir: Path, print_: str) -> Path | None:
     return None
 
 
-def train_spec(p: TrainParams, composition: str, seed: int, init: Path, output: Path,
-               checkpoints: Path, print_: str) -> dict[str, Any]:
+def train_spec(
+    p: TrainParams,
+    composition: str,
+    seed: int,
+    init: Path,
+    output: Path,
+    checkpoints: Path,
+    print_: str,
+) -> dict[str, Any]:
     triplets = Dataset.from_parquet(str(p.data)).to_list()
     if p.triplets > len(triplets):
-        raise ParamsError(f"params.yaml: 'train.triplets' is {p.triplets} but {p.data} holds "
-                          f"only {len(triplets)} triplets")
+        raise ParamsError(
+            f"params.yaml: 'train.triplets' is {p.triplets} but {p.data} holds "
+            f"only {len(triplets)} triplets"
+        )
     if p.method == "align":
         examples = alignment_examples(triplets, p.align.samples, seed)
     else:
         examples = compositions.draw(triplets, composition, p.triplets, seed)
-    return {**hyper(p), "align": p.align.loss_kwargs(), "examples": examples, "seed": seed,
-            "init": str(init), "output": str(output), "checkpoints": str(checkpoints),
-            "fingerprint": print_, "device": p.device, "checkpoint_steps": p.checkpoint_steps}
+    return {
+        **hyper(p),
+        "align": p.align.loss_kwargs(),
+        "examples": examples,
+        "seed": seed,
+        "init": str(init),
+        "output": str(output),
+        "checkpoints": str(checkpoints),
+        "fingerprint": print_,
+        "device": p.device,
+        "checkpoint_steps": p.checkpoint_steps,
+    }
 
 
 def alignment_examples(triplets: list[dict], n: int, seed: int) -> list[dict]:
     """(query_en, passage_en, passage_ko, query_ko) from the parallel triplets' positives."""
     if n > len(triplets):
-        raise ParamsError(f"params.yaml: 'train.align.samples' is {n} but only {len(triplets)} "
-                          "parallel triplets exist")
+        raise ParamsError(
+            f"params.yaml: 'train.align.samples' is {n} but only {len(triplets)} "
+            "parallel triplets exist"
+        )
     rows = random.Random(seed).sample(triplets, n)
-    return [{"query_en": t["query_en"], "passage_en": t["pos_en"], "passage_ko": t["pos_ko"],
-             "query_ko": t["query_ko"]} for t in rows]
+    return [
+        {
+            "query_en": t["query_en"],
+            "passage_en": t["pos_en"],
+            "passage_ko": t["pos_ko"],
+            "query_ko": t["query_ko"],
+        }
+        for t in rows
+    ]
 
 
 def run_distributed(spec: dict[str, Any], devices: int, workdir: Path) -> dict[str, Any]:
@@ -147,14 +193,24 @@ def run_distributed(spec: dict[str, Any], devices: int, workdir: Path) -> dict[s
     spec_file, result = workdir / "spec.json", workdir / "result.json"
     spec_file.write_text(json.dumps({**spec, "result": str(result), "rank_logs": str(workdir)}))
     torchrun = Path(sys.executable).parent / "torchrun"
-    subprocess.run([str(torchrun), "--standalone", f"--nproc_per_node={devices}",
-                    "-m", "stages.training", str(spec_file)], check=True)
+    subprocess.run(
+        [
+            str(torchrun),
+            "--standalone",
+            f"--nproc_per_node={devices}",
+            "-m",
+            "stages.training",
+            str(spec_file),
+        ],
+        check=True,
+    )
     ranks = [json.loads(f.read_text()) for f in sorted(workdir.glob("rank*.json"))]
     return {**json.loads(result.read_text()), "ranks": ranks}
 
 
-def train(p: TrainParams, composition: str, seed: int, out: Path, slot: str,
-          grid: list[str]) -> dict[str, Any]:
+def train(
+    p: TrainParams, composition: str, seed: int, out: Path, slot: str, grid: list[str]
+) -> dict[str, Any]:
     if p.method == "contrastive":
         compositions.parse(composition)  # fail before any work on a bad name
     init = p.base if p.align.init == "base" or p.method != "align" else p.grid_dir / p.align.init
@@ -163,8 +219,11 @@ def train(p: TrainParams, composition: str, seed: int, out: Path, slot: str,
     print_ = fingerprint(composition, p, seed, init)
     checkpoints = p.checkpoints / slot
     reuse = None
-    if slot == "experiment" and p.method == "contrastive" and compositions.canonical(composition) in {
-            compositions.canonical(g) for g in grid}:
+    if (
+        slot == "experiment"
+        and p.method == "contrastive"
+        and compositions.canonical(composition) in {compositions.canonical(g) for g in grid}
+    ):
         reuse = find_reusable(p.grid_dir, print_)
     with atomic_dir(out) as tmp, tempfile.TemporaryDirectory() as work:
         if reuse is not None:
@@ -172,22 +231,39 @@ def train(p: TrainParams, composition: str, seed: int, out: Path, slot: str,
             result = {**json.loads((reuse / INFO).read_text()), "reused_from": str(reuse)}
         else:
             spec = train_spec(p, composition, seed, init, tmp, checkpoints, print_)
-            result = (run_distributed(spec, p.devices, Path(work)) if p.devices > 1
-                      else run_training(spec))
-        info = {"name": slot.split("/")[-1], "composition": composition,
-                "canonical": compositions.canonical(composition), "fingerprint": print_,
-                "init": str(init), "seed": seed, "params": asdict(p),
-                **{k: result[k] for k in ("steps", "resumed", "loss", "reused_from", "ranks") if k in result}}
+            result = (
+                run_distributed(spec, p.devices, Path(work))
+                if p.devices > 1
+                else run_training(spec)
+            )
+        info = {
+            "name": slot.split("/")[-1],
+            "composition": composition,
+            "canonical": compositions.canonical(composition),
+            "fingerprint": print_,
+            "init": str(init),
+            "seed": seed,
+            "params": asdict(p),
+            **{
+                k: result[k]
+                for k in ("steps", "resumed", "loss", "reused_from", "ranks")
+                if k in result
+            },
+        }
         (tmp / INFO).write_text(json.dumps(info, indent=2, default=str))
     write_loss_csv(p.logs / f"{slot.replace('/', '-')}.csv", info.get("loss", []))
     shutil.rmtree(checkpoints, ignore_errors=True)
-    tracking.log_run({"key": f"train/{print_}", "name": f"train {info['name']}",
-                      "params": {"composition": composition, "seed": seed, "init": str(init),
-                                 **hyper(p)},
-                      "metrics": {"final_loss": info["loss"][-1][1]} if info.get("loss") else {},
-                      "steps": {"train_loss": info.get("loss", [])},
-                      "tags": {"stage": "train", "fingerprint": print_}},
-                     Path("metrics/mlflow_pending"))
+    tracking.log_run(
+        {
+            "key": f"train/{print_}",
+            "name": f"train {info['name']}",
+            "params": {"composition": composition, "seed": seed, "init": str(init), **hyper(p)},
+            "metrics": {"final_loss": info["loss"][-1][1]} if info.get("loss") else {},
+            "steps": {"train_loss": info.get("loss", [])},
+            "tags": {"stage": "train", "fingerprint": print_},
+        },
+        Path("metrics/mlflow_pending"),
+    )
     return info
 
 
@@ -213,8 +289,11 @@ def main(argv: list[str] | None = None) -> None:
         info = train(p, composition, params["seed"], out, slot, grid)
     except compositions.CompositionError as err:
         raise SystemExit(f"train: {err}") from None
-    print(json.dumps({k: info.get(k) for k in ("name", "composition", "steps", "resumed",
-                                                  "reused_from")}))
+    print(
+        json.dumps(
+            {k: info.get(k) for k in ("name", "composition", "steps", "resumed", "reused_from")}
+        )
+    )
 
 
 if __name__ == "__main__":

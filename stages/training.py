@@ -42,9 +42,16 @@ class RankLog(TrainerCallback):
 
     def on_train_end(self, args, state, control, **kwargs):  # noqa: ANN001
         rank = int(os.environ.get("RANK", 0))
-        (self.path / f"rank{rank}.json").write_text(json.dumps(
-            {"rank": rank, "world_size": int(os.environ.get("WORLD_SIZE", 1)),
-             "batches": self.batches, "global_step": state.global_step}))
+        (self.path / f"rank{rank}.json").write_text(
+            json.dumps(
+                {
+                    "rank": rank,
+                    "world_size": int(os.environ.get("WORLD_SIZE", 1)),
+                    "batches": self.batches,
+                    "global_step": state.global_step,
+                }
+            )
+        )
 
 
 def build_loss(model: SentenceTransformer, spec: dict[str, Any]) -> torch.nn.Module:
@@ -87,17 +94,32 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
     dataset = Dataset.from_list(spec["examples"])
     args = SentenceTransformerTrainingArguments(
-        output_dir=str(checkpoints), num_train_epochs=spec["epochs"],
-        per_device_train_batch_size=spec["batch_size"], learning_rate=spec["learning_rate"],
-        warmup_ratio=spec["warmup_ratio"], seed=spec["seed"], data_seed=spec["seed"],
-        logging_steps=1, save_strategy="steps", save_steps=spec["checkpoint_steps"],
-        save_total_limit=1, report_to="none", use_cpu=device == "cpu",
-        ddp_backend="gloo" if device == "cpu" and distributed else None, dataloader_num_workers=0,
-        batch_sampler=BatchSamplers.NO_DUPLICATES, prompts=prompts_for(dataset.column_names, model),
-        disable_tqdm=False)
-    trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=dataset,
-                                         loss=build_loss(model, spec),
-                                         callbacks=[RankLog(Path(spec.get("rank_logs", checkpoints)))])
+        output_dir=str(checkpoints),
+        num_train_epochs=spec["epochs"],
+        per_device_train_batch_size=spec["batch_size"],
+        learning_rate=spec["learning_rate"],
+        warmup_ratio=spec["warmup_ratio"],
+        seed=spec["seed"],
+        data_seed=spec["seed"],
+        logging_steps=1,
+        save_strategy="steps",
+        save_steps=spec["checkpoint_steps"],
+        save_total_limit=1,
+        report_to="none",
+        use_cpu=device == "cpu",
+        ddp_backend="gloo" if device == "cpu" and distributed else None,
+        dataloader_num_workers=0,
+        batch_sampler=BatchSamplers.NO_DUPLICATES,
+        prompts=prompts_for(dataset.column_names, model),
+        disable_tqdm=False,
+    )
+    trainer = SentenceTransformerTrainer(
+        model=model,
+        args=args,
+        train_dataset=dataset,
+        loss=build_loss(model, spec),
+        callbacks=[RankLog(Path(spec.get("rank_logs", checkpoints)))],
+    )
     trainer.train(resume_from_checkpoint=True if resume else None)
     losses = [[h["step"], h["loss"]] for h in trainer.state.log_history if "loss" in h]
     if trainer.is_world_process_zero():

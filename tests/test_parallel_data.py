@@ -17,8 +17,14 @@ from stages.parallel_data import (
     validate_corpus,
 )
 
-GOOD = {"page": "text/a.html", "id": "par_1", "kind": "p", "section": "hd_1",
-        "ko": "표를 삽입합니다.", "en": "Inserts a table."}
+GOOD = {
+    "page": "text/a.html",
+    "id": "par_1",
+    "kind": "p",
+    "section": "hd_1",
+    "ko": "표를 삽입합니다.",
+    "en": "Inserts a table.",
+}
 
 
 def write(tmp_path, records, name="paragraphs.jsonl.gz"):
@@ -27,13 +33,16 @@ def write(tmp_path, records, name="paragraphs.jsonl.gz"):
     return path
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"ko": "Inserts a table."}, "Korean text is not written in Hangul"),
-    ({"en": "표를 삽입합니다"}, "English text contains Hangul"),
-    ({"ko": "  "}, "empty text"),
-    ({"kind": "table"}, "unknown kind"),
-    ({"en": None}, "missing or non-text field 'en'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"ko": "Inserts a table."}, "Korean text is not written in Hangul"),
+        ({"en": "표를 삽입합니다"}, "English text contains Hangul"),
+        ({"ko": "  "}, "empty text"),
+        ({"kind": "table"}, "unknown kind"),
+        ({"en": None}, "missing or non-text field 'en'"),
+    ],
+)
 def test_bad_raw_record_names_file_and_line(tmp_path, change, message):
     second = {**GOOD, "id": "par_2", **change}
     path = write(tmp_path, [GOOD, second])
@@ -59,17 +68,55 @@ def test_malformed_json_line_is_refused(tmp_path):
 
 def paragraphs():
     return [
-        {"page": "a", "id": "hd_1", "kind": "h1", "section": "hd_1", "ko": "표 삽입", "en": "Inserting Tables"},
-        {"page": "a", "id": "p_1", "kind": "p", "section": "hd_1", "ko": "표를 만드는 방법은 여러 가지입니다.",
-         "en": "There are several ways to create a table."},
-        {"page": "a", "id": "p_2", "kind": "p", "section": "hd_1", "ko": "도구 모음을 사용합니다.",
-         "en": "Use the toolbar to insert one."},
-        {"page": "b", "id": "hd_2", "kind": "h2", "section": "hd_2", "ko": "차트 편집", "en": "Editing Charts"},
-        {"page": "b", "id": "p_3", "kind": "p", "section": "hd_2", "ko": "차트를 두 번 누릅니다.",
-         "en": "Double-click the chart to edit it."},
+        {
+            "page": "a",
+            "id": "hd_1",
+            "kind": "h1",
+            "section": "hd_1",
+            "ko": "표 삽입",
+            "en": "Inserting Tables",
+        },
+        {
+            "page": "a",
+            "id": "p_1",
+            "kind": "p",
+            "section": "hd_1",
+            "ko": "표를 만드는 방법은 여러 가지입니다.",
+            "en": "There are several ways to create a table.",
+        },
+        {
+            "page": "a",
+            "id": "p_2",
+            "kind": "p",
+            "section": "hd_1",
+            "ko": "도구 모음을 사용합니다.",
+            "en": "Use the toolbar to insert one.",
+        },
+        {
+            "page": "b",
+            "id": "hd_2",
+            "kind": "h2",
+            "section": "hd_2",
+            "ko": "차트 편집",
+            "en": "Editing Charts",
+        },
+        {
+            "page": "b",
+            "id": "p_3",
+            "kind": "p",
+            "section": "hd_2",
+            "ko": "차트를 두 번 누릅니다.",
+            "en": "Double-click the chart to edit it.",
+        },
         # the same boilerplate on another page: dropped as a duplicate passage
-        {"page": "c", "id": "p_4", "kind": "p", "section": "top", "ko": "차트를 두 번 누릅니다.",
-         "en": "Double-click the chart to edit it."},
+        {
+            "page": "c",
+            "id": "p_4",
+            "kind": "p",
+            "section": "top",
+            "ko": "차트를 두 번 누릅니다.",
+            "en": "Double-click the chart to edit it.",
+        },
     ]
 
 
@@ -85,16 +132,32 @@ def test_passages_group_a_section_and_cut_at_paragraph_boundary():
 
 def test_queries_are_headings_and_keywords_never_the_passage():
     passages = build_passages(paragraphs(), max_chars=200, min_chars=10)
-    keywords = [{"page": "a", "anchor": "bm_1", "position": 0, "section": "hd_1",
-                 "ko": "표, 삽입", "en": "tables, inserting"},
-                {"page": "b", "anchor": "bm_2", "position": 0, "section": "top",
-                 "ko": "차트, 편집", "en": "charts, editing"}]
+    keywords = [
+        {
+            "page": "a",
+            "anchor": "bm_1",
+            "position": 0,
+            "section": "hd_1",
+            "ko": "표, 삽입",
+            "en": "tables, inserting",
+        },
+        {
+            "page": "b",
+            "anchor": "bm_2",
+            "position": 0,
+            "section": "top",
+            "ko": "차트, 편집",
+            "en": "charts, editing",
+        },
+    ]
     queries = build_queries(paragraphs(), keywords, passages)
     got = {(q.kind, q.en): q.relevant for q in queries}
-    assert got == {("heading", "Inserting Tables"): ("p00000",),
-                   ("heading", "Editing Charts"): ("p00001",),
-                   ("keyword", "tables, inserting"): ("p00000",),
-                   ("keyword", "charts, editing"): ("p00001",)}  # anchor outside a section: page
+    assert got == {
+        ("heading", "Inserting Tables"): ("p00000",),
+        ("heading", "Editing Charts"): ("p00001",),
+        ("keyword", "tables, inserting"): ("p00000",),
+        ("keyword", "charts, editing"): ("p00001",),
+    }  # anchor outside a section: page
     texts = {t for p in passages for t in (p.ko, p.en)}
     assert not any(q.ko in texts or q.en in texts for q in queries)
 
@@ -116,14 +179,20 @@ def test_validate_corpus_accepts_built_corpus():
     validate_corpus(rows())
 
 
-@pytest.mark.parametrize("corrupt, message", [
-    (lambda r: r[0].update(twin="p00001-en"), "misaligned twin"),
-    (lambda r: r[1].update(split="test"), "twin p00000-en is on another page, section or split"),
-    (lambda r: r[3].update(text=r[1]["text"]), "duplicate text"),
-    (lambda r: r[0].update(text="There is no Hangul"), "Korean text is not written in Hangul"),
-    (lambda r: r[1].update(text="한국어 섞임 mixed"), "English text contains Hangul"),
-    (lambda r: [x.update(page="a") for x in r], "is in two splits"),
-])
+@pytest.mark.parametrize(
+    "corrupt, message",
+    [
+        (lambda r: r[0].update(twin="p00001-en"), "misaligned twin"),
+        (
+            lambda r: r[1].update(split="test"),
+            "twin p00000-en is on another page, section or split",
+        ),
+        (lambda r: r[3].update(text=r[1]["text"]), "duplicate text"),
+        (lambda r: r[0].update(text="There is no Hangul"), "Korean text is not written in Hangul"),
+        (lambda r: r[1].update(text="한국어 섞임 mixed"), "English text contains Hangul"),
+        (lambda r: [x.update(page="a") for x in r], "is in two splits"),
+    ],
+)
 def test_validate_corpus_names_the_bad_record(corrupt, message):
     r = rows()
     corrupt(r)
@@ -133,7 +202,14 @@ def test_validate_corpus_names_the_bad_record(corrupt, message):
 
 
 def test_keywords_file_is_validated_too(tmp_path):
-    bad = {"page": "a", "anchor": "bm_1", "position": 0, "section": "top", "ko": "charts", "en": "charts"}
+    bad = {
+        "page": "a",
+        "anchor": "bm_1",
+        "position": 0,
+        "section": "top",
+        "ko": "charts",
+        "en": "charts",
+    }
     path = write(tmp_path, [bad], "keywords.jsonl.gz")
     with pytest.raises(DataError, match=r"keywords.jsonl.gz:1 \(a#bm_1/0\): Korean text"):
         load_keywords(path)
