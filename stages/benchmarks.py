@@ -1,0 +1,121 @@
+"""Public Korean-English benchmarks, for machines that reach the Hugging Face hub.
+
+Each loader turns a benchmark into this project's prepared-data schema (the one `prepare`
+writes), so indexing and evaluation run on it unchanged: `corpus.parquet` (doc_id `<sid>-ko` /
+`<sid>-en`, parallel twins), `queries.parquet` (one qid, Korean and English text) and
+`qrels.test.txt`.
+
+- `belebele`: FLORES passages with their questions (`facebook/belebele`, configs `kor_Hang` and
+  `eng_Latn`); a question's relevant document is its passage. Rows align by (link, question
+  number) across the two languages.
+- `strategyqa`: the BEIR-style retrieval sets of StrategyQA (English) and Ko-StrategyQA (its
+  Korean translation), which share corpus and query ids.
+
+    python -m stages.benchmarks belebele --out data/benchmarks/belebele
+    python -m stages.benchmarks strategyqa --out data/benchmarks/strategyqa \\
+        --ko taeminlee/Ko-StrategyQA --en <a BEIR-style StrategyQA repo>
+
+Any source may be a local directory in the same layout (that is how the tests run offline).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+from pathlib import Path
+
+from datasets import Dataset, load_dataset
+
+from stages.atomic import atomic_dir
+
+BELEBELE = "facebook/belebele"
+
+
+def _sid(key: str) -> str:
+    return "b" + hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+def _write(out: Path, corpus: list[dict], queries: list[dict], qrels: list[str]) -> None:
+    with atomic_dir(out) as tmp:
+        Dataset.from_list(corpus).to_parquet(str(tmp / "corpus.parquet"))
+        Dataset.from_list(queries).to_parquet(str(tmp / "queries.parquet"))
+        (tmp / "qrels.test.txt").write_text("\n".join(qrels) + "\n")
+
+
+def _twins(texts: dict[str, dict[str, str]], page: str) -> list[dict]:
+    """Corpus rows for sids that have both languages."""
+    rows = []
+    for sid, by_lang in texts.items():
+        if set(by_lang) != {"ko", "en"}:
+            continue
+        for lang, other in (("ko", "en"), ("en", "ko")):
+            rows.append({"doc_id": f"{sid}-{lang}", "sid": sid, "lang": lang, "page": page,
+                         "section": sid, "split": "test", "text": by_lang[lang],
+                         "twin": f"{sid}-{other}"})
+    return rows
+
+
+def belebele(source: str = BELEBELE) -> tuple[list[dict], list[dict], list[str]]:
+    """Passages keyed by FLORES link, questions keyed by (link, question number)."""
+    passages: dict[str, dict[str, str]] = {}
+    questions: dict[str, dict[str, str]] = {}
+    relevant: dict[str, str] = {}
+    for lang, config in (("ko", "kor_Hang"), ("en", "eng_Latn")):
+        for row in load_dataset(source, config, split="test"):
+            sid = _sid(row["link"])
+            passages.setdefault(sid, {})[lang] = row["flores_passage"]
+            qid = f"{sid}q{row['question_number']}"
+            questions.setdefault(qid, {})[lang] = row["question"]
+            relevant[qid] = sid
+    corpus = _twins(passages, "belebele")
+    have = {r["sid"] for r in corpus}
+    queries = [{"qid": q, "split": "test", "kind": "question", "ko": t["ko"], "en": t["en"]}
+               for q, t in questions.items() if set(t) == {"ko", "en"} and relevant[q] in have]
+    qrels = [f"{q['qid']} 0 {relevant[q['qid']]}-{lang} 1" for q in queries for lang in ("ko", "en")]
+    return corpus, queries, qrels
+
+
+def beir_pair(ko: str, en: str) -> tuple[list[dict], list[dict], list[str]]:
+    """Two BEIR-style datasets (configs `corpus`, `queries`, `default` qrels) with shared ids."""
+    texts: dict[str, dict[str, dict[str, str]]] = {"corpus": {}, "queries": {}}
+    for lang, source in (("ko", ko), ("en", en)):
+        for part in ("corpus", "queries"):
+            for row in load_dataset(source, part, split=part):
+                text = " ".join(x for x in (row.get("title"), row["text"]) if x)
+                texts[part].setdefault(str(row["_id"]), {})[lang] = text
+    corpus = _twins({f"s{k}": v for k, v in texts["corpus"].items()}, "strategyqa")
+    have = {r["sid"] for r in corpus}
+    qrels_rows = load_dataset(ko, "default", split="test")
+    relevant: dict[str, list[str]] = {}
+    for row in qrels_rows:
+        sid = f"s{row['corpus-id']}"
+        if row["score"] > 0 and sid in have:
+            relevant.setdefault(str(row["query-id"]), []).append(sid)
+    queries = [{"qid": q, "split": "test", "kind": "question", "ko": t["ko"], "en": t["en"]}
+               for q, t in texts["queries"].items() if set(t) == {"ko", "en"} and q in relevant]
+    qrels = [f"{q['qid']} 0 {sid}-{lang} 1" for q in queries for sid in relevant[q["qid"]]
+             for lang in ("ko", "en")]
+    return corpus, queries, qrels
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("benchmark", choices=["belebele", "strategyqa"])
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--source", default=BELEBELE, help="belebele: hub id or local directory")
+    ap.add_argument("--ko", help="strategyqa: Korean BEIR-style dataset (hub id or directory)")
+    ap.add_argument("--en", help="strategyqa: English BEIR-style dataset (hub id or directory)")
+    args = ap.parse_args(argv)
+    if args.benchmark == "belebele":
+        parts = belebele(args.source)
+    else:
+        if not (args.ko and args.en):
+            ap.error("strategyqa needs --ko and --en")
+        parts = beir_pair(args.ko, args.en)
+    _write(args.out, *parts)
+    print(f"{args.benchmark}: {len(parts[0]) // 2} parallel documents, {len(parts[1])} queries "
+          f"-> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
