@@ -71,7 +71,8 @@ def belebele(source: str = BELEBELE) -> tuple[list[dict], list[dict], list[str]]
     have = {r["sid"] for r in corpus}
     queries = [{"qid": q, "split": "test", "kind": "question", "ko": t["ko"], "en": t["en"]}
                for q, t in questions.items() if set(t) == {"ko", "en"} and relevant[q] in have]
-    qrels = [f"{q['qid']} 0 {relevant[q['qid']]}-{lang} 1" for q in queries for lang in ("ko", "en")]
+    qrels = [f"{q['qid']} 0 {relevant[q['qid']]}-{lang} 1"
+             for q in queries for lang in ("ko", "en")]
     return corpus, queries, qrels
 
 

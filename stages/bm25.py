@@ -22,8 +22,9 @@ def build_index(docs: Iterable[tuple[str, str]], out: Path, language: str) -> in
 
     n = 0
     with atomic_dir(out) as tmp:
-        indexer = LuceneIndexer(args=["-index", str(tmp), "-language", language, "-storeRaw"],
-                                threads=1)
+        # absolute: the JVM resolves relative paths against its own start directory
+        args = ["-index", str(tmp.resolve()), "-language", language, "-storeRaw"]
+        indexer = LuceneIndexer(args=args, threads=1)
         for doc_id, text in docs:
             indexer.add_doc_dict({"id": doc_id, "contents": text})
             n += 1
@@ -34,7 +35,7 @@ def build_index(docs: Iterable[tuple[str, str]], out: Path, language: str) -> in
 def searcher(index: Path, language: str):
     from pyserini.search.lucene import LuceneSearcher
 
-    s = LuceneSearcher(str(index))
+    s = LuceneSearcher(str(Path(index).resolve()))  # the JVM keeps its own cwd
     s.set_language(language)
     return s
 

@@ -20,9 +20,9 @@ from stages.retrieval_metrics import Run
 
 
 def encode(model, texts: Sequence[str], prompt_name: str, batch_size: int = 64,
-           progress: bool = True) -> np.ndarray:
-    """Unit-length float32 embeddings (n, dim) of `texts`, in their order, with the model's
-    prompt `prompt_name` ("query" or "passage") prepended.
+           progress: bool = True, normalize: bool = True) -> np.ndarray:
+    """Float32 embeddings (n, dim) of `texts`, in their order (unit length unless `normalize`
+    is off), with the model's prompt `prompt_name` ("query" or "passage") prepended.
 
     Batches are cut from the texts sorted by token count. `SentenceTransformer.encode` sorts by
     characters, but a Korean passage has about half the characters of its English twin for the
@@ -41,7 +41,7 @@ def encode(model, texts: Sequence[str], prompt_name: str, batch_size: int = 64,
         for start in range(0, len(texts), batch_size):
             batch = order[start:start + batch_size]
             emb = model.encode([texts[i] for i in batch], prompt_name=prompt_name,
-                               batch_size=len(batch), normalize_embeddings=True,
+                               batch_size=len(batch), normalize_embeddings=normalize,
                                convert_to_numpy=True, show_progress_bar=False)
             if out is None:
                 out = np.empty((len(texts), emb.shape[1]), dtype=np.float32)

@@ -11,10 +11,9 @@ relevant (Max@R, Max@R_norm, Comp@10, inclination). Dense and BM25 rank the whol
 by default (`multi_k: null`), so Max@R is exact; BM25 searches its `multi` index, one analyzer
 for both languages, so the two languages' scores are comparable.
 
-Hybrid fuses the saved runs of `hybrid.dense` and `hybrid.sparse` with Pyserini's reciprocal
-rank fusion, direction by direction. Run files keep the top `k` only, so hybrid's Multi ranking
-covers the union of the two top-k lists; a relevant passage outside it counts at the bottom of
-the pool (as `multi_metrics` documents), which makes hybrid's Max@R an upper bound.
+Hybrid fuses the runs of `hybrid.dense` and `hybrid.sparse` with Pyserini's reciprocal rank
+fusion, run by run. It searches both systems afresh rather than reading their saved top-k run
+files, so its Multi ranking fuses whole-pool rankings and its Max@R is exact too.
 
 Outputs: `<runs_dir>/<name>/<run>.trec` (top `k`), flat metrics `<out_dir>/<name>.json`, and one
 MLflow run (kept under `pending` while MLflow is unreachable; see `stages.tracking`).
@@ -37,6 +36,7 @@ from stages.index import (
     MANIFEST,
     RESERVED,
     SPARSE,
+    model_digest,
     read_manifest,
 )
 from stages.params import ParamsError, load_params, section
@@ -51,7 +51,6 @@ from stages.retrieval_metrics import (
     paper_summary,
     ranked,
     read_qrels,
-    read_trec_run,
     round2,
     write_trec_run,
 )
@@ -69,7 +68,6 @@ class HybridParams:
     dense: str = "base"
     sparse: str = SPARSE
     rrf_k: int = 60
-    depth: int = 100
 
 
 @dataclass
@@ -93,8 +91,8 @@ class EvaluateParams:
                 raise ParamsError(f"params.yaml: '{where}.{name}' must be >= 1")
         if self.multi_k is not None and self.multi_k < self.k:
             raise ParamsError(f"params.yaml: '{where}.multi_k' must be null or >= k ({self.k})")
-        if self.hybrid.dense in RESERVED:
-            raise ParamsError(f"params.yaml: '{where}.hybrid.dense' must name a dense model")
+        if HYBRID in (self.hybrid.dense, self.hybrid.sparse):
+            raise ParamsError(f"params.yaml: '{where}.hybrid' fuses two other systems")
 
 
 def load_queries(path: Path, qrels: Qrels) -> Queries:
@@ -115,7 +113,11 @@ def dense_runs(index_dir: Path, queries: Queries, p: EvaluateParams) -> dict[str
 
     from stages import dense
 
-    model = SentenceTransformer(read_manifest(index_dir)["model_dir"], device="cpu")
+    manifest = read_manifest(index_dir)
+    if model_digest(Path(manifest["model_dir"])) != manifest["model"]:
+        raise SystemExit(f"{index_dir} was built from other weights than those now in "
+                         f"{manifest['model_dir']}: rebuild it with python -m stages.index")
+    model = SentenceTransformer(manifest["model_dir"], device="cpu")
     qids = list(queries)
     vectors = {lang: dense.encode(model, [queries[q][lang] for q in qids], "query", p.batch_size)
                for lang in LANGS}
@@ -132,27 +134,27 @@ def bm25_runs(index_dir: Path, queries: Queries, p: EvaluateParams) -> dict[str,
     pool = read_manifest(index_dir)["docs"]["multi"]
 
     def run(index: str, lang: str, k: int) -> Run:
-        hits = bm25.search(index_dir / index, {q: t[lang] for q, t in queries.items()}, k,
-                           BM25_ANALYZER[index], p.threads)
+        # Absolute: Java resolves a relative path against the directory the JVM started in.
+        hits = bm25.search((index_dir / index).resolve(), {q: t[lang] for q, t in queries.items()},
+                           k, BM25_ANALYZER[index], p.threads)
         return {q: dict(h) for q, h in hits.items()}
 
     runs = {d: run(docs, lang, p.k) for d, (lang, docs) in DIRECTIONS.items()}
     return runs | {m: run("multi", lang, p.multi_k or pool) for m, lang in MULTI.items()}
 
 
-def hybrid_runs(p: EvaluateParams) -> dict[str, Run]:
-    """Reciprocal rank fusion of the two systems' saved runs, run by run."""
-    from stages.fusion import rrf
+def system_runs(name: str, queries: Queries, p: EvaluateParams) -> dict[str, Run]:
+    if name == HYBRID:
+        from stages.fusion import rrf
 
-    h = p.hybrid
-    runs = {}
-    for name in RUNS:
-        paths = [p.runs_dir / system / f"{name}.trec" for system in (h.dense, h.sparse)]
-        for path in paths:
-            if not path.is_file():
-                raise SystemExit(f"no run {path}: evaluate {path.parent.name} first")
-        runs[name] = rrf([read_trec_run(x) for x in paths], h.rrf_k, h.depth, p.k)
-    return runs
+        h = p.hybrid
+        parts = [system_runs(h.dense, queries, p), system_runs(h.sparse, queries, p)]
+        # Multi keeps the whole fused ranking (as long as the inputs), for an exact Max@R.
+        return {r: rrf([x[r] for x in parts], h.rrf_k, k=None if r in MULTI else p.k)
+                for r in RUNS}
+    if name == SPARSE:
+        return bm25_runs(p.indexes / name, queries, p)
+    return dense_runs(p.indexes / name, queries, p)
 
 
 def scores(runs: dict[str, Run], qrels: Qrels, pool: int, benchmark: str) -> dict[str, float]:
@@ -218,19 +220,17 @@ def evaluate(name: str, p: EvaluateParams) -> dict[str, float]:
     queries = load_queries(p.queries, qrels)
     params: dict = {"model": name, "evaluate": {"benchmark": p.benchmark, "k": p.k,
                                                 "multi_k": p.multi_k or "pool"}}
+    systems = [name]
     if name == HYBRID:
         systems = [p.hybrid.dense, p.hybrid.sparse]
         params["hybrid"] = asdict(p.hybrid)
-        runs = hybrid_runs(p)
-    else:
-        systems = [name]
-        index_dir = p.indexes / name
-        runs = (bm25_runs(index_dir, queries, p) if name == SPARSE
-                else dense_runs(index_dir, queries, p))
+    runs = system_runs(name, queries, p)
     manifests = [read_manifest(p.indexes / s) for s in systems]
     pool = manifests[0]["docs"]["multi"]
     if name not in RESERVED:
         params["train"] = model_info(Path(manifests[0]["model_dir"]))
+    if "shift" in manifests[0]:
+        params["shift"] = manifests[0]["shift"]
 
     with atomic_dir(p.runs_dir / name) as tmp:
         for run_name, run in runs.items():

@@ -6,8 +6,10 @@ Tables: nDCG@10 per direction, CLIR (en-ko, ko-en, OVR) then Mono (ko-ko, en-en,
 benchmark `lohelp` makes each direction's AVG its own value. Then the Multi scenario of the
 second study. Best value per column in bold, change against the base model in parentheses.
 Plots: CLIR OVR against Mono OVR (the trade-off merging is meant to fix) and nDCG@10 per
-direction, as PNG and as CSV for `dvc plots`. The report and plots are logged to MLflow as
-one run keyed by the report's content.
+direction, as PNG and as CSV for `dvc plots`. A last table and plot follow English inclination
+through the systems meant to fix it: base, the best grid composition (by CLIR OVR), the merges,
+the experiment model (the `composition` and `train.method` params say what it is, e.g. align)
+and Shift. The report and plots are logged to MLflow as one run keyed by the report's content.
 """
 
 from __future__ import annotations
@@ -43,7 +45,13 @@ MULTI = (Column("Max@R_norm ko", "multi/ko/max@r_norm"),
          Column("Max@R_norm en", "multi/en/max@r_norm"),
          Column("Comp@10 ko", "multi/ko/comp@10"), Column("Comp@10 en", "multi/en/comp@10"),
          Column("Inclination ko ↓", "multi/ko/inclination", "min"),
-         Column("Gap en−ko ↓", "multi/gap", "abs"))
+         Column("Gap en−ko →0", "multi/gap", "abs"))
+INCLINATION = (Column("CLIR OVR", "clir_ovr"), Column("Mono OVR", "mono_ovr"),
+               Column("Max@R_norm ko", "multi/ko/max@r_norm"),
+               Column("Max@R_norm en", "multi/en/max@r_norm"),
+               Column("Comp@10 ko", "multi/ko/comp@10"),
+               Column("Inclination ko ↓", "multi/ko/inclination", "min"),
+               Column("Gap en−ko →0", "multi/gap", "abs"))
 
 
 @dataclass
@@ -64,6 +72,30 @@ def load_metrics(eval_dir: Path, first: list[str]) -> Metrics:
         raise SystemExit(f"no metrics in {eval_dir}: run the evaluate stage first")
     order = [n for n in first if n in found] + sorted(n for n in found if n not in first)
     return {n: found[n] for n in order}
+
+
+def inclination_rows(metrics: Metrics, params: dict) -> Metrics:
+    """The systems of the inclination table, labelled by what they are, in a fixed order."""
+    grid = [n for n in params.get("grid", []) if n in metrics]
+    rows = {}
+    if "base" in metrics:
+        rows["base"] = metrics["base"]
+    if grid:
+        top = max(grid, key=lambda n: metrics[n]["clir_ovr"])
+        rows[f"{top} (best composition)"] = metrics[top]
+    for name in params.get("merges", {}):
+        if name in metrics:
+            rows[f"{name} (merge)"] = metrics[name]
+    if "experiment" in metrics:
+        method = params.get("train", {}).get("method", "contrastive")
+        what = f"{method}, init {params['train']['align'].get('init', 'base')}" \
+            if method == "align" else f"{params.get('composition')}, {method}"
+        rows[f"experiment ({what})"] = metrics["experiment"]
+    if "shift" in metrics:
+        shift = params.get("index", {}).get("shift", {})
+        rows[f"shift (alpha {shift.get('alpha')}, {Path(shift.get('model', '')).name})"] = \
+            metrics["shift"]
+    return rows
 
 
 def best(values: list[float], better: Better) -> float:
@@ -103,7 +135,7 @@ def table(metrics: Metrics, columns: tuple[Column, ...], base: str) -> list[str]
     return lines
 
 
-def markdown(metrics: Metrics, base: str) -> str:
+def markdown(metrics: Metrics, base: str, focus: Metrics) -> str:
     queries = sorted({int(m["queries"]) for m in metrics.values() if "queries" in m})
     return "\n".join([
         "# Retrieval report",
@@ -126,11 +158,17 @@ def markdown(metrics: Metrics, base: str) -> str:
         "",
         *table(metrics, MULTI, base),
         "",
+        "## English inclination: base, best composition, merges, experiment, Shift",
+        "",
+        *table(focus, INCLINATION, base),
+        "",
     ])
 
 
-def write_csvs(metrics: Metrics, plots_dir: Path) -> list[Path]:
-    """The plots' data for `dvc plots`: trade-off points and nDCG@10 per direction."""
+def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics) -> list[Path]:
+    """The plots' data for `dvc plots`: one point per system (CLIR OVR, Mono OVR), and one bar
+    per system and direction, labelled "<system> <direction>" (DVC's bar template draws one
+    bar per label)."""
     tradeoff, directions = plots_dir / "tradeoff.csv", plots_dir / "directions.csv"
     with atomic_file(tradeoff) as f:
         w = csv.writer(f, lineterminator="\n")
@@ -138,12 +176,19 @@ def write_csvs(metrics: Metrics, plots_dir: Path) -> list[Path]:
         w.writerows([n, m["clir_ovr"], m["mono_ovr"]] for n, m in metrics.items())
     with atomic_file(directions) as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["model", *DIRECTIONS])
-        w.writerows([n, *(m[f"{d}/ndcg@10"] for d in DIRECTIONS)] for n, m in metrics.items())
-    return [tradeoff, directions]
+        w.writerow(["label", "model", "direction", "ndcg@10"])
+        w.writerows([f"{n} {d}", n, d, m[f"{d}/ndcg@10"]] for n, m in metrics.items()
+                    for d in DIRECTIONS)
+    inclination = plots_dir / "inclination.csv"
+    with atomic_file(inclination) as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["label", "model", "query_lang", "max@r_norm"])
+        w.writerows([f"{n} {lang}", n, lang, m[f"multi/{lang}/max@r_norm"]]
+                    for n, m in focus.items() for lang in ("ko", "en"))
+    return [tradeoff, directions, inclination]
 
 
-def write_pngs(metrics: Metrics, plots_dir: Path) -> list[Path]:
+def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -173,7 +218,25 @@ def write_pngs(metrics: Metrics, plots_dir: Path) -> list[Path]:
     ax.grid(axis="y", alpha=0.3)
     directions = plots_dir / "directions.png"
     save(fig, directions)
-    return [tradeoff, directions]
+
+    labels = list(focus)
+    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(labels) + 2), 4.5))
+    for i, lang in enumerate(("ko", "en")):
+        ax.bar(np.arange(len(labels)) + (i - 0.5) * 0.4,
+               [focus[n][f"multi/{lang}/max@r_norm"] for n in labels], 0.4,
+               label=f"{lang} queries")
+    for x, n in enumerate(labels):
+        top = max(focus[n][f"multi/{lang}/max@r_norm"] for lang in ("ko", "en"))
+        ax.annotate(f"{focus[n]['multi/ko/inclination']:.0f}%", (x, top), ha="center",
+                    va="bottom", fontsize=7)
+    ax.set_xticks(np.arange(len(labels)), labels, rotation=30, ha="right")
+    ax.set(ylabel="Max@R_norm (Multi pool)",
+           title="English inclination: Korean vs English queries (label: inclination share)")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    inclination = plots_dir / "inclination.png"
+    save(fig, inclination)
+    return [tradeoff, directions, inclination]
 
 
 def save(fig, path: Path) -> None:
@@ -185,13 +248,16 @@ def save(fig, path: Path) -> None:
     plt.close(fig)
 
 
-def report(p: ReportParams) -> str:
-    """Write the report and plots; log them to MLflow; returns the logging status."""
+def report(p: ReportParams, params: dict | None = None) -> str:
+    """Write the report and plots; log them to MLflow; returns the logging status. `params`
+    (the whole params.yaml) names the grid, the merges and what the experiment and Shift are."""
     metrics = load_metrics(p.eval_dir, p.first)
-    text = markdown(metrics, p.base)
+    focus = inclination_rows(metrics, params or {})
+    text = markdown(metrics, p.base, focus)
     with atomic_file(p.out) as f:
         f.write(text)
-    files = [p.out, *write_csvs(metrics, p.plots_dir), *write_pngs(metrics, p.plots_dir)]
+    files = [p.out, *write_csvs(metrics, p.plots_dir, focus),
+             *write_pngs(metrics, p.plots_dir, focus)]
     commit = git_commit()
     record = {"key": f"report/{hashlib.sha256(text.encode()).hexdigest()[:16]}",
               "name": "report", "params": {"models": ",".join(metrics)},
@@ -203,8 +269,9 @@ def report(p: ReportParams) -> str:
 
 
 def main() -> None:
-    p = section(ReportParams, load_params(), "report")
-    print(f"mlflow: {report(p)}")
+    params = load_params()
+    p = section(ReportParams, params, "report")
+    print(f"mlflow: {report(p, params)}")
     print(p.out.read_text(encoding="utf-8"))
 
 

@@ -37,7 +37,8 @@ def dense_hits(index_dir: Path, query: str, k: int) -> Run:
 def bm25_hits(index_dir: Path, query: str, k: int) -> Run:
     from stages import bm25
 
-    hits = bm25.search(index_dir / "multi", {"q": query}, k, BM25_ANALYZER["multi"], threads=1)
+    hits = bm25.search((index_dir / "multi").resolve(), {"q": query}, k, BM25_ANALYZER["multi"],
+                       threads=1)  # absolute: Java resolves paths from where the JVM started
     return {"q": dict(hits["q"])}
 
 

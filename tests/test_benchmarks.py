@@ -27,7 +27,8 @@ def test_strategyqa_pair_shares_ids_across_languages(fixtures, tmp_path):
                                        str(fixtures / "strategyqa-en"))
     validate_corpus(corpus, "strategyqa")
     assert {(q["ko"], q["en"]) for q in queries} == {
-        ("바나나는 무슨 색인가?", "What color are bananas?"), ("고래는 물고기인가?", "Are whales fish?")}
+        ("바나나는 무슨 색인가?", "What color are bananas?"),
+        ("고래는 물고기인가?", "Are whales fish?")}
     assert "q1 0 sd1-ko 1" in qrels and "q1 0 sd1-en 1" in qrels
     main(["strategyqa", "--out", str(tmp_path / "sqa"), "--ko", str(fixtures / "strategyqa-ko"),
           "--en", str(fixtures / "strategyqa-en")])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from datasets import Dataset
 from ir_measures import RR, R, nDCG
 from mlflow import MlflowClient
 from sentence_transformers import SentenceTransformer
-from tiny_data import QUERIES, write_collection, write_params
+from tiny_data import PARAMS, QUERIES, write_collection, write_params
 from tiny_models import tiny_model
 
 from stages import bm25, evaluate, index, search, tracking
@@ -79,8 +80,17 @@ def test_index_builds_three_pools_of_the_test_split(at):
     assert len(ko) == 9 and all(d.endswith("-ko") for d in ko)
     assert len(multi) == 18 and "p00009-ko" not in multi  # p00009 is a train passage
     assert index.read_manifest(Path("data/indexes/bm25"))["docs"] == manifest["docs"]
-    hits = bm25.search(Path("data/indexes/bm25/ko"), {"q": "삽입 문서"}, 3, "ko")
+    hits = bm25.search(Path("data/indexes/bm25/ko").resolve(), {"q": "삽입 문서"}, 3, "ko")
     assert hits["q"][0][0] == "p00001-ko"
+
+
+def test_evaluate_refuses_an_index_built_from_other_weights(at):
+    shutil.copytree("tiny/model", "tiny/changed")
+    index.main(["changed", "tiny/changed"])
+    (Path("tiny/changed") / "modules.json").write_text(
+        Path("tiny/model/modules.json").read_text() + "\n")
+    with pytest.raises(SystemExit, match="built from other weights"):
+        evaluate.main(["changed"])
 
 
 def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
@@ -125,7 +135,7 @@ def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
                                           - metrics["multi/ko/max@r_norm"])
 
 
-def test_bm25_is_lexical_and_hybrid_fuses_the_saved_runs_by_reciprocal_rank(at):
+def test_bm25_is_lexical_and_hybrid_is_the_reciprocal_rank_fusion_of_both(at):
     p = evaluate.section(evaluate.EvaluateParams, evaluate.load_params(), "evaluate")
     evaluate.evaluate("base", p)
     sparse = evaluate.evaluate("bm25", p)
@@ -205,3 +215,53 @@ def test_search_prints_passages_of_both_languages(at, capsys):
     assert out.count("\n") == 8 and "p00004-en" in out.splitlines()[0]
     with pytest.raises(SystemExit, match="no index at"):
         search.main(["--model", "missing", "표"])
+
+
+def index_vectors(index_dir: Path) -> dict[str, np.ndarray]:
+    import faiss
+
+    idx = faiss.read_index(str(index_dir / "index"))
+    docids = (index_dir / "docid").read_text().split()
+    return dict(zip(docids, idx.reconstruct_n(0, idx.ntotal), strict=True))
+
+
+def test_shift_moves_korean_passages_by_the_train_language_vector(at):
+    from stages.shift import unnormalised
+
+    shift = {"model": "tiny/model", "alpha": 1.0, "split": "train", "pairs": 5}
+    write_params(at, index={**PARAMS["index"], "shift": shift})
+    index.main(["shift"])
+    manifest = index.read_manifest(Path("data/indexes/shift"))
+    assert manifest["shift"]["pairs_used"] == 1 and manifest["shift"]["alpha"] == 1.0
+
+    # by hand: V_ko from the only train pair, unnormalised; Korean test passages move by -V_ko
+    raw = unnormalised(SentenceTransformer("tiny/model", device="cpu"))
+    corpus = {r["doc_id"]: r["text"] for r in Dataset.from_parquet("data/prepared/corpus.parquet")}
+    ko, en = raw.encode([corpus["p00009-ko"], corpus["p00009-en"]], prompt_name="passage")
+    v = ko - en
+    assert np.linalg.norm(v) > 0
+    shifted, plain = index_vectors(Path("data/indexes/shift/multi")), index_vectors(
+        Path("data/indexes/base/multi"))
+    for doc, vec in shifted.items():
+        if doc.endswith("-en"):
+            np.testing.assert_allclose(vec, plain[doc], atol=1e-5)
+        else:
+            z = raw.encode([corpus[doc]], prompt_name="passage")[0] - v
+            np.testing.assert_allclose(vec, z / np.linalg.norm(z), atol=1e-5)
+            assert not np.allclose(vec, plain[doc], atol=1e-3)
+    metrics = evaluate.evaluate("shift", evaluate.section(
+        evaluate.EvaluateParams, evaluate.load_params(), "evaluate"))
+    assert 0 <= metrics["multi/ko/max@r_norm"] <= 100
+
+    write_params(at, index={**PARAMS["index"], "shift": shift | {"alpha": 0.0}})
+    index.main(["shift"])
+    for doc, vec in index_vectors(Path("data/indexes/shift/multi")).items():
+        np.testing.assert_allclose(vec, plain[doc], atol=1e-5)  # alpha 0: off
+
+    write_params(at, index={**PARAMS["index"], "shift": shift | {"split": "test"}})
+    with pytest.raises(index.ParamsError, match="estimate the language vector on another"):
+        index.main(["shift"])
+    write_params(at, index={**PARAMS["index"], "shift": shift | {"alpha": 1.5}})
+    with pytest.raises(index.ParamsError, match="alpha"):
+        index.main(["shift"])
+    write_params(at)

@@ -14,7 +14,7 @@ DIRECTIONS = ("en-ko", "ko-en", "ko-ko", "en-en")
 
 
 def metrics(en_ko, ko_en, ko_ko, en_en, multi=(60.0, 70.0, 10.0, 20.0, 40.0)) -> dict:
-    out = {f"{d}/ndcg@10": v for d, v in zip(DIRECTIONS, (en_ko, ko_en, ko_ko, en_en))}
+    out = {f"{d}/ndcg@10": v for d, v in zip(DIRECTIONS, (en_ko, ko_en, ko_ko, en_en), strict=True)}
     out |= {"clir_ovr": round((en_ko + ko_en) / 2, 2), "mono_ovr": round((ko_ko + en_en) / 2, 2),
             "queries": 600}
     if multi:
@@ -50,9 +50,10 @@ def test_report_marks_the_best_and_the_change_against_base(evaluated):
     report.main()
     text = Path(PARAMS["report"]["out"]).read_text()
     main, multi = text.split("## Multi scenario")
+    multi = multi.split("## English inclination")[0]
     models = [x.split("|")[1].strip() for x in main.splitlines() if x.startswith("| ")][1:]
-    assert models == ["base", "bm25", "kokoen", "koenen+base"]  # `first`, then by name
-    assert row(main, "base") == ["82.28", "77.52", "79.90", "92.87", "95.79", "94.33"]
+    assert models == ["base", "bm25", "koenen+base", "kokoen"]  # `first`, then by name
+    assert row(main, "base") == ["82.28", "77.52", "79.90", "92.87", "95.79", "**94.33**"]
     # Ties share the bold; changes against base are signed.
     assert row(main, "kokoen")[:2] == ["85.26 (+2.98)", "**79.34** (+1.82)"]
     assert row(main, "koenen+base")[:3] == ["**89.02** (+6.74)", "**79.34** (+1.82)",
@@ -72,22 +73,49 @@ def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     assert report.report(p) == "logged"
     assert report.report(p) == "exists"  # same content, same key
     plots = p.plots_dir
-    for png in ("tradeoff.png", "directions.png"):
+    for png in ("tradeoff.png", "directions.png", "inclination.png"):
         assert (plots / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(plots / "tradeoff.csv") as f:
         points = list(csv.DictReader(f))
     assert points[0] == {"model": "base", "clir_ovr": "79.9", "mono_ovr": "94.33"}
-    assert [x["model"] for x in points] == ["base", "bm25", "kokoen", "koenen+base"]
+    assert [x["model"] for x in points] == ["base", "bm25", "koenen+base", "kokoen"]
     with open(plots / "directions.csv") as f:
-        assert next(csv.reader(f)) == ["model", *DIRECTIONS]
+        bars = list(csv.DictReader(f))
+    assert len(bars) == 16
+    assert bars[1] == {"label": "base ko-en", "model": "base", "direction": "ko-en",
+                       "ndcg@10": "77.52"}
 
     client = MlflowClient()
     exp = client.get_experiment_by_name("koen-retrieval")
     (run,) = [r for r in client.search_runs([exp.experiment_id]) if "koen.key" in r.data.tags]
     assert run.info.run_name == "report"
-    assert run.data.params["models"] == "base,bm25,kokoen,koenen+base"
+    assert run.data.params["models"] == "base,bm25,koenen+base,kokoen"
     assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == [
-        "directions.csv", "directions.png", "report.md", "tradeoff.csv", "tradeoff.png"]
+        "directions.csv", "directions.png", "inclination.csv", "inclination.png", "report.md",
+        "tradeoff.csv", "tradeoff.png"]
+
+
+def test_inclination_table_follows_base_best_composition_merges_experiment_shift(evaluated):
+    write_json(evaluated / "metrics/eval/kokoko.json", metrics(1.0, 2.0, 90.0, 90.0))
+    write_json(evaluated / "metrics/eval/experiment.json",
+               metrics(80.0, 80.0, 90.0, 90.0, (65.0, 70.0, 20.0, 20.0, 30.0)))
+    write_json(evaluated / "metrics/eval/shift.json",
+               metrics(83.0, 78.0, 92.0, 95.0, (66.0, 70.0, 12.0, 20.0, 35.0)))
+    write_params(evaluated, grid=["kokoko", "kokoen"], composition="ko+en",
+                 merges={"koenen+base": {"method": "linear", "models": ["koenen", "base"]}},
+                 train={"method": "align", "align": {"init": "kokoen"}},
+                 index={**PARAMS["index"], "shift": {"alpha": 0.5, "model": "models/base"}})
+    report.main()
+    text = Path(PARAMS["report"]["out"]).read_text().split("## English inclination")[1]
+    models = [x.split("|")[1].strip() for x in text.splitlines() if x.startswith("| ")][1:]
+    assert models == ["base", "kokoen (best composition)", "koenen+base (merge)",
+                      "experiment (align, init kokoen)", "shift (alpha 0.5, base)"]
+    assert row(text, "shift (alpha 0.5, base)") == [
+        "80.50 (+0.60)", "93.50 (-0.83)", "66.00 (+6.00)", "70.00 (+0.00)", "12.00 (+2.00)",
+        "35.00 (-5.00)", "4.00 (-6.00)"]
+    with open(Path(PARAMS["report"]["plots_dir"]) / "inclination.csv") as f:
+        bars = list(csv.DictReader(f))
+    assert [b["label"] for b in bars[:2]] == ["base ko", "base en"] and len(bars) == 10
 
 
 def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):

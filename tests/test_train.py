@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import signal
@@ -100,7 +101,7 @@ def test_two_cpu_processes_train_together_and_save_once(setup, monkeypatch):
 def test_killed_training_resumes_from_its_last_checkpoint(setup):
     tmp, params = setup
     p = params(triplets=64, batch_size=2, checkpoint_steps=4)
-    train_section = {k: str(v) if isinstance(v, Path) else v for k, v in vars(p).items()}
+    train_section = json.loads(json.dumps(dataclasses.asdict(p), default=str))
     (tmp / "params.yaml").write_text(json.dumps({"seed": 13, "grid": ["kokoen"],
                                                  "train": train_section}))
     env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin",

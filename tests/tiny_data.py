@@ -27,7 +27,7 @@ PARAMS = {
                  "runs_dir": "data/runs", "out_dir": "metrics/eval",
                  "pending": "metrics/mlflow_pending", "benchmark": "lohelp", "k": 100,
                  "multi_k": None, "batch_size": 4, "threads": 1,
-                 "hybrid": {"dense": "base", "sparse": "bm25", "rrf_k": 60, "depth": 100}},
+                 "hybrid": {"dense": "base", "sparse": "bm25", "rrf_k": 60}},
     "report": {"eval_dir": "metrics/eval", "out": "metrics/report.md",
                "plots_dir": "metrics/plots", "pending": "metrics/mlflow_pending",
                "base": "base", "first": ["base", "bm25", "hybrid"]},
