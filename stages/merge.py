@@ -1,10 +1,15 @@
 """Stage `merge`: build one merged model from a recipe in `params.yaml` `merges`.
 
     python -m stages.merge <recipe>      # -> models/merged/<recipe>  (dvc.yaml: merge@<recipe>)
+    python -m stages.merge --experiment  # params `experiment_merge`: models/experiment, in place
 
 Recipes name models (`base` or grid compositions) with weights. Everything is checked before
 any tensor is loaded: method, names, weights, and that all models share architecture and
 tokenizer.
+
+`experiment_merge` (null: nothing to do) is a recipe whose models name `experiment`: the
+train_experiment stage runs it after training, so an aligned or composition model can be
+averaged with base or grid models (`dvc exp run -S 'experiment_merge={...}'`).
 """
 
 from __future__ import annotations
@@ -73,7 +78,9 @@ def resolve(name: str, dirs: MergeDirs, grid: list[str], where: str) -> Path:
 def signature(model_dir: Path) -> tuple[str, str]:
     """(architecture config, tokenizer) digests: models merge only when both agree."""
     config = json.loads((model_dir / "config.json").read_text())
-    for volatile in ("_name_or_path", "transformers_version", "dtype", "torch_dtype"):
+    # not architecture: provenance, storage dtype, and generation ids that training fills in
+    for volatile in ("_name_or_path", "transformers_version", "dtype", "torch_dtype",
+                     "bos_token_id", "eos_token_id"):
         config.pop(volatile, None)
     tok = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
     for runtime in ("truncation", "padding"):  # set by whoever saved last, not the vocabulary
@@ -95,7 +102,10 @@ def check_compatible(paths: list[Path]) -> None:
             raise SystemExit(f"merge: {p} has another tokenizer than {paths[0]}")
 
 
-def merge(recipe: Recipe, paths: list[Path], base: Path | None, out: Path) -> dict:
+def merge(recipe: Recipe, paths: list[Path], base: Path | None, out: Path,
+          keep_train_info: bool = False) -> dict:
+    """Write the merge of `paths` to `out` (tokenizer and config from the first model). With
+    `keep_train_info`, the first model's training record is kept, with the merge added."""
     check_compatible(paths + ([base] if base else []))
     states = [load_file(str(p / WEIGHTS)) for p in paths]
     base_state = load_file(str(base / WEIGHTS)) if base else None
@@ -109,14 +119,41 @@ def merge(recipe: Recipe, paths: list[Path], base: Path | None, out: Path) -> di
         info = {"name": out.name, "method": recipe.method, "models": recipe.models,
                 "weights": recipe.weights, "density": recipe.density, "scale": recipe.scale}
         (tmp / "merge_info.json").write_text(json.dumps(info, indent=2))
+        if keep_train_info:
+            train_info = json.loads((paths[0] / "train_info.json").read_text())
+            (tmp / "train_info.json").write_text(json.dumps(train_info | {"merge": info},
+                                                            indent=2))
     return info
+
+
+def merge_experiment(params: dict) -> dict | None:
+    """Merge the experiment model in place by the `experiment_merge` recipe, if there is one."""
+    spec = params.get("experiment_merge")
+    if spec is None:
+        return None
+    recipe = parse(Recipe, spec, "experiment_merge")
+    if recipe.models[0] != "experiment":
+        raise ParamsError("params.yaml: 'experiment_merge.models' must start with `experiment` "
+                          "(the model the train_experiment stage trains)")
+    exp = Path(params["train"]["experiment_dir"])
+    if "merge" in json.loads((exp / "train_info.json").read_text()):
+        raise SystemExit(f"merge: {exp} is already merged; rerun its training (dvc repro -f "
+                         "train_experiment)")
+    dirs = section(MergeDirs, params, "merge")
+    grid = [str(g) for g in params.get("grid", [])]
+    paths = [exp] + [resolve(m, dirs, grid, "experiment_merge") for m in recipe.models[1:]]
+    base = dirs.base if recipe.method in NEEDS_BASE else None
+    return merge(recipe, paths, base, exp, keep_train_info=True)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        raise SystemExit("usage: python -m stages.merge <recipe>")
+        raise SystemExit("usage: python -m stages.merge <recipe> | --experiment")
     params = load_params()
+    if args == ["--experiment"]:
+        print(json.dumps(merge_experiment(params)))
+        return
     dirs = section(MergeDirs, params, "merge")
     recipes = params.get("merges") or {}
     if args[0] not in recipes:

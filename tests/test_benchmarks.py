@@ -34,3 +34,29 @@ def test_strategyqa_pair_shares_ids_across_languages(fixtures, tmp_path):
           "--en", str(fixtures / "strategyqa-en")])
     assert read_qrels(tmp_path / "sqa/qrels.test.txt")["q2"] == {"sd2-ko": 1, "sd2-en": 1}
     assert Dataset.from_parquet(str(tmp_path / "sqa/corpus.parquet")).num_rows == 4
+
+
+def test_a_converted_benchmark_is_indexed_and_evaluated_by_the_stages(fixtures, tmp_path,
+                                                                      monkeypatch):
+    """Selecting a benchmark is a matter of params: point index/evaluate at its files."""
+    import json
+
+    from tiny_data import PARAMS, write_params
+    from tiny_models import tiny_model
+
+    from stages import evaluate, index
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    main(["belebele", "--out", "data/benchmarks/belebele", "--source",
+          str(fixtures / "belebele")])
+    bench = "data/benchmarks/belebele"
+    write_params(tmp_path, index={**PARAMS["index"], "corpus": f"{bench}/corpus.parquet"},
+                 evaluate={**PARAMS["evaluate"], "queries": f"{bench}/queries.parquet",
+                           "qrels": f"{bench}/qrels.test.txt", "benchmark": "belebele"})
+    index.main(["base", str(tiny_model(tmp_path / "tiny"))])
+    evaluate.main(["base"])
+    metrics = json.loads((tmp_path / "metrics/eval/base.json").read_text())
+    assert metrics["queries"] == 3 and "avg_ko-ko" in metrics
+    assert 0 <= metrics["clir_ovr"] <= 100

@@ -81,3 +81,40 @@ def test_mismatched_architecture_or_tokenizer_is_refused(tmp_path):
     (other / "tokenizer.json").write_text(json.dumps(tok))
     with pytest.raises(SystemExit, match="another tokenizer"):
         check_compatible([one, other])
+    # a trained copy whose config gained generation token ids (as the Trainer writes) still fits
+    trained = tmp_path / "trained"
+    shutil.copytree(one, trained)
+    config = json.loads((trained / "config.json").read_text())
+    (trained / "config.json").write_text(json.dumps(config | {"bos_token_id": 0,
+                                                              "eos_token_id": 2}))
+    check_compatible([one, trained])
+
+
+def test_experiment_merge_averages_the_trained_model_in_place_and_keeps_its_record(tmp_path):
+    from stages.merge import merge_experiment
+
+    exp = tiny_model(tmp_path / "tiny1", seed=1).rename(tmp_path / "experiment")
+    (exp / "train_info.json").write_text(json.dumps({"name": "experiment", "steps": 3}))
+    before = load_file(str(exp / "model.safetensors"))
+    (tmp_path / "grid").mkdir()
+    grid_model = tiny_model(tmp_path / "tiny2", seed=2).rename(tmp_path / "grid/kokoen")
+    kokoen = load_file(str(grid_model / "model.safetensors"))
+    params = {"grid": ["kokoen"], "train": {"experiment_dir": str(exp)},
+              "merge": {"base": str(tmp_path / "base"), "grid_dir": str(tmp_path / "grid"),
+                        "out_dir": str(tmp_path / "merged")},
+              "experiment_merge": {"method": "linear", "models": ["experiment", "kokoen"],
+                                   "weights": [0.25, 0.75]}}
+    assert merge_experiment(params)["weights"] == [0.25, 0.75]
+    after = load_file(str(exp / "model.safetensors"))
+    for k, v in after.items():
+        if v.is_floating_point():
+            assert torch.allclose(v, 0.25 * before[k] + 0.75 * kokoen[k])
+    info = json.loads((exp / "train_info.json").read_text())
+    assert info["steps"] == 3 and info["merge"]["models"] == ["experiment", "kokoen"]
+    SentenceTransformer(str(exp), device="cpu")
+    with pytest.raises(SystemExit, match="already merged"):
+        merge_experiment(params)
+    params["experiment_merge"]["models"] = ["kokoen", "experiment"]
+    with pytest.raises(ParamsError, match="must start with `experiment`"):
+        merge_experiment(params)
+    assert merge_experiment({**params, "experiment_merge": None}) is None

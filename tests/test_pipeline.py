@@ -62,6 +62,17 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid):
     info = json.loads((project.root / "models/experiment/train_info.json").read_text())
     assert info["composition"] == "enkoko" and info["steps"] == 4
     assert (project.root / "metrics/train/grid-kokoen.csv").read_text().startswith("step,loss")
+    (workspace,) = json.loads(project.dvc("metrics", "show", "--json").stdout).values()
+    evaluated = workspace["data"]
+    assert evaluated["metrics/eval/hybrid.json"]["data"]["queries"] == 60
+    assert {f"metrics/eval/{n}.json" for n in ("base", "bm25", "kokoen", "koenen", "experiment",
+                                               "avg", "shift")} <= set(evaluated)
+    report = (project.root / "metrics/report.md").read_text()
+    assert "| hybrid |" in report and "| shift (alpha 0.5, base) |" in report
+    plots = json.loads(project.dvc("plots", "show", "--json").stdout)
+    assert "errors" not in plots
+    assert {f"metrics/plots/{n}" for n in ("tradeoff.csv", "directions.csv", "inclination.csv",
+                                           "tradeoff.png")} <= set(plots["data"])
     assert not ran(project.dvc("repro").stdout)
     project.commit("reproduced")
 
@@ -77,6 +88,20 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid):
     again = project.dvc("exp", "run", "-S", "composition=ko-ko-en")
     info = json.loads((project.root / "models/experiment/train_info.json").read_text())
     assert info["reused_from"] == "models/grid/kokoen" and "train_experiment" in ran(again.stdout)
+
+    # the second study: align training, merged with base after training; then Shift alone
+    aligned = project.dvc("exp", "run", "-S", "train.method=align", "-S", "train.align.samples=16",
+                          "-S", "experiment_merge={method: linear, models: [experiment, base]}")
+    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
+    assert info["params"]["method"] == "align" and info["steps"] == 2
+    assert info["merge"] == {"name": "experiment", "method": "linear",
+                             "models": ["experiment", "base"], "weights": [0.5, 0.5],
+                             "density": 0.2, "scale": 1.0}
+    assert "evaluate_experiment" in ran(aligned.stdout)
+    assert "| experiment (align, init base) |" in (project.root / "metrics/report.md").read_text()
+    shifted = project.dvc("exp", "run", "-S", "index.shift.alpha=1.0")
+    assert ran(shifted.stdout) == {"index_shift", "evaluate_shift", "report"}
+    assert "| shift (alpha 1.0, base) |" in (project.root / "metrics/report.md").read_text()
 
 
 def test_invalid_composition_fails_with_the_valid_codes(tiny_grid):
