@@ -3,7 +3,7 @@
 One function, `run_training(spec)`, used in-process and, for several devices, in each process
 started by `torchrun` (`python -m stages.training SPEC.json`; accelerate takes the ranks from the
 environment, gloo on CPU). Checkpoints go to `spec["checkpoints"]`, outside the DVC output, so a
-killed run resumes from its last one; only rank 0 saves the final model.
+killed run resumes from its last complete one; only rank 0 saves the final model.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from transformers import TrainerCallback
 from stages.seeding import seed_everything
 
 FINGERPRINT = "fingerprint.txt"
+COMPLETE = "complete"
 
 
 class RankLog(TrainerCallback):
@@ -54,6 +55,24 @@ class RankLog(TrainerCallback):
         )
 
 
+class MarkCompleteCheckpoints(TrainerCallback):
+    """Marks a checkpoint once the Trainer has finished writing it.
+
+    A kill can land while a checkpoint is half-written; the Trainer's own resume would take the
+    highest-numbered directory and silently restart from step 0 or without its RNG state.
+    """
+
+    def on_save(self, args, state, control, **kwargs):  # noqa: ANN001
+        if state.is_world_process_zero:
+            (Path(args.output_dir) / f"checkpoint-{state.global_step}" / COMPLETE).touch()
+
+
+def last_complete_checkpoint(checkpoints: Path) -> Path | None:
+    """The newest checkpoint that `MarkCompleteCheckpoints` marked, if any."""
+    complete = [d for d in checkpoints.glob("checkpoint-*") if (d / COMPLETE).exists()]
+    return max(complete, key=lambda d: int(d.name.split("-")[1]), default=None)
+
+
 def build_loss(model: SentenceTransformer, spec: dict[str, Any]) -> torch.nn.Module:
     if spec["method"] == "align":
         from stages.alignment_loss import CrossLingualAlignmentLoss
@@ -68,12 +87,12 @@ def prompts_for(columns: list[str], model: SentenceTransformer) -> dict[str, str
     return {c: query if c == "anchor" or c.startswith("query") else passage for c in columns}
 
 
-def resumable(checkpoints: Path, fingerprint: str) -> bool:
-    """True when `checkpoints` holds a checkpoint of this very run (same inputs and params)."""
+def resumable(checkpoints: Path, fingerprint: str) -> Path | None:
+    """The last complete checkpoint of this very run (same inputs and params), if any."""
     mark = checkpoints / FINGERPRINT
     if mark.exists() and mark.read_text() == fingerprint:
-        return any(checkpoints.glob("checkpoint-*"))
-    return False
+        return last_complete_checkpoint(checkpoints)
+    return None
 
 
 def run_training(spec: dict[str, Any]) -> dict[str, Any]:
@@ -81,10 +100,11 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
     seed_everything(spec["seed"])
     checkpoints = Path(spec["checkpoints"])
     resume = resumable(checkpoints, spec["fingerprint"])
-    if int(os.environ.get("RANK", 0)) == 0 and not resume:
+    if int(os.environ.get("RANK", 0)) == 0:
         checkpoints.mkdir(parents=True, exist_ok=True)
         for old in checkpoints.glob("checkpoint-*"):
-            shutil.rmtree(old)
+            if resume is None or not (old / COMPLETE).exists():
+                shutil.rmtree(old)  # another run's, or half-written by a killed one
         (checkpoints / FINGERPRINT).write_text(spec["fingerprint"])
     device = spec["device"]
     distributed = int(os.environ.get("WORLD_SIZE", 1)) > 1
@@ -104,7 +124,7 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         logging_steps=1,
         save_strategy="steps",
         save_steps=spec["checkpoint_steps"],
-        save_total_limit=1,
+        save_total_limit=2,  # a kill while writing one leaves the previous one complete
         report_to="none",
         use_cpu=device == "cpu",
         ddp_backend="gloo" if device == "cpu" and distributed else None,
@@ -118,13 +138,13 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         args=args,
         train_dataset=dataset,
         loss=build_loss(model, spec),
-        callbacks=[RankLog(Path(spec.get("rank_logs", checkpoints)))],
+        callbacks=[RankLog(Path(spec.get("rank_logs", checkpoints))), MarkCompleteCheckpoints()],
     )
-    trainer.train(resume_from_checkpoint=True if resume else None)
+    trainer.train(resume_from_checkpoint=None if resume is None else str(resume))
     losses = [[h["step"], h["loss"]] for h in trainer.state.log_history if "loss" in h]
     if trainer.is_world_process_zero():
         model.save(spec["output"], safe_serialization=True)
-    return {"resumed": resume, "steps": trainer.state.global_step, "loss": losses}
+    return {"resumed": resume is not None, "steps": trainer.state.global_step, "loss": losses}
 
 
 def worker_main(spec_path: str) -> None:

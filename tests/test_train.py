@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -110,14 +111,20 @@ def test_killed_training_resumes_from_its_last_checkpoint(setup):
     proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    while not list((tmp / "ckpt/grid/kokoen").glob("checkpoint-*/trainer_state.json")):
+    ckpt = tmp / "ckpt/grid/kokoen"
+    while not (done := list(ckpt.glob("checkpoint-*/complete"))):
         assert proc.poll() is None and time.time() < deadline, "finished before a checkpoint"
         time.sleep(0.01)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (tmp / "grid/kokoen").exists()  # nothing DVC could take as complete
-    done = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, check=True)
-    info = json.loads(done.stdout.strip().splitlines()[-1])
+    # A kill while the next checkpoint is being written leaves a newer, half-written directory;
+    # resuming from it would restart the schedule on its weights.
+    half = ckpt / "checkpoint-1000"
+    half.mkdir()
+    shutil.copy(done[0].parent / "model.safetensors", half)
+    resumed = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True, check=True)
+    info = json.loads(resumed.stdout.strip().splitlines()[-1])
     assert info["resumed"] is True and info["steps"] == 32
     uninterrupted = train(p, "kokoen", 13, tmp / "fresh", "grid/fresh", [])
     assert uninterrupted["steps"] == 32
