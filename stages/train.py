@@ -11,7 +11,6 @@ checkpoints kept under that fingerprint.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import random
 import shutil
@@ -27,6 +26,7 @@ from datasets import Dataset
 from stages import compositions, tracking
 from stages.atomic import atomic_dir, atomic_file
 from stages.params import ParamsError, load_params, section
+from stages.provenance import files_digest, json_digest
 from stages.training import run_training
 
 INFO = "train_info.json"
@@ -80,18 +80,9 @@ class TrainParams:
             raise ParamsError(f"params.yaml: '{where}.learning_rate' must be > 0")
 
 
-def file_digest(*paths: Path) -> str:
-    h = hashlib.sha256()
-    for path in paths:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()
-
-
 def model_digest(model_dir: Path) -> str:
     files = sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name != INFO)
-    return file_digest(*files)
+    return files_digest(*files)
 
 
 HYPER = (
@@ -121,11 +112,11 @@ def fingerprint(composition: str, p: TrainParams, seed: int, init: Path) -> str:
     what = {
         "composition": compositions.canonical(composition) if p.method == "contrastive" else None,
         "seed": seed,
-        "data": file_digest(p.data),
+        "data": files_digest(p.data),
         "init": model_digest(init),
         **hyper(p),
     }
-    return hashlib.sha256(json.dumps(what, sort_keys=True, default=str).encode()).hexdigest()
+    return json_digest(what)
 
 
 def find_reusable(grid_dir: Path, print_: str) -> Path | None:
