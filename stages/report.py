@@ -188,7 +188,57 @@ def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics) -> list[Path]:
     return [tradeoff, directions, inclination]
 
 
-def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics) -> list[Path]:
+KIND_STYLE = {"baseline": ("tab:gray", "s"), "composition": ("tab:blue", "o"),
+              "merge": ("tab:red", "D"), "other": ("tab:green", "^")}
+# Label offsets in points, nearest first: right, left, above, below, then further out.
+LABEL_OFFSETS = [(dx * r, dy * r) for r in (1, 2, 3, 4.5, 6)
+                 for dx, dy in ((5, 3), (-5, 3), (5, -9), (-5, -9), (0, 8), (0, -14),
+                                (5, 8), (-5, 8), (5, -14), (-5, -14))]
+
+
+def system_kinds(metrics: Metrics, params: dict) -> dict[str, str]:
+    """baseline (not trained here), composition (grid), merge, or other (experiment, Shift)."""
+    grid, merges = set(params.get("grid", [])), set(params.get("merges", {}))
+    return {n: "composition" if n in grid else "merge" if n in merges
+            else "baseline" if n in ("base", "bm25", "hybrid") else "other" for n in metrics}
+
+
+def place_labels(ax, points: list[tuple[str, float, float]]) -> None:  # noqa: ANN001
+    """Label each point at the nearest offset where it overlaps no label placed before it.
+
+    Systems cluster where the merges land, and labels on top of each other hide exactly the
+    comparison the plot is for. A label placed away from its point gets a leader line.
+    """
+    from matplotlib.transforms import Bbox
+
+    ax.figure.canvas.draw()  # autoscale first: before it, every extent is a unit box
+    renderer = ax.figure.canvas.get_renderer()
+    # the markers too: a label beside another system's marker reads as that system's
+    taken = [Bbox.from_bounds(px - 5, py - 5, 10, 10)
+             for px, py in ax.transData.transform([(x, y) for _, x, y in points])]
+    for name, x, y in points:
+        for dx, dy in LABEL_OFFSETS:  # searched without leader lines: they reach into the cluster
+            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+            label = ax.annotate(name, (x, y), textcoords="offset points", xytext=(dx, dy),
+                                fontsize=7, ha=ha)
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in taken):
+                break
+            label.remove()
+        else:  # nowhere free: keep the nearest place
+            (dx, dy), ha = LABEL_OFFSETS[0], "left"
+            label = ax.annotate(name, (x, y), textcoords="offset points", xytext=(dx, dy),
+                                fontsize=7, ha=ha)
+            box = label.get_window_extent(renderer)
+        if abs(dx) > 5 or abs(dy) > 14:
+            label.remove()
+            ax.annotate(name, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=7,
+                        ha=ha, arrowprops={"arrowstyle": "-", "lw": 0.7, "color": "0.3"})
+        taken.append(box)
+
+
+def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics,
+               kinds: dict[str, str]) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -196,14 +246,19 @@ def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics) -> list[Path]:
     import numpy as np
 
     names = list(metrics)
-    fig, ax = plt.subplots(figsize=(6, 5))
-    for n in names:
-        x, y = metrics[n]["clir_ovr"], metrics[n]["mono_ovr"]
-        ax.scatter(x, y, color="tab:blue")
-        ax.annotate(n, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    for kind, (color, marker) in KIND_STYLE.items():
+        members = [n for n in names if kinds.get(n, "other") == kind]
+        if members:
+            ax.scatter([metrics[n]["clir_ovr"] for n in members],
+                       [metrics[n]["mono_ovr"] for n in members],
+                       color=color, marker=marker, label=kind, zorder=3)
     ax.set(xlabel="CLIR OVR (nDCG@10)", ylabel="Mono OVR (nDCG@10)",
            title="Cross-lingual vs mono-lingual retrieval")
     ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    place_labels(ax, [(n, metrics[n]["clir_ovr"], metrics[n]["mono_ovr"]) for n in names])
     tradeoff = plots_dir / "tradeoff.png"
     save(fig, tradeoff)
 
@@ -257,7 +312,7 @@ def report(p: ReportParams, params: dict | None = None) -> str:
     with atomic_file(p.out) as f:
         f.write(text)
     files = [p.out, *write_csvs(metrics, p.plots_dir, focus),
-             *write_pngs(metrics, p.plots_dir, focus)]
+             *write_pngs(metrics, p.plots_dir, focus, system_kinds(metrics, params or {}))]
     commit = git_commit()
     record = {"key": f"report/{hashlib.sha256(text.encode()).hexdigest()[:16]}",
               "name": "report", "params": {"models": ",".join(metrics)},

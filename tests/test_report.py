@@ -121,3 +121,24 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
 def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):
     with pytest.raises(SystemExit, match="run the evaluate stage first"):
         report.load_metrics(tmp_path, [])
+
+
+def test_trade_off_labels_overlap_neither_each_other_nor_markers():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    points = [(f"system-{i}", 28 + 0.3 * (i % 4), 54 + 0.2 * (i // 4)) for i in range(10)]
+    points.append(("far", 5.0, 40.0))
+    ax.scatter([x for _, x, _ in points], [y for _, _, y in points])
+    report.place_labels(ax, points)
+    renderer = fig.canvas.get_renderer()
+    markers = ax.transData.transform([(x, y) for _, x, y in points])
+    assert sorted(t.get_text() for t in ax.texts) == sorted(n for n, _, _ in points)
+    # text boxes only (a leader line may cross a box); Text's own extent leaves the line out
+    texts = [matplotlib.text.Text.get_window_extent(t, renderer) for t in ax.texts]
+    assert not any(a.overlaps(b) for i, a in enumerate(texts) for b in texts[i + 1:])
+    assert not any(box.contains(px, py) for box in texts for px, py in markers)
+    plt.close(fig)
