@@ -134,6 +134,7 @@ def test_trade_off_labels_overlap_neither_each_other_nor_markers():
     points.append(("far", 5.0, 40.0))
     ax.scatter([x for _, x, _ in points], [y for _, _, y in points])
     report.place_labels(ax, points)
+    fig.canvas.draw()  # annotations take their final positions when drawn
     renderer = fig.canvas.get_renderer()
     markers = ax.transData.transform([(x, y) for _, x, y in points])
     assert sorted(t.get_text() for t in ax.texts) == sorted(n for n, _, _ in points)
