@@ -203,6 +203,14 @@ def system_kinds(metrics: Metrics, params: dict) -> dict[str, str]:
             else "baseline" if n in ("base", "bm25", "hybrid") else "other" for n in metrics}
 
 
+def annotate(ax, name: str, point: tuple[float, float], offset: tuple[float, float],  # noqa: ANN001
+             line: bool = False):  # noqa: ANN201
+    """`name` at `offset` points from `point`, with a leader line back to it if `line`."""
+    ha = "left" if offset[0] > 0 else "right" if offset[0] < 0 else "center"
+    return ax.annotate(name, point, textcoords="offset points", xytext=offset, fontsize=7, ha=ha,
+                       arrowprops={"arrowstyle": "-", "lw": 0.7, "color": "0.3"} if line else None)
+
+
 def place_labels(ax, points: list[tuple[str, float, float]]) -> None:  # noqa: ANN001
     """Label each point at the nearest offset where it overlaps no label placed before it.
 
@@ -217,23 +225,20 @@ def place_labels(ax, points: list[tuple[str, float, float]]) -> None:  # noqa: A
     taken = [Bbox.from_bounds(px - 5, py - 5, 10, 10)
              for px, py in ax.transData.transform([(x, y) for _, x, y in points])]
     for name, x, y in points:
-        for dx, dy in LABEL_OFFSETS:  # searched without leader lines: they reach into the cluster
-            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
-            label = ax.annotate(name, (x, y), textcoords="offset points", xytext=(dx, dy),
-                                fontsize=7, ha=ha)
+        # searched without leader lines: a line reaches back into the cluster it leaves
+        for dx, dy in LABEL_OFFSETS:
+            label = annotate(ax, name, (x, y), (dx, dy))
             box = label.get_window_extent(renderer)
             if not any(box.overlaps(other) for other in taken):
                 break
             label.remove()
         else:  # nowhere free: keep the nearest place
-            (dx, dy), ha = LABEL_OFFSETS[0], "left"
-            label = ax.annotate(name, (x, y), textcoords="offset points", xytext=(dx, dy),
-                                fontsize=7, ha=ha)
+            dx, dy = LABEL_OFFSETS[0]
+            label = annotate(ax, name, (x, y), (dx, dy))
             box = label.get_window_extent(renderer)
         if abs(dx) > 5 or abs(dy) > 14:
             label.remove()
-            ax.annotate(name, (x, y), textcoords="offset points", xytext=(dx, dy), fontsize=7,
-                        ha=ha, arrowprops={"arrowstyle": "-", "lw": 0.7, "color": "0.3"})
+            annotate(ax, name, (x, y), (dx, dy), line=True)
         taken.append(box)
 
 
