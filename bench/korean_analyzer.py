@@ -58,7 +58,7 @@ def main() -> None:
     queries = {q: t["ko"] for q, t in load_queries(prepared / "queries.parquet", qrels).items()}
     docs = {p.doc_id: p.text for p in load_passages(prepared / "corpus.parquet", "test")
             if p.lang == "ko"}
-    variants: dict[str, Callable[[Path], dict]] = {
+    variants: dict[str, Callable[[Path], Run]] = {
         "cjk bigrams": lambda out: cjk_run(docs, queries, out),
         "whitespace": lambda out: pretokenized_run(docs, queries, out, lambda t: t),
     }
