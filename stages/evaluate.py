@@ -1,268 +1,30 @@
-"""Stage `evaluate`: the four retrieval directions and the Multi scenario for one system.
+"""DVC stages `evaluate@<system>`, `evaluate_shift`, `evaluate_bm25`, `evaluate_hybrid`.
 
-    python -m stages.evaluate <model-name>   # a dense model indexed by `stages.index`
-    python -m stages.evaluate bm25           # Lucene BM25
-    python -m stages.evaluate hybrid         # RRF of two systems' runs (evaluate.hybrid)
-
-Directions (query language - document language) search one language's index: en-ko and ko-en
-(CLIR), ko-ko and en-en (Mono), scored against the qrels restricted to that language's twin.
-Multi: queries in Korean and in English over the pool of both languages, where both twins are
-relevant (Max@R, Max@R_norm, Comp@10, inclination). Dense and BM25 rank the whole multi pool
-by default (`multi_k: null`), so Max@R is exact; BM25 searches its `multi` index, one analyzer
-for both languages, so the two languages' scores are comparable.
-
-Hybrid fuses the runs of `hybrid.dense` and `hybrid.sparse` with Pyserini's reciprocal rank
-fusion, run by run. It searches both systems afresh rather than reading their saved top-k run
-files, so its Multi ranking fuses whole-pool rankings and its Max@R is exact too.
-
-Outputs: `<runs_dir>/<name>/<run>.trec` (top `k`), flat metrics `<out_dir>/<name>.json`, and one
-MLflow run (kept under `pending` while MLflow is unreachable; see `stages.tracking`).
+    python -m stages.evaluate <system>   # a system indexed by stages.index (bm25, shift too)
+    python -m stages.evaluate hybrid     # RRF of evaluate.hybrid.dense and .sparse
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
-from datasets import Dataset
+from koen.config.schema import load
+from koen.evaluation.evaluate import HYBRID, evaluate
+from koen.retrieval.indexes import SPARSE
 
-from stages import tracking
-from stages.atomic import atomic_dir, write_json
-from stages.index import (
-    BM25_ANALYZER,
-    LANGS,
-    MANIFEST,
-    RESERVED,
-    SPARSE,
-    model_digest,
-    read_manifest,
-)
-from stages.params import ParamsError, load_params, section
-from stages.provenance import files_digest, git_commit, json_digest, run_group
-from stages.retrieval_metrics import (
-    Qrels,
-    Run,
-    doc_lang,
-    english_inclination,
-    ir_metrics,
-    multi_metrics,
-    paper_summary,
-    ranked,
-    read_qrels,
-    round2,
-    write_trec_run,
-)
-
-HYBRID = "hybrid"
-DIRECTIONS = {"en-ko": ("en", "ko"), "ko-en": ("ko", "en"),
-              "ko-ko": ("ko", "ko"), "en-en": ("en", "en")}  # name: (query, documents)
-MULTI = {"multi-ko": "ko", "multi-en": "en"}  # run name: query language
-RUNS = (*DIRECTIONS, *MULTI)
-Queries = dict[str, dict[str, str]]  # qid -> language -> text
-
-
-@dataclass
-class HybridParams:
-    dense: str = "base"
-    sparse: str = SPARSE
-    rrf_k: int = 60
-
-
-@dataclass
-class EvaluateParams:
-    queries: Path
-    qrels: Path
-    indexes: Path
-    runs_dir: Path
-    out_dir: Path
-    pending: Path
-    benchmark: str = "lohelp"
-    k: int = 100
-    multi_k: int | None = None  # None: rank the whole pool, so Max@R is exact
-    batch_size: int = 64
-    threads: int = 2
-    hybrid: HybridParams = field(default_factory=HybridParams)
-
-    def validate(self, where: str) -> None:
-        for name in ("k", "batch_size", "threads"):
-            if getattr(self, name) < 1:
-                raise ParamsError(f"params.yaml: '{where}.{name}' must be >= 1")
-        if self.multi_k is not None and self.multi_k < self.k:
-            raise ParamsError(f"params.yaml: '{where}.multi_k' must be null or >= k ({self.k})")
-        if HYBRID in (self.hybrid.dense, self.hybrid.sparse):
-            raise ParamsError(f"params.yaml: '{where}.hybrid' fuses two other systems")
-
-
-def load_queries(path: Path, qrels: Qrels) -> Queries:
-    """Texts of the judged queries, in both languages."""
-    rows = {r["qid"]: {"ko": r["ko"], "en": r["en"]} for r in Dataset.from_parquet(str(path))}
-    missing = sorted(set(qrels) - set(rows))
-    if missing:
-        raise SystemExit(f"{path}: no text for judged query {missing[0]}")
-    return {q: rows[q] for q in sorted(qrels)}
-
-
-def in_language(qrels: Qrels, lang: str) -> Qrels:
-    return {q: {d: r for d, r in docs.items() if doc_lang(d) == lang} for q, docs in qrels.items()}
-
-
-def dense_runs(index_dir: Path, queries: Queries, p: EvaluateParams) -> dict[str, Run]:
-    from sentence_transformers import SentenceTransformer
-
-    from stages import dense
-
-    manifest = read_manifest(index_dir)
-    if model_digest(Path(manifest["model_dir"])) != manifest["model"]:
-        raise SystemExit(f"{index_dir} was built from other weights than those now in "
-                         f"{manifest['model_dir']}: rebuild it with python -m stages.index")
-    model = SentenceTransformer(manifest["model_dir"], device="cpu")
-    qids = list(queries)
-    vectors = {lang: dense.encode(model, [queries[q][lang] for q in qids], "query", p.batch_size)
-               for lang in LANGS}
-    runs = {d: dense.search(index_dir / docs, qids, vectors[lang], p.k, p.threads)
-            for d, (lang, docs) in DIRECTIONS.items()}
-    return runs | {m: dense.search(index_dir / "multi", qids, vectors[lang], p.multi_k, p.threads)
-                   for m, lang in MULTI.items()}
-
-
-def bm25_runs(index_dir: Path, queries: Queries, p: EvaluateParams) -> dict[str, Run]:
-    """Each query is analysed like the index it searches (Korean queries over `en` too)."""
-    from stages import bm25
-
-    pool = read_manifest(index_dir)["docs"]["multi"]
-
-    def run(index: str, lang: str, k: int) -> Run:
-        # Absolute: Java resolves a relative path against the directory the JVM started in.
-        hits = bm25.search((index_dir / index).resolve(), {q: t[lang] for q, t in queries.items()},
-                           k, BM25_ANALYZER[index], p.threads)
-        return {q: dict(h) for q, h in hits.items()}
-
-    runs = {d: run(docs, lang, p.k) for d, (lang, docs) in DIRECTIONS.items()}
-    return runs | {m: run("multi", lang, p.multi_k or pool) for m, lang in MULTI.items()}
-
-
-def system_runs(name: str, queries: Queries, p: EvaluateParams) -> dict[str, Run]:
-    if name == HYBRID:
-        from stages.fusion import rrf
-
-        h = p.hybrid
-        parts = [system_runs(h.dense, queries, p), system_runs(h.sparse, queries, p)]
-        # Multi keeps the whole fused ranking (as long as the inputs), for an exact Max@R.
-        return {r: rrf([x[r] for x in parts], h.rrf_k, k=None if r in MULTI else p.k)
-                for r in RUNS}
-    if name == SPARSE:
-        return bm25_runs(p.indexes / name, queries, p)
-    return dense_runs(p.indexes / name, queries, p)
-
-
-def scores(runs: dict[str, Run], qrels: Qrels, pool: int, benchmark: str) -> dict[str, float]:
-    """Flat metrics: `<direction>/<metric>`, paper AVG/OVR, `multi/<query lang>/<metric>`.
-
-    `multi/<lang>/inclination`: share of queries whose best same-language relevant passage is
-    outranked by a non-relevant passage in the other language (for Korean queries: English
-    inclination). `multi/gap`: English minus Korean queries' Max@R_norm, in points.
-    """
-    out: dict[str, float] = {}
-    ndcg = {}
-    for d, (_, docs) in DIRECTIONS.items():
-        m = ir_metrics(runs[d], in_language(qrels, docs))
-        out |= {f"{d}/{k}": v for k, v in m.items()}
-        ndcg[d] = m["ndcg@10"]
-    out |= paper_summary({benchmark: ndcg})
-    for name, lang in MULTI.items():
-        m = multi_metrics(runs[name], qrels, pool)
-        m |= english_inclination(runs[name], qrels, doc_lang, lang)
-        out |= {f"multi/{lang}/{k}": v for k, v in m.items()}
-    out["multi/gap"] = round2(out["multi/en/max@r_norm"] - out["multi/ko/max@r_norm"])
-    out["queries"] = len(qrels)
-    return out
-
-
-def top(run: Run, k: int) -> Run:
-    return {q: {d: docs[d] for d in ranked(docs)[:k]} for q, docs in run.items()}
-
-
-def stage_hash(inputs: list[Path], p: EvaluateParams) -> str:
-    """Digest of everything the metrics depend on: the index manifests (model and corpus
-    digests), the queries, the qrels, the params and this stage's code; a rerun with the same
-    hash logs no second MLflow run."""
-    from stages import bm25, dense, fusion, index, retrieval_metrics
-
-    code = [Path(m.__file__) for m in (bm25, dense, fusion, index, retrieval_metrics)]
-    what = {"inputs": [files_digest(x) for x in inputs], "data": files_digest(p.queries, p.qrels),
-            "params": {k: v for k, v in asdict(p).items() if k in ("benchmark", "k", "multi_k")},
-            "hybrid": asdict(p.hybrid), "code": files_digest(*code, Path(__file__))}
-    return json_digest(what)[:16]
-
-
-def model_info(model_dir: Path) -> dict:
-    """The model's `train_info.json` (written by the train stage) as MLflow params: scalars and
-    nested mappings; the loss curve is left out, other lists become short JSON strings."""
-    path = model_dir / "train_info.json"
-    if not path.is_file():
-        return {}
-
-    def param(value: object) -> object:
-        if isinstance(value, dict):
-            return {k: param(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return json.dumps(value)[:500]
-        return value
-
-    info = json.loads(path.read_text(encoding="utf-8"))
-    return {k: param(v) for k, v in info.items() if k != "loss"}
-
-
-def evaluate(name: str, p: EvaluateParams) -> dict[str, float]:
-    qrels = read_qrels(p.qrels)
-    queries = load_queries(p.queries, qrels)
-    params: dict = {"model": name, "evaluate": {"benchmark": p.benchmark, "k": p.k,
-                                                "multi_k": p.multi_k or "pool"}}
-    systems = [name]
-    if name == HYBRID:
-        systems = [p.hybrid.dense, p.hybrid.sparse]
-        params["hybrid"] = asdict(p.hybrid)
-    runs = system_runs(name, queries, p)
-    manifests = [read_manifest(p.indexes / s) for s in systems]
-    pool = manifests[0]["docs"]["multi"]
-    if name not in RESERVED:
-        params["train"] = model_info(Path(manifests[0]["model_dir"]))
-    if "shift" in manifests[0]:
-        params["shift"] = manifests[0]["shift"]
-
-    with atomic_dir(p.runs_dir / name) as tmp:
-        for run_name, run in runs.items():
-            write_trec_run(tmp / f"{run_name}.trec", top(run, p.k), tag=name)
-    metrics = scores(runs, qrels, pool, p.benchmark)
-    metrics_file = p.out_dir / f"{name}.json"
-    write_json(metrics_file, metrics)
-
-    commit = git_commit()
-    h = stage_hash([p.indexes / s / MANIFEST for s in systems], p)
-    tags = {"stage": "evaluate", "model": name, "stage_hash": h}
-    if commit:
-        tags["git_commit"] = commit
-    record = {"key": f"evaluate/{name}/{h}", "name": f"evaluate {name}", "params": params,
-              "metrics": metrics, "tags": tags,
-              "artifacts": [str(p.runs_dir / name / f"{r}.trec") for r in runs]
-              + [str(metrics_file)]}
-    if group := run_group(commit):
-        record["group"] = group
-    print(f"mlflow: {tracking.log_run(record, p.pending)}")
-    return metrics
+HEADLINE = ("clir_ovr", "mono_ovr", "multi/ko/max@r_norm", "multi/en/max@r_norm",
+            "multi/ko/inclination")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m stages.evaluate",
                                      description="evaluate one system on the test queries")
-    parser.add_argument("name", help=f"model name (indexed by stages.index), {SPARSE} or {HYBRID}")
+    parser.add_argument("name", help=f"system (indexed by stages.index), {SPARSE} or {HYBRID}")
     args = parser.parse_args(argv)
-    p = section(EvaluateParams, load_params(), "evaluate")
-    metrics = evaluate(args.name, p)
-    print(json.dumps({k: metrics[k] for k in ("clir_ovr", "mono_ovr", "multi/ko/max@r_norm",
-                                              "multi/en/max@r_norm", "multi/ko/inclination")}))
+    params = load()
+    metrics = evaluate(args.name, params.evaluate, params.tracking.pending)
+    print(json.dumps({k: metrics[k] for k in HEADLINE}))
 
 
 if __name__ == "__main__":

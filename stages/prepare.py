@@ -1,174 +1,19 @@
-"""Stage `prepare`: committed help text -> parallel corpus, queries, qrels, splits, triplets.
-
-Outputs (under `prepare.out`, replaced atomically): `corpus.parquet`, `queries.parquet`,
-`qrels.<split>.txt` (TREC), `triplets.parquet`; the data card goes to `metrics/data.json`.
-"""
+"""DVC stage `prepare`: parallel ko-en corpus, queries, qrels, splits and training triplets
+from the committed LibreOffice help text, under `prepare.out`; data card at `prepare.card`."""
 
 from __future__ import annotations
 
-import statistics
-import tempfile
-from dataclasses import dataclass, field
-from pathlib import Path
-
-from datasets import Dataset
-
-from stages import bm25
-from stages.atomic import atomic_dir, write_json
-from stages.parallel_data import (
-    LANGS,
-    SPLITS,
-    DataError,
-    Passage,
-    Query,
-    assign_splits,
-    build_passages,
-    build_queries,
-    corpus_rows,
-    load_keywords,
-    load_paragraphs,
-    sample,
-    validate_corpus,
-)
-from stages.params import ParamsError, load_params, section
-from stages.seeding import seed_everything
-
-
-@dataclass
-class PrepareParams:
-    paragraphs: Path
-    keywords: Path
-    out: Path
-    card: Path
-    max_passage_chars: int
-    min_passage_chars: int
-    split: dict[str, float] = field(default_factory=dict)
-    test_queries: int = 500
-    dev_queries: int = 200
-    train_triplets: int = 3000
-    negatives_per_query: int = 1
-    mining_depth: int = 30
-
-    def validate(self, where: str) -> None:
-        if sorted(self.split) != sorted(SPLITS) or abs(sum(self.split.values()) - 1) > 1e-9:
-            raise ParamsError(
-                f"params.yaml: '{where}.split' needs train, dev, test summing to 1; "
-                f"got {self.split}"
-            )
-        for name in ("max_passage_chars", "test_queries", "train_triplets", "negatives_per_query"):
-            if getattr(self, name) < 1:
-                raise ParamsError(f"params.yaml: '{where}.{name}' must be >= 1")
-
-
-def mine_triplets(
-    queries: list[Query],
-    passages: dict[str, Passage],
-    train_sids: list[str],
-    depth: int,
-    per_query: int,
-    workdir: Path,
-) -> list[dict]:
-    """BM25 hard negatives: top English hits over train passages, not relevant, not same page."""
-    index = workdir / "bm25-train-en"
-    bm25.build_index(((s, passages[s].en) for s in train_sids), index, "en")
-    hits = bm25.search(index, {q.qid: q.en for q in queries}, k=depth, language="en")
-    triplets = []
-    for q in queries:
-        pages = {passages[s].page for s in q.relevant}
-        negatives = [
-            s for s, _ in hits[q.qid] if s not in q.relevant and passages[s].page not in pages
-        ]
-        for neg in negatives[:per_query]:
-            pos = passages[q.relevant[0]]
-            n = passages[neg]
-            triplets.append(
-                {
-                    "qid": q.qid,
-                    "pos": pos.sid,
-                    "neg": n.sid,
-                    "query_ko": q.ko,
-                    "query_en": q.en,
-                    "pos_ko": pos.ko,
-                    "pos_en": pos.en,
-                    "neg_ko": n.ko,
-                    "neg_en": n.en,
-                }
-            )
-    return triplets
-
-
-def qrels_lines(queries: list[Query]) -> list[str]:
-    return [f"{q.qid} 0 {s}-{lang} 1" for q in queries for s in q.relevant for lang in LANGS]
-
-
-def data_card(rows: list[dict], queries: dict[str, list[Query]], triplets: list[dict]) -> dict:
-    card: dict = {"license": "MPL-2.0 (LibreOffice help)", "splits": {}}
-    for split in SPLITS:
-        entry: dict = {"queries": len(queries[split])}
-        for lang in LANGS:
-            lengths = [len(r["text"]) for r in rows if r["split"] == split and r["lang"] == lang]
-            qlen = [len(getattr(q, lang)) for q in queries[split]]
-            entry[lang] = {
-                "passages": len(lengths),
-                "passage_chars_mean": round(statistics.fmean(lengths), 1) if lengths else 0,
-                "passage_chars_median": statistics.median(lengths) if lengths else 0,
-                "query_chars_mean": round(statistics.fmean(qlen), 1) if qlen else 0,
-            }
-        card["splits"][split] = entry
-    card["triplets"] = len(triplets)
-    card["query_kinds"] = {
-        k: sum(q.kind == k for qs in queries.values() for q in qs) for k in ("heading", "keyword")
-    }
-    return card
-
-
-def prepare(p: PrepareParams, seed: int) -> dict:
-    paragraphs = load_paragraphs(p.paragraphs)
-    keywords = load_keywords(p.keywords)
-    passages = build_passages(paragraphs, p.max_passage_chars, p.min_passage_chars)
-    split_of, placed = assign_splits(
-        passages, build_queries(paragraphs, keywords, passages), seed, p.split
-    )
-    rows = corpus_rows(passages, split_of)
-    validate_corpus(rows, f"corpus built from {p.paragraphs}")
-    by_split = {s: [q for split, q in placed if split == s] for s in SPLITS}
-    by_split["test"] = sample(by_split["test"], p.test_queries, seed)
-    by_split["dev"] = sample(by_split["dev"], p.dev_queries, seed + 1)
-    if not by_split["test"]:
-        raise DataError(f"{p.paragraphs}: no test queries; enlarge the data or the test split")
-    by_sid = {x.sid: x for x in passages}
-    train_sids = [x.sid for x in passages if split_of[x.sid] == "train"]
-    train_queries = sample(by_split["train"], p.train_triplets, seed + 2)
-
-    with atomic_dir(p.out) as tmp, tempfile.TemporaryDirectory() as work:
-        triplets = mine_triplets(
-            train_queries, by_sid, train_sids, p.mining_depth, p.negatives_per_query, Path(work)
-        )
-        Dataset.from_list(rows).to_parquet(str(tmp / "corpus.parquet"))
-        Dataset.from_list(
-            [
-                {"qid": q.qid, "split": s, "kind": q.kind, "ko": q.ko, "en": q.en}
-                for s in SPLITS
-                for q in by_split[s]
-            ]
-        ).to_parquet(str(tmp / "queries.parquet"))
-        Dataset.from_list(triplets).to_parquet(str(tmp / "triplets.parquet"))
-        for split in SPLITS:
-            (tmp / f"qrels.{split}.txt").write_text("\n".join(qrels_lines(by_split[split])) + "\n")
-    card = data_card(rows, by_split, triplets)
-    write_json(p.card, card)
-    return card
+from koen.config.schema import load
+from koen.data.prepare import prepare
+from koen.repro.seeding import seed_everything
 
 
 def main() -> None:
-    params = load_params()
-    seed_everything(params["seed"])
-    card = prepare(section(PrepareParams, params, "prepare"), params["seed"])
-    print(
-        {s: (v["queries"], v["ko"]["passages"]) for s, v in card["splits"].items()},
-        "triplets:",
-        card["triplets"],
-    )
+    params = load()
+    seed_everything(params.seed)
+    card = prepare(params.prepare, params.seed)
+    print({s: (v["queries"], v["ko"]["passages"]) for s, v in card["splits"].items()},
+          "triplets:", card["triplets"])
 
 
 if __name__ == "__main__":

@@ -16,10 +16,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from stages.helpdocs import hangul_share, has_hangul, read_jsonl_gz
+from koen.config.schema import SPLITS
+from koen.data.helpdocs import hangul_share, has_hangul, read_jsonl_gz
 
 LANGS = ("ko", "en")
-SPLITS = ("train", "dev", "test")
 KINDS = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}
 
 

@@ -13,13 +13,14 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+from pyserini.search.faiss import FaissSearcher
+from sentence_transformers import SentenceTransformer
 from tqdm import tqdm
 
-from stages import jvm  # noqa: F401  (pyserini.search.faiss starts Lucene's JVM: Java 21 first)
-from stages.retrieval_metrics import Run
+from koen.evaluation.metrics import Run
 
 
-def encode(model, texts: Sequence[str], prompt_name: str, batch_size: int = 64,
+def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, batch_size: int = 64,
            progress: bool = True, normalize: bool = True) -> np.ndarray:
     """Float32 embeddings (n, dim) of `texts`, in their order (unit length unless `normalize`
     is off), with the model's prompt `prompt_name` ("query" or "passage") prepended.
@@ -63,9 +64,7 @@ def write_index(out: Path, docids: Sequence[str], vectors: np.ndarray) -> None:
     (out / "docid").write_text("".join(f"{d}\n" for d in docids), encoding="utf-8")
 
 
-def searcher(index_dir: Path):
-    from pyserini.search.faiss import FaissSearcher
-
+def searcher(index_dir: Path) -> FaissSearcher:
     return FaissSearcher(str(index_dir), None)
 
 

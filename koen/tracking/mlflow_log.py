@@ -1,14 +1,13 @@
 """Log stage results to MLflow without ever making a stage fail.
 
 A record is first saved as JSON under a pending directory, so a result produced while MLflow is
-down is kept: `python -m stages.tracking sync` logs it later. Each record carries an idempotency
+down is kept: `python -m koen.tracking sync` logs it later. Each record carries an idempotency
 key (tag `koen.key`), so logging or syncing twice never duplicates a run. Runs of one group (a
 commit, a DVC experiment) are children of one parent run, found again by its tag `koen.group`.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -20,7 +19,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from stages.atomic import write_json
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param
+
+from koen.repro.atomic import write_json
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 DEFAULT_EXPERIMENT = "koen-retrieval"
@@ -87,10 +89,6 @@ def _parent_run(client: Any, exp_id: str, group: str) -> str:
 
 def _log(record: dict[str, Any], uri: str) -> str:
     """Log one record; raises on any failure. Returns "logged" or "exists"."""
-    # Imported here so that even a broken mlflow install only leaves the record pending.
-    from mlflow import MlflowClient
-    from mlflow.entities import Metric, Param
-
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name(experiment_name())
     exp_id = experiment.experiment_id if experiment else client.create_experiment(experiment_name())
@@ -133,7 +131,7 @@ def _attempt(record: dict[str, Any], pending: Path) -> str:
     except Exception as err:  # never let tracking fail a stage
         reason = _short(f"{type(err).__name__}: {err}")
         print(f"mlflow: could not log to {uri} ({reason}); run kept in {pending}; log it later "
-              f"with: python -m stages.tracking sync --pending {pending.parent}", file=sys.stderr)
+              f"with: python -m koen.tracking sync --pending {pending.parent}", file=sys.stderr)
         return "pending"
     pending.unlink(missing_ok=True)
     return status
@@ -156,18 +154,3 @@ def sync(pending_dir: Path | str) -> dict[str, int]:
     for pending in sorted(Path(pending_dir).glob("*.json")):
         counts[_attempt(json.loads(pending.read_text(encoding="utf-8")), pending)] += 1
     return counts
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stages.tracking")
-    sub = parser.add_subparsers(dest="command", required=True)
-    cmd = sub.add_parser("sync", help="log the runs kept while MLflow was unreachable")
-    cmd.add_argument("--pending", type=Path, default=DEFAULT_PENDING)
-    args = parser.parse_args(argv)
-    counts = sync(args.pending)
-    print(json.dumps(counts))
-    return 1 if counts["pending"] else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

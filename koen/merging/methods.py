@@ -73,3 +73,6 @@ def ties(states: list[State], weights: list[float], base: State | None,
 METHODS: dict[str, MergeFn] = {"linear": linear, "task_arithmetic": task_arithmetic,
                                "ties": ties}
 NEEDS_BASE = {"task_arithmetic", "ties"}
+# Recipe options each method uses (`scale` is lambda); giving another one is an error.
+OPTIONS: dict[str, tuple[str, ...]] = {"linear": (), "task_arithmetic": ("scale",),
+                                       "ties": ("scale", "density")}

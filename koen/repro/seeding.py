@@ -6,15 +6,12 @@ import os
 import random
 
 import numpy as np
+import torch
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
-    try:
-        import torch
-    except ImportError:
-        return
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=True)

@@ -7,6 +7,9 @@ import json
 import os
 import subprocess
 from pathlib import Path
+from types import ModuleType
+
+TRAIN_INFO = "train_info.json"  # the train stage's record inside a model directory
 
 
 def files_digest(*paths: Path) -> str:
@@ -17,6 +20,22 @@ def files_digest(*paths: Path) -> str:
             for block in iter(lambda: f.read(1 << 20), b""):
                 h.update(block)
     return h.hexdigest()
+
+
+def model_digest(model_dir: Path) -> str:
+    """Digest of a model directory's files (names and bytes), except its training record.
+
+    Computed from the files rather than taken from dvc.lock, which is stale whenever a model
+    is rebuilt by hand; hashing ~250 MB of weights takes well under a second.
+    """
+    files = sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name != TRAIN_INFO)
+    names = hashlib.sha256("\n".join(str(p.relative_to(model_dir)) for p in files).encode())
+    return hashlib.sha256((names.hexdigest() + files_digest(*files)).encode()).hexdigest()
+
+
+def code_digest(*modules: ModuleType) -> str:
+    """Digest of the source files of `modules`: part of a fingerprint, so new code is new work."""
+    return files_digest(*sorted({Path(m.__file__) for m in modules if m.__file__}))
 
 
 def json_digest(obj: object) -> str:

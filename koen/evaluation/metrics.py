@@ -16,7 +16,7 @@ from statistics import mean
 import ir_measures
 from ir_measures import RR, R, nDCG
 
-from stages.atomic import atomic_file
+from koen.repro.atomic import atomic_file
 
 Run = dict[str, dict[str, float]]  # qid -> docid -> score
 Qrels = dict[str, dict[str, int]]  # qid -> docid -> relevance

@@ -10,16 +10,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from stages import jvm  # noqa: F401  (must precede pyserini: Java 21 runtime, JVM options)
-from stages.atomic import atomic_dir
+from pyserini.index.lucene import LuceneIndexer
+from pyserini.search.lucene import LuceneSearcher
+
+from koen.repro.atomic import atomic_dir
 
 Hits = dict[str, list[tuple[str, float]]]
 
 
 def build_index(docs: Iterable[tuple[str, str]], out: Path, language: str) -> int:
     """Index `docs` into `out` (replaced atomically); returns the number of documents."""
-    from pyserini.index.lucene import LuceneIndexer
-
     n = 0
     with atomic_dir(out) as tmp:
         # absolute: the JVM resolves relative paths against its own start directory
@@ -32,9 +32,7 @@ def build_index(docs: Iterable[tuple[str, str]], out: Path, language: str) -> in
     return n
 
 
-def searcher(index: Path, language: str):
-    from pyserini.search.lucene import LuceneSearcher
-
+def searcher(index: Path, language: str) -> LuceneSearcher:
     s = LuceneSearcher(str(Path(index).resolve()))  # the JVM keeps its own cwd
     s.set_language(language)
     return s

@@ -11,8 +11,8 @@ writes), so indexing and evaluation run on it unchanged: `corpus.parquet` (doc_i
 - `strategyqa`: the BEIR-style retrieval sets of StrategyQA (English) and Ko-StrategyQA (its
   Korean translation), which share corpus and query ids.
 
-    python -m stages.benchmarks belebele --out data/benchmarks/belebele
-    python -m stages.benchmarks strategyqa --out data/benchmarks/strategyqa \\
+    python -m koen.data.benchmarks belebele --out data/benchmarks/belebele
+    python -m koen.data.benchmarks strategyqa --out data/benchmarks/strategyqa \\
         --ko taeminlee/Ko-StrategyQA --en <a BEIR-style StrategyQA repo>
 
 Any source may be a local directory in the same layout (that is how the tests run offline).
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from datasets import Dataset, load_dataset
 
-from stages.atomic import atomic_dir
+from koen.repro.atomic import atomic_dir
 
 BELEBELE = "facebook/belebele"
 

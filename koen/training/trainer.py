@@ -1,9 +1,9 @@
 """Fine-tune a sentence-transformers model with `SentenceTransformerTrainer`.
 
 One function, `run_training(spec)`, used in-process and, for several devices, in each process
-started by `torchrun` (`python -m stages.training SPEC.json`; accelerate takes the ranks from the
-environment, gloo on CPU). Checkpoints go to `spec["checkpoints"]`, outside the DVC output, so a
-killed run resumes from its last complete one; only rank 0 saves the final model.
+started by `torchrun` (`python -m koen.training.trainer SPEC.json`; accelerate takes the ranks
+from the environment, gloo on CPU). Checkpoints go to `spec["checkpoints"]`, outside the DVC
+output, so a killed run resumes from its last complete one; only rank 0 saves the final model.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from sentence_transformers.losses import MultipleNegativesRankingLoss
 from sentence_transformers.training_args import BatchSamplers
 from transformers import TrainerCallback
 
-from stages.seeding import seed_everything
+from koen.repro.seeding import seed_everything
+from koen.training.alignment_loss import CrossLingualAlignmentLoss
 
 FINGERPRINT = "fingerprint.txt"
 COMPLETE = "complete"
@@ -75,8 +76,6 @@ def last_complete_checkpoint(checkpoints: Path) -> Path | None:
 
 def build_loss(model: SentenceTransformer, spec: dict[str, Any]) -> torch.nn.Module:
     if spec["method"] == "align":
-        from stages.alignment_loss import CrossLingualAlignmentLoss
-
         return CrossLingualAlignmentLoss(model, **spec["align"])
     return MultipleNegativesRankingLoss(model, scale=spec["scale"])
 

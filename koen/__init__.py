@@ -1,0 +1,1 @@
+"""koen-retrieval: Korean-English cross-lingual retrieval, from data to report (library)."""

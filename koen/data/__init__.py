@@ -1,0 +1,1 @@
+"""Data: the parallel Korean-English help corpus, compositions of training triplets, benchmarks."""

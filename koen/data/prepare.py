@@ -1,0 +1,132 @@
+"""Committed help text -> parallel corpus, queries, qrels, splits, triplets.
+
+Outputs (under `prepare.out`, replaced atomically): `corpus.parquet`, `queries.parquet`,
+`qrels.<split>.txt` (TREC), `triplets.parquet`; the data card goes to `metrics/data.json`.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+from pathlib import Path
+
+from datasets import Dataset
+
+from koen.config.schema import PrepareParams
+from koen.data.parallel import (
+    LANGS,
+    SPLITS,
+    DataError,
+    Passage,
+    Query,
+    assign_splits,
+    build_passages,
+    build_queries,
+    corpus_rows,
+    load_keywords,
+    load_paragraphs,
+    sample,
+    validate_corpus,
+)
+from koen.repro.atomic import atomic_dir, write_json
+from koen.retrieval import bm25
+
+
+def mine_triplets(
+    queries: list[Query],
+    passages: dict[str, Passage],
+    train_sids: list[str],
+    depth: int,
+    per_query: int,
+    workdir: Path,
+) -> list[dict]:
+    """BM25 hard negatives: top English hits over train passages, not relevant, not same page."""
+    index = workdir / "bm25-train-en"
+    bm25.build_index(((s, passages[s].en) for s in train_sids), index, "en")
+    hits = bm25.search(index, {q.qid: q.en for q in queries}, k=depth, language="en")
+    triplets = []
+    for q in queries:
+        pages = {passages[s].page for s in q.relevant}
+        negatives = [
+            s for s, _ in hits[q.qid] if s not in q.relevant and passages[s].page not in pages
+        ]
+        for neg in negatives[:per_query]:
+            pos = passages[q.relevant[0]]
+            n = passages[neg]
+            triplets.append(
+                {
+                    "qid": q.qid,
+                    "pos": pos.sid,
+                    "neg": n.sid,
+                    "query_ko": q.ko,
+                    "query_en": q.en,
+                    "pos_ko": pos.ko,
+                    "pos_en": pos.en,
+                    "neg_ko": n.ko,
+                    "neg_en": n.en,
+                }
+            )
+    return triplets
+
+
+def qrels_lines(queries: list[Query]) -> list[str]:
+    return [f"{q.qid} 0 {s}-{lang} 1" for q in queries for s in q.relevant for lang in LANGS]
+
+
+def data_card(rows: list[dict], queries: dict[str, list[Query]], triplets: list[dict]) -> dict:
+    card: dict = {"license": "MPL-2.0 (LibreOffice help)", "splits": {}}
+    for split in SPLITS:
+        entry: dict = {"queries": len(queries[split])}
+        for lang in LANGS:
+            lengths = [len(r["text"]) for r in rows if r["split"] == split and r["lang"] == lang]
+            qlen = [len(getattr(q, lang)) for q in queries[split]]
+            entry[lang] = {
+                "passages": len(lengths),
+                "passage_chars_mean": round(statistics.fmean(lengths), 1) if lengths else 0,
+                "passage_chars_median": statistics.median(lengths) if lengths else 0,
+                "query_chars_mean": round(statistics.fmean(qlen), 1) if qlen else 0,
+            }
+        card["splits"][split] = entry
+    card["triplets"] = len(triplets)
+    card["query_kinds"] = {
+        k: sum(q.kind == k for qs in queries.values() for q in qs) for k in ("heading", "keyword")
+    }
+    return card
+
+
+def prepare(p: PrepareParams, seed: int) -> dict:
+    paragraphs = load_paragraphs(p.paragraphs)
+    keywords = load_keywords(p.keywords)
+    passages = build_passages(paragraphs, p.max_passage_chars, p.min_passage_chars)
+    split_of, placed = assign_splits(
+        passages, build_queries(paragraphs, keywords, passages), seed, p.split
+    )
+    rows = corpus_rows(passages, split_of)
+    validate_corpus(rows, f"corpus built from {p.paragraphs}")
+    by_split = {s: [q for split, q in placed if split == s] for s in SPLITS}
+    by_split["test"] = sample(by_split["test"], p.test_queries, seed)
+    by_split["dev"] = sample(by_split["dev"], p.dev_queries, seed + 1)
+    if not by_split["test"]:
+        raise DataError(f"{p.paragraphs}: no test queries; enlarge the data or the test split")
+    by_sid = {x.sid: x for x in passages}
+    train_sids = [x.sid for x in passages if split_of[x.sid] == "train"]
+    train_queries = sample(by_split["train"], p.train_triplets, seed + 2)
+
+    with atomic_dir(p.out) as tmp, tempfile.TemporaryDirectory() as work:
+        triplets = mine_triplets(
+            train_queries, by_sid, train_sids, p.mining_depth, p.negatives_per_query, Path(work)
+        )
+        Dataset.from_list(rows).to_parquet(str(tmp / "corpus.parquet"))
+        Dataset.from_list(
+            [
+                {"qid": q.qid, "split": s, "kind": q.kind, "ko": q.ko, "en": q.en}
+                for s in SPLITS
+                for q in by_split[s]
+            ]
+        ).to_parquet(str(tmp / "queries.parquet"))
+        Dataset.from_list(triplets).to_parquet(str(tmp / "triplets.parquet"))
+        for split in SPLITS:
+            (tmp / f"qrels.{split}.txt").write_text("\n".join(qrels_lines(by_split[split])) + "\n")
+    card = data_card(rows, by_split, triplets)
+    write_json(p.card, card)
+    return card

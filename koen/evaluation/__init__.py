@@ -1,0 +1,1 @@
+"""Evaluation: IR metrics per direction, the Multi scenario, English inclination."""

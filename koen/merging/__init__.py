@@ -1,0 +1,1 @@
+"""Merging: weight-space merges of models that share architecture and tokenizer."""

@@ -1,0 +1,93 @@
+"""Build a merged model from a recipe, after checking that its models can be merged.
+
+Everything is checked before any tensor is loaded: that every model exists and that all share
+architecture and tokenizer (the recipe itself is checked when params.yaml is loaded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from safetensors.torch import load_file, save_file
+
+from koen.config.schema import BASE, MergeDirs, Recipe
+from koen.merging.methods import METHODS, NEEDS_BASE
+from koen.repro.atomic import atomic_dir
+from koen.repro.provenance import TRAIN_INFO
+
+WEIGHTS = "model.safetensors"
+
+
+def resolve(name: str, dirs: MergeDirs) -> Path:
+    """A recipe's model name (base or a grid code, checked with the params) -> its directory."""
+    return dirs.base if name == BASE else dirs.grid_dir / name
+
+
+def signature(model_dir: Path) -> tuple[str, str]:
+    """(architecture config, tokenizer) digests: models merge only when both agree."""
+    config = json.loads((model_dir / "config.json").read_text())
+    # not architecture: provenance, storage dtype, and generation ids that training fills in
+    for volatile in ("_name_or_path", "transformers_version", "dtype", "torch_dtype",
+                     "bos_token_id", "eos_token_id"):
+        config.pop(volatile, None)
+    tok = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
+    for runtime in ("truncation", "padding"):  # set by whoever saved last, not the vocabulary
+        tok.pop(runtime, None)
+    tok_digest = hashlib.sha256(json.dumps(tok, sort_keys=True).encode()).hexdigest()
+    return json.dumps(config, sort_keys=True), tok_digest
+
+
+def check_compatible(paths: list[Path]) -> None:
+    missing = [p for p in paths if not (p / WEIGHTS).is_file()]
+    if missing:
+        raise SystemExit(f"merge: no {WEIGHTS} in {missing[0]}; build it first (dvc repro)")
+    first = signature(paths[0])
+    for p in paths[1:]:
+        config, tok = signature(p)
+        if config != first[0]:
+            raise SystemExit(f"merge: {p} has another architecture than {paths[0]}")
+        if tok != first[1]:
+            raise SystemExit(f"merge: {p} has another tokenizer than {paths[0]}")
+
+
+def merge(recipe: Recipe, paths: list[Path], base: Path | None, out: Path,
+          keep_train_info: bool = False) -> dict:
+    """Write the merge of `paths` to `out` (tokenizer and config from the first model). With
+    `keep_train_info`, the first model's training record is kept, with the merge added."""
+    check_compatible(paths + ([base] if base else []))
+    states = [load_file(str(p / WEIGHTS)) for p in paths]
+    base_state = load_file(str(base / WEIGHTS)) if base else None
+    merged = METHODS[recipe.method](states, recipe.merge_weights(), base_state, recipe.options())
+    with atomic_dir(out) as tmp:
+        shutil.copytree(paths[0], tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
+            TRAIN_INFO, WEIGHTS))
+        save_file({k: v.contiguous() for k, v in merged.items()}, str(tmp / WEIGHTS),
+                  metadata={"format": "pt"})
+        info = {"name": out.name, "method": recipe.method, "models": recipe.models,
+                "weights": recipe.merge_weights(), **recipe.options()}
+        (tmp / "merge_info.json").write_text(json.dumps(info, indent=2))
+        if keep_train_info:
+            train_info = json.loads((paths[0] / TRAIN_INFO).read_text())
+            (tmp / TRAIN_INFO).write_text(json.dumps(train_info | {"merge": info},
+                                                            indent=2))
+    return info
+
+
+def merge_experiment(recipe: Recipe, experiment: Path, dirs: MergeDirs) -> dict:
+    """Merge the experiment model in place by the `experiment_merge` recipe."""
+    if "merge" in json.loads((experiment / TRAIN_INFO).read_text()):
+        raise SystemExit(f"merge: {experiment} is already merged; rerun its training "
+                         "(dvc repro -f train_experiment)")
+    paths = [experiment] + [resolve(m, dirs) for m in recipe.models[1:]]
+    base = dirs.base if recipe.method in NEEDS_BASE else None
+    return merge(recipe, paths, base, experiment, keep_train_info=True)
+
+
+def merge_recipe(name: str, recipe: Recipe, dirs: MergeDirs) -> dict:
+    """Merge the models of recipe `name` into `dirs.out_dir / name`."""
+    paths = [resolve(m, dirs) for m in recipe.models]
+    base = dirs.base if recipe.method in NEEDS_BASE else None
+    return merge(recipe, paths, base, dirs.out_dir / name)

@@ -1,0 +1,1 @@
+"""Report: the paper-layout tables and the plots."""

@@ -1,0 +1,324 @@
+"""Every evaluated system in the layout of Jang et al.'s main table, with plots.
+
+Tables: nDCG@10 per direction, CLIR (en-ko, ko-en, OVR) then Mono (ko-ko, en-en, OVR); the one
+benchmark `lohelp` makes each direction's AVG its own value. Then the Multi scenario of the
+second study. Best value per column in bold, change against the base model in parentheses.
+Plots: CLIR OVR against Mono OVR (the trade-off merging is meant to fix) and nDCG@10 per
+direction, as PNG and as CSV for `dvc plots`. A last table and plot follow English inclination
+through the systems meant to fix it: base, the best grid composition (by CLIR OVR), the merges,
+the experiment model (the `composition` and `train.method` params say what it is, e.g. align)
+and Shift. The report and plots are logged to MLflow as one run keyed by the report's content.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.text import Annotation
+from matplotlib.transforms import Bbox
+
+from koen.config.schema import ReportParams
+from koen.repro.atomic import atomic_file
+from koen.repro.provenance import git_commit, run_group
+from koen.tracking import mlflow_log
+
+Metrics = dict[str, dict[str, float]]  # system -> flat metrics
+Better = Literal["max", "min", "abs"]  # highest, lowest, closest to zero
+
+
+@dataclass(frozen=True)
+class Column:
+    header: str
+    key: str
+    better: Better = "max"
+
+
+DIRECTIONS = ("en-ko", "ko-en", "ko-ko", "en-en")
+MAIN = (Column("CLIR en-ko", "en-ko/ndcg@10"), Column("CLIR ko-en", "ko-en/ndcg@10"),
+        Column("CLIR OVR", "clir_ovr"), Column("Mono ko-ko", "ko-ko/ndcg@10"),
+        Column("Mono en-en", "en-en/ndcg@10"), Column("Mono OVR", "mono_ovr"))
+MULTI = (Column("Max@R_norm ko", "multi/ko/max@r_norm"),
+         Column("Max@R_norm en", "multi/en/max@r_norm"),
+         Column("Comp@10 ko", "multi/ko/comp@10"), Column("Comp@10 en", "multi/en/comp@10"),
+         Column("Inclination ko ↓", "multi/ko/inclination", "min"),
+         Column("Gap en−ko →0", "multi/gap", "abs"))
+INCLINATION = (Column("CLIR OVR", "clir_ovr"), Column("Mono OVR", "mono_ovr"),
+               Column("Max@R_norm ko", "multi/ko/max@r_norm"),
+               Column("Max@R_norm en", "multi/en/max@r_norm"),
+               Column("Comp@10 ko", "multi/ko/comp@10"),
+               Column("Inclination ko ↓", "multi/ko/inclination", "min"),
+               Column("Gap en−ko →0", "multi/gap", "abs"))
+
+
+@dataclass
+class Systems:
+    """What the systems are, for labels and colours: the grid codes, the merge recipes, and
+    one-line descriptions of the experiment model and the Shift system."""
+
+    grid: list[str]
+    merges: list[str]
+    experiment: str
+    shift: str
+
+
+def load_metrics(eval_dir: Path, first: list[str]) -> Metrics:
+    """All systems' metrics: those named in `first` in that order, then the rest by name."""
+    found = {p.stem: json.loads(p.read_text(encoding="utf-8"))
+             for p in sorted(eval_dir.glob("*.json"))}
+    if not found:
+        raise SystemExit(f"no metrics in {eval_dir}: run the evaluate stage first")
+    order = [n for n in first if n in found] + sorted(n for n in found if n not in first)
+    return {n: found[n] for n in order}
+
+
+def inclination_rows(metrics: Metrics, systems: Systems) -> Metrics:
+    """The systems of the inclination table, labelled by what they are, in a fixed order."""
+    grid = [n for n in systems.grid if n in metrics]
+    rows = {}
+    if "base" in metrics:
+        rows["base"] = metrics["base"]
+    if grid:
+        top = max(grid, key=lambda n: metrics[n]["clir_ovr"])
+        rows[f"{top} (best composition)"] = metrics[top]
+    for name in systems.merges:
+        if name in metrics:
+            rows[f"{name} (merge)"] = metrics[name]
+    if "experiment" in metrics:
+        rows[f"experiment ({systems.experiment})"] = metrics["experiment"]
+    if "shift" in metrics:
+        rows[f"shift ({systems.shift})"] = metrics["shift"]
+    return rows
+
+
+def best(values: list[float], better: Better) -> float:
+    if better == "max":
+        return max(values)
+    if better == "min":
+        return min(values)
+    return min(values, key=abs)
+
+
+def is_best(value: float, top: float, better: Better) -> bool:
+    return abs(value) == abs(top) if better == "abs" else value == top
+
+
+def table(metrics: Metrics, columns: tuple[Column, ...], base: str) -> list[str]:
+    """Markdown rows: value, bold where best in its column, (delta vs `base`)."""
+    lines = ["| Model | " + " | ".join(c.header for c in columns) + " |",
+             "|---|" + "---:|" * len(columns)]
+    tops = {}
+    for c in columns:
+        values = [m[c.key] for m in metrics.values() if c.key in m]
+        if values:
+            tops[c.key] = best(values, c.better)
+    for name, m in metrics.items():
+        cells = []
+        for c in columns:
+            if c.key not in m:
+                cells.append("–")
+                continue
+            cell = f"{m[c.key]:.2f}"
+            if is_best(m[c.key], tops[c.key], c.better):
+                cell = f"**{cell}**"
+            if name != base and c.key in metrics.get(base, {}):
+                cell += f" ({m[c.key] - metrics[base][c.key]:+.2f})"
+            cells.append(cell)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(metrics: Metrics, base: str, focus: Metrics) -> str:
+    queries = sorted({int(m["queries"]) for m in metrics.values() if "queries" in m})
+    return "\n".join([
+        "# Retrieval report",
+        "",
+        f"Test queries: {', '.join(map(str, queries))}. Best per column in **bold**; "
+        f"in parentheses the change against `{base}`.",
+        "",
+        "## Cross-lingual and mono-lingual retrieval (nDCG@10, lohelp)",
+        "",
+        "One benchmark (the LibreOffice help), so each direction is its own AVG and "
+        "OVR is the mean of the two directions.",
+        "",
+        *table(metrics, MAIN, base),
+        "",
+        "## Multi scenario (Korean and English passages in one pool)",
+        "",
+        "Max@R_norm and Comp@10 for Korean and English queries (higher is better); "
+        "inclination: share of Korean queries whose relevant Korean passage is outranked by "
+        "an unrelated English one; gap: English minus Korean Max@R_norm, in points.",
+        "",
+        *table(metrics, MULTI, base),
+        "",
+        "## English inclination: base, best composition, merges, experiment, Shift",
+        "",
+        *table(focus, INCLINATION, base),
+        "",
+    ])
+
+
+def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics) -> list[Path]:
+    """The plots' data for `dvc plots`: one point per system (CLIR OVR, Mono OVR), and one bar
+    per system and direction, labelled "<system> <direction>" (DVC's bar template draws one
+    bar per label)."""
+    tradeoff, directions = plots_dir / "tradeoff.csv", plots_dir / "directions.csv"
+    with atomic_file(tradeoff) as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["model", "clir_ovr", "mono_ovr"])
+        w.writerows([n, m["clir_ovr"], m["mono_ovr"]] for n, m in metrics.items())
+    with atomic_file(directions) as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["label", "model", "direction", "ndcg@10"])
+        w.writerows([f"{n} {d}", n, d, m[f"{d}/ndcg@10"]] for n, m in metrics.items()
+                    for d in DIRECTIONS)
+    inclination = plots_dir / "inclination.csv"
+    with atomic_file(inclination) as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["label", "model", "query_lang", "max@r_norm"])
+        w.writerows([f"{n} {lang}", n, lang, m[f"multi/{lang}/max@r_norm"]]
+                    for n, m in focus.items() for lang in ("ko", "en"))
+    return [tradeoff, directions, inclination]
+
+
+KIND_STYLE = {"baseline": ("tab:gray", "s"), "composition": ("tab:blue", "o"),
+              "merge": ("tab:red", "D"), "other": ("tab:green", "^")}
+# Label offsets in points, nearest first: right, left, above, below, then further out.
+LABEL_OFFSETS = [(dx * r, dy * r) for r in (1, 2, 3, 4.5, 6)
+                 for dx, dy in ((5, 3), (-5, 3), (5, -9), (-5, -9), (0, 8), (0, -14),
+                                (5, 8), (-5, 8), (5, -14), (-5, -14))]
+
+
+def system_kinds(metrics: Metrics, systems: Systems) -> dict[str, str]:
+    """baseline (not trained here), composition (grid), merge, or other (experiment, Shift)."""
+    grid, merges = set(systems.grid), set(systems.merges)
+    return {n: "composition" if n in grid else "merge" if n in merges
+            else "baseline" if n in ("base", "bm25", "hybrid") else "other" for n in metrics}
+
+
+def annotate(ax: Axes, name: str, point: tuple[float, float], offset: tuple[float, float],
+             line: bool = False) -> Annotation:
+    """`name` at `offset` points from `point`, with a leader line back to it if `line`."""
+    ha = "left" if offset[0] > 0 else "right" if offset[0] < 0 else "center"
+    return ax.annotate(name, point, textcoords="offset points", xytext=offset, fontsize=7, ha=ha,
+                       arrowprops={"arrowstyle": "-", "lw": 0.7, "color": "0.3"} if line else None)
+
+
+def place_labels(ax: Axes, points: list[tuple[str, float, float]]) -> None:
+    """Label each point at the nearest offset where it overlaps no label placed before it.
+
+    Systems cluster where the merges land, and labels on top of each other hide exactly the
+    comparison the plot is for. A label placed away from its point gets a leader line.
+    """
+    ax.figure.canvas.draw()  # autoscale first: before it, every extent is a unit box
+    renderer = ax.figure.canvas.get_renderer()
+    # the markers too: a label beside another system's marker reads as that system's
+    taken = [Bbox.from_bounds(px - 5, py - 5, 10, 10)
+             for px, py in ax.transData.transform([(x, y) for _, x, y in points])]
+    for name, x, y in points:
+        # searched without leader lines: a line reaches back into the cluster it leaves
+        for dx, dy in LABEL_OFFSETS:
+            label = annotate(ax, name, (x, y), (dx, dy))
+            box = label.get_window_extent(renderer)
+            if not any(box.overlaps(other) for other in taken):
+                break
+            label.remove()
+        else:  # nowhere free: keep the nearest place
+            dx, dy = LABEL_OFFSETS[0]
+            label = annotate(ax, name, (x, y), (dx, dy))
+            box = label.get_window_extent(renderer)
+        if abs(dx) > 5 or abs(dy) > 14:
+            label.remove()
+            annotate(ax, name, (x, y), (dx, dy), line=True)
+        taken.append(box)
+
+
+def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics,
+               kinds: dict[str, str]) -> list[Path]:
+    names = list(metrics)
+    fig, ax = new_figure((7.5, 6))
+    for kind, (color, marker) in KIND_STYLE.items():
+        members = [n for n in names if kinds.get(n, "other") == kind]
+        if members:
+            ax.scatter([metrics[n]["clir_ovr"] for n in members],
+                       [metrics[n]["mono_ovr"] for n in members],
+                       color=color, marker=marker, label=kind, zorder=3)
+    ax.set(xlabel="CLIR OVR (nDCG@10)", ylabel="Mono OVR (nDCG@10)",
+           title="Cross-lingual vs mono-lingual retrieval")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    place_labels(ax, [(n, metrics[n]["clir_ovr"], metrics[n]["mono_ovr"]) for n in names])
+    tradeoff = plots_dir / "tradeoff.png"
+    save(fig, tradeoff)
+
+    fig, ax = new_figure((max(6, 0.8 * len(names) + 2), 4.5))
+    width = 0.8 / len(DIRECTIONS)
+    for i, d in enumerate(DIRECTIONS):
+        ax.bar(np.arange(len(names)) + (i - 1.5) * width,
+               [metrics[n][f"{d}/ndcg@10"] for n in names], width, label=d)
+    ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right")
+    ax.set(ylabel="nDCG@10", title="nDCG@10 per direction (query-documents)")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
+    ax.grid(axis="y", alpha=0.3)
+    directions = plots_dir / "directions.png"
+    save(fig, directions)
+
+    labels = list(focus)
+    fig, ax = new_figure((max(6, 1.1 * len(labels) + 2), 4.5))
+    for i, lang in enumerate(("ko", "en")):
+        ax.bar(np.arange(len(labels)) + (i - 0.5) * 0.4,
+               [focus[n][f"multi/{lang}/max@r_norm"] for n in labels], 0.4,
+               label=f"{lang} queries")
+    for x, n in enumerate(labels):
+        top = max(focus[n][f"multi/{lang}/max@r_norm"] for lang in ("ko", "en"))
+        ax.annotate(f"{focus[n]['multi/ko/inclination']:.0f}%", (x, top), ha="center",
+                    va="bottom", fontsize=7)
+    ax.set_xticks(np.arange(len(labels)), labels, rotation=30, ha="right")
+    ax.set(ylabel="Max@R_norm (Multi pool)",
+           title="English inclination: Korean vs English queries (label: inclination share)")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    inclination = plots_dir / "inclination.png"
+    save(fig, inclination)
+    return [tradeoff, directions, inclination]
+
+
+def new_figure(size: tuple[float, float]) -> tuple[Figure, Axes]:
+    """A figure drawn by Agg, without pyplot's global state or a display."""
+    fig = Figure(figsize=size)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots()
+
+
+def save(fig: Figure, path: Path) -> None:
+    fig.tight_layout()
+    with atomic_file(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=120)
+
+
+def report(p: ReportParams, systems: Systems, pending: Path) -> str:
+    """Write the report and plots; log them to MLflow; returns the logging status."""
+    metrics = load_metrics(p.eval_dir, p.first)
+    focus = inclination_rows(metrics, systems)
+    text = markdown(metrics, p.base, focus)
+    with atomic_file(p.out) as f:
+        f.write(text)
+    files = [p.out, *write_csvs(metrics, p.plots_dir, focus),
+             *write_pngs(metrics, p.plots_dir, focus, system_kinds(metrics, systems))]
+    commit = git_commit()
+    record = {"key": f"report/{hashlib.sha256(text.encode()).hexdigest()[:16]}",
+              "name": "report", "params": {"models": ",".join(metrics)},
+              "tags": {"stage": "report", **({"git_commit": commit} if commit else {})},
+              "artifacts": [str(x) for x in files]}
+    if group := run_group(commit):
+        record["group"] = group
+    return mlflow_log.log_run(record, pending)

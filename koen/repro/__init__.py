@@ -1,0 +1,1 @@
+"""Reproducibility: seeds, content digests and provenance, outputs written atomically."""

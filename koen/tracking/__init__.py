@@ -1,0 +1,1 @@
+"""Experiment tracking: MLflow runs for every stage result, kept pending while MLflow is down."""

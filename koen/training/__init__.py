@@ -1,0 +1,1 @@
+"""Training: one sentence-transformers model per composition, or the alignment loss."""

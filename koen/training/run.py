@@ -1,0 +1,164 @@
+"""Train one model per language composition, or the experiment model.
+
+A run is identified by a fingerprint of everything that determines its weights (composition,
+method, hyperparameters, seed, training data, base model, device, and the training code). The
+experiment model reuses a grid model with the same fingerprint instead of training it again,
+and a killed run resumes from the checkpoints kept under that fingerprint.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from datasets import Dataset
+
+from koen.config.parse import ParamsError
+from koen.config.schema import TrainParams
+from koen.data import compositions
+from koen.repro.atomic import atomic_dir, atomic_file
+from koen.repro.provenance import TRAIN_INFO, code_digest, files_digest, json_digest, model_digest
+from koen.tracking import mlflow_log
+from koen.training import alignment_loss, trainer
+from koen.training.trainer import run_training
+
+Method = Literal["contrastive", "align"]
+HYPER = ("triplets", "epochs", "batch_size", "learning_rate", "warmup_ratio", "scale",
+         "max_seq_length", "freeze_embeddings", "devices", "device")
+
+
+def hyper(p: TrainParams, method: Method) -> dict[str, Any]:
+    """What determines the weights besides data, seed and init; `align` only for that method."""
+    out: dict[str, Any] = {"method": method, **{k: getattr(p, k) for k in HYPER}}
+    if method == "align":
+        out["align"] = {k: getattr(p.align, k) for k in ("samples", "init", "jsd_weight",
+                                                         "nce_weight", "direction", "pairs",
+                                                         "scale")}
+    return out
+
+
+def fingerprint(composition: str, method: Method, p: TrainParams, seed: int, init: Path) -> str:
+    what = {
+        "composition": compositions.canonical(composition) if method == "contrastive" else None,
+        "seed": seed,
+        "data": files_digest(p.data),
+        "init": model_digest(init),
+        "code": code_digest(sys.modules[__name__], trainer, alignment_loss, compositions),
+        **hyper(p, method),
+    }
+    return json_digest(what)
+
+
+def find_reusable(grid_dir: Path, print_: str) -> Path | None:
+    """A finished grid model trained from exactly the same inputs, if any."""
+    for info in sorted(grid_dir.glob(f"*/{TRAIN_INFO}")):
+        if json.loads(info.read_text()).get("fingerprint") == print_:
+            return info.parent
+    return None
+
+
+def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init: Path,
+               output: Path, checkpoints: Path, print_: str) -> dict[str, Any]:
+    """Everything `run_training` needs, as JSON-able values (it may run under torchrun)."""
+    triplets = Dataset.from_parquet(str(p.data)).to_list()
+    if method == "align":
+        examples = alignment_examples(triplets, p.align.samples, seed)
+    elif p.triplets > len(triplets):
+        raise ParamsError(f"params.yaml: 'train.triplets' is {p.triplets} but {p.data} holds "
+                          f"only {len(triplets)} triplets")
+    else:
+        examples = compositions.draw(triplets, composition, p.triplets, seed)
+    return {
+        **hyper(p, method),
+        "align": p.align.loss_kwargs() if method == "align" else None,
+        "examples": examples,
+        "seed": seed,
+        "init": str(init),
+        "output": str(output),
+        "checkpoints": str(checkpoints),
+        "fingerprint": print_,
+        "checkpoint_steps": p.checkpoint_steps,
+    }
+
+
+def alignment_examples(triplets: list[dict], n: int, seed: int) -> list[dict]:
+    """(query_en, passage_en, passage_ko, query_ko) from the parallel triplets' positives."""
+    if n > len(triplets):
+        raise ParamsError(f"params.yaml: 'train.align.samples' is {n} but only {len(triplets)} "
+                          "parallel triplets exist")
+    rows = random.Random(seed).sample(triplets, n)
+    return [{"query_en": t["query_en"], "passage_en": t["pos_en"], "passage_ko": t["pos_ko"],
+             "query_ko": t["query_ko"]} for t in rows]
+
+
+def run_distributed(spec: dict[str, Any], devices: int, workdir: Path) -> dict[str, Any]:
+    """torchrun one process per device; accelerate/DDP inside `run_training`."""
+    spec_file, result = workdir / "spec.json", workdir / "result.json"
+    spec_file.write_text(json.dumps({**spec, "result": str(result), "rank_logs": str(workdir)}))
+    torchrun = Path(sys.executable).parent / "torchrun"
+    subprocess.run([str(torchrun), "--standalone", f"--nproc_per_node={devices}", "-m",
+                    trainer.__name__, str(spec_file)], check=True)
+    ranks = [json.loads(f.read_text()) for f in sorted(workdir.glob("rank*.json"))]
+    return {**json.loads(result.read_text()), "ranks": ranks}
+
+
+def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path, slot: str,
+          grid: list[str], pending: Path) -> dict[str, Any]:
+    """Train (or reuse) one model into `out`; `slot` names it (`grid/kokoen`, `experiment`)."""
+    if method == "contrastive":
+        compositions.parse(composition)  # fail before any work on a bad name
+        init = p.base
+    else:
+        init = p.base if p.align.init == "base" else p.grid_dir / p.align.init
+    if not (init / "model.safetensors").is_file():
+        raise SystemExit(f"train: no model at {init}; build it first (dvc repro)")
+    print_ = fingerprint(composition, method, p, seed, init)
+    checkpoints = p.checkpoints / slot
+    reuse = None
+    if (slot == "experiment" and method == "contrastive"
+            and compositions.canonical(composition) in {compositions.canonical(g) for g in grid}):
+        reuse = find_reusable(p.grid_dir, print_)
+    with atomic_dir(out) as tmp, tempfile.TemporaryDirectory() as work:
+        if reuse is not None:
+            shutil.copytree(reuse, tmp, dirs_exist_ok=True)
+            result = {**json.loads((reuse / TRAIN_INFO).read_text()), "reused_from": str(reuse)}
+        else:
+            spec = train_spec(p, method, composition, seed, init, tmp, checkpoints, print_)
+            result = (run_distributed(spec, p.devices, Path(work)) if p.devices > 1
+                      else run_training(spec))
+        info = {
+            "name": slot.split("/")[-1],
+            "composition": composition,
+            "canonical": compositions.canonical(composition),
+            "fingerprint": print_,
+            "init": str(init),
+            "seed": seed,
+            "params": hyper(p, method),
+            **{k: result[k] for k in ("steps", "resumed", "loss", "reused_from", "ranks")
+               if k in result},
+        }
+        (tmp / TRAIN_INFO).write_text(json.dumps(info, indent=2, default=str))
+    write_loss_csv(p.logs / f"{slot.replace('/', '-')}.csv", info.get("loss", []))
+    shutil.rmtree(checkpoints, ignore_errors=True)
+    mlflow_log.log_run({
+        "key": f"train/{print_}",
+        "name": f"train {info['name']}",
+        "params": {"composition": composition, "seed": seed, "init": str(init),
+                   **hyper(p, method)},
+        "metrics": {"final_loss": info["loss"][-1][1]} if info.get("loss") else {},
+        "steps": {"train_loss": info.get("loss", [])},
+        "tags": {"stage": "train", "fingerprint": print_},
+    }, pending)
+    return info
+
+
+def write_loss_csv(path: Path, losses: list[list[float]]) -> None:
+    with atomic_file(path) as f:
+        f.write("step,loss\n")
+        f.writelines(f"{int(s)},{v:.6f}\n" for s, v in losses)
