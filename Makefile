@@ -21,4 +21,4 @@ test: setup
 	$(VENV)/bin/python -m pytest
 
 lint: setup
-	$(VENV)/bin/ruff check stages tests bench
+	$(VENV)/bin/ruff check stages koen tests bench

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def texts(n: int) -> list[str]:
-    from stages.index import load_passages
+    from koen.retrieval.indexes import load_passages
 
     passages = load_passages(ROOT / "data/prepared/corpus.parquet", "test")
     ko, en = ([p.text for p in passages if p.lang == lang][: n // 2] for lang in ("ko", "en"))
@@ -38,7 +38,7 @@ def main() -> None:
     import numpy as np
     from sentence_transformers import SentenceTransformer
 
-    from stages.dense import encode
+    from koen.retrieval.dense import encode
 
     data = texts(args.n)
     model = SentenceTransformer(args.model, device="cpu")

@@ -4,7 +4,7 @@
 
 Builds the Korean test-passage index three ways and scores ko-ko retrieval (Korean queries,
 Korean passages) with the same qrels as the evaluate stage:
-- `cjk bigrams`: the index stage's analyzer (`stages.bm25.build_index(..., "ko")`);
+- `cjk bigrams`: the index stage's analyzer (`koen.retrieval.bm25.build_index(..., "ko")`);
 - `whitespace`: words as written, Anserini's `-pretokenized` (Lucene's WhitespaceAnalyzer);
 - `kiwi morphemes`: kiwipiepy's morphological analysis, pre-tokenised, then whitespace; only
   when `kiwipiepy` is installed (`pip install kiwipiepy`: it is not a project dependency).
@@ -22,10 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stages import bm25  # noqa: E402  (sets up the Java 21 runtime before pyserini)
-from stages.evaluate import in_language, load_queries  # noqa: E402
-from stages.index import load_passages  # noqa: E402
-from stages.retrieval_metrics import Run, ir_metrics, read_qrels  # noqa: E402
+from koen.evaluation.evaluate import in_language, load_queries  # noqa: E402
+from koen.evaluation.metrics import Run, ir_metrics, read_qrels  # noqa: E402
+from koen.retrieval import bm25  # noqa: E402  (sets up the Java 21 runtime before pyserini)
+from koen.retrieval.indexes import load_passages  # noqa: E402
 
 
 def pretokenized_run(docs: dict[str, str], queries: dict[str, str], out: Path,

@@ -41,8 +41,8 @@ def main() -> None:
     import numpy as np
     from datasets import Dataset
 
-    from stages import bm25, dense
-    from stages.index import BM25_ANALYZER, in_pool, load_passages
+    from koen.retrieval import bm25, dense
+    from koen.retrieval.indexes import BM25_ANALYZER, in_pool, load_passages
 
     passages = [p for p in load_passages(ROOT / "data/prepared/corpus.parquet", "test")
                 if in_pool(p, "multi")]

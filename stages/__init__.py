@@ -1,0 +1,1 @@
+"""DVC entry points: one module per dvc.yaml stage, each a short main() over the koen library."""

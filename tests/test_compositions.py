@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from stages.compositions import CODES, CompositionError, canonical, draw, parse
+from koen.data.compositions import CODES, CompositionError, canonical, draw, parse
 
 
 def test_codes_dashes_shorthand_and_mixtures():

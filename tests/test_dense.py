@@ -5,7 +5,7 @@ import pytest
 from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
 
-from stages import dense
+from koen.retrieval import dense
 
 
 @pytest.fixture(autouse=True)

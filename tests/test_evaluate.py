@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import faiss
 import ir_measures
 import numpy as np
 import pytest
@@ -17,11 +18,20 @@ from datasets import Dataset
 from ir_measures import RR, R, nDCG
 from mlflow import MlflowClient
 from sentence_transformers import SentenceTransformer
-from tiny_data import PARAMS, QUERIES, write_collection, write_params
+from tiny_data import PARAMS, PENDING, QUERIES, write_collection, write_params
 from tiny_models import tiny_model
 
-from stages import bm25, evaluate, index, search, tracking
-from stages.retrieval_metrics import doc_lang, read_qrels, round2
+from koen.config.parse import ParamsError
+from koen.config.schema import load
+from koen.evaluation import evaluate
+from koen.evaluation.metrics import doc_lang, read_qrels, round2
+from koen.repro.provenance import model_digest
+from koen.retrieval import bm25, indexes, search
+from koen.retrieval.shift import unnormalised
+from koen.tracking import mlflow_log
+from koen.tracking.__main__ import main as tracking_main
+from stages import evaluate as evaluate_stage
+from stages import index as index_stage
 
 TRAIN_INFO = {"name": "base", "composition": "kokoen", "seed": 13,
               "params": {"learning_rate": 5e-5, "batch_size": 8},
@@ -43,8 +53,8 @@ def built(tmp_path_factory) -> Path:
         for cmd in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
                                                      "commit", "-qm", "fixture"]):
             subprocess.run(["git", *cmd], check=True)
-        index.main(["base", str(model)])
-        index.main(["bm25"])
+        index_stage.main(["base", str(model)])
+        index_stage.main(["bm25"])
         yield root
 
 
@@ -71,31 +81,30 @@ def head() -> str:
 
 
 def test_index_builds_three_pools_of_the_test_split(at):
-    manifest = index.read_manifest(Path("data/indexes/base"))
+    manifest = indexes.read_manifest(Path("data/indexes/base"))
     assert manifest["kind"] == "dense"
     assert manifest["docs"] == {"ko": 9, "en": 9, "multi": 18}
-    assert manifest["model"] == index.model_digest(Path(manifest["model_dir"]))
+    assert manifest["model"] == model_digest(Path(manifest["model_dir"]))
     ko = Path("data/indexes/base/ko/docid").read_text().split()
     multi = Path("data/indexes/base/multi/docid").read_text().split()
     assert len(ko) == 9 and all(d.endswith("-ko") for d in ko)
     assert len(multi) == 18 and "p00009-ko" not in multi  # p00009 is a train passage
-    assert index.read_manifest(Path("data/indexes/bm25"))["docs"] == manifest["docs"]
+    assert indexes.read_manifest(Path("data/indexes/bm25"))["docs"] == manifest["docs"]
     hits = bm25.search(Path("data/indexes/bm25/ko").resolve(), {"q": "삽입 문서"}, 3, "ko")
     assert hits["q"][0][0] == "p00001-ko"
 
 
 def test_evaluate_refuses_an_index_built_from_other_weights(at):
     shutil.copytree("tiny/model", "tiny/changed")
-    index.main(["changed", "tiny/changed"])
+    index_stage.main(["changed", "tiny/changed"])
     (Path("tiny/changed") / "modules.json").write_text(
         Path("tiny/model/modules.json").read_text() + "\n")
     with pytest.raises(SystemExit, match="built from other weights"):
-        evaluate.main(["changed"])
+        evaluate_stage.main(["changed"])
 
 
 def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
-    metrics = evaluate.evaluate("base", evaluate.section(
-        evaluate.EvaluateParams, evaluate.load_params(), "evaluate"))
+    metrics = evaluate.evaluate("base", load().evaluate, PENDING)
     assert json.loads(Path("metrics/eval/base.json").read_text()) == metrics
     qrels = read_qrels("data/prepared/qrels.test.txt")
     for direction, (_, docs) in evaluate.DIRECTIONS.items():
@@ -136,15 +145,15 @@ def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
 
 
 def test_bm25_is_lexical_and_hybrid_is_the_reciprocal_rank_fusion_of_both(at):
-    p = evaluate.section(evaluate.EvaluateParams, evaluate.load_params(), "evaluate")
-    evaluate.evaluate("base", p)
-    sparse = evaluate.evaluate("bm25", p)
+    p = load().evaluate
+    evaluate.evaluate("base", p, PENDING)
+    sparse = evaluate.evaluate("bm25", p, PENDING)
     # Each query shares two words with its passage and at most one with any other.
     assert sparse["ko-ko/ndcg@10"] == sparse["en-en/ndcg@10"] == 100.0
     assert sparse["en-ko/ndcg@10"] == sparse["ko-en/ndcg@10"] == 0.0
     assert sparse["multi/ko/comp@10"] == 0.0  # no English twin is ever reached
 
-    evaluate.evaluate("hybrid", p)
+    evaluate.evaluate("hybrid", p, PENDING)
     for name in evaluate.RUNS:
         runs = [raw_run(Path(f"data/runs/{s}/{name}.trec")) for s in ("base", "bm25")]
         fused = raw_run(Path(f"data/runs/hybrid/{name}.trec"))
@@ -168,17 +177,17 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     pending = Path("metrics/mlflow_pending")
     before = set(pending.glob("*.json"))
-    evaluate.main(["base"])  # nothing listens: the stage still succeeds
+    evaluate_stage.main(["base"])  # nothing listens: the stage still succeeds
     kept = set(pending.glob("*.json")) - before
     assert len(kept) == 1
     offline = json.loads(Path("metrics/eval/base.json").read_text())
     assert offline["queries"] == QUERIES
 
     mlflow_server(port)
-    assert tracking.main(["sync", "--pending", str(pending)]) == 0
-    assert tracking.sync(pending) == {"logged": 0, "exists": 0, "pending": 0}
+    assert tracking_main(["sync", "--pending", str(pending)]) == 0
+    assert mlflow_log.sync(pending) == {"logged": 0, "exists": 0, "pending": 0}
     monkeypatch.setenv("DVC_EXP_NAME", "exp-tiny")
-    evaluate.main(["bm25"])  # server up: logged directly, under the experiment's parent
+    evaluate_stage.main(["bm25"])  # server up: logged directly, under the experiment's parent
 
     client = MlflowClient(url)
     exp = client.get_experiment_by_name("koen-retrieval")
@@ -196,7 +205,7 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
     assert base.data.params["train.composition"] == "kokoen"
     assert base.data.params["train.params.learning_rate"] == "5e-05"
     assert not any(k.startswith("train.loss") for k in base.data.params)
-    assert base.data.metrics == {tracking.mlflow_name(k): v for k, v in offline.items()}
+    assert base.data.metrics == {mlflow_log.mlflow_name(k): v for k, v in offline.items()}
     artifacts = sorted(a.path for a in client.list_artifacts(base.info.run_id))
     assert artifacts == sorted([f"{r}.trec" for r in evaluate.RUNS] + ["base.json"])
 
@@ -218,20 +227,16 @@ def test_search_prints_passages_of_both_languages(at, capsys):
 
 
 def index_vectors(index_dir: Path) -> dict[str, np.ndarray]:
-    import faiss
-
     idx = faiss.read_index(str(index_dir / "index"))
     docids = (index_dir / "docid").read_text().split()
     return dict(zip(docids, idx.reconstruct_n(0, idx.ntotal), strict=True))
 
 
 def test_shift_moves_korean_passages_by_the_train_language_vector(at):
-    from stages.shift import unnormalised
-
     shift = {"model": "tiny/model", "alpha": 1.0, "split": "train", "pairs": 5}
     write_params(at, index={**PARAMS["index"], "shift": shift})
-    index.main(["shift"])
-    manifest = index.read_manifest(Path("data/indexes/shift"))
+    index_stage.main(["shift"])
+    manifest = indexes.read_manifest(Path("data/indexes/shift"))
     assert manifest["shift"]["pairs_used"] == 1 and manifest["shift"]["alpha"] == 1.0
 
     # by hand: V_ko from the only train pair, unnormalised; Korean test passages move by -V_ko
@@ -249,19 +254,18 @@ def test_shift_moves_korean_passages_by_the_train_language_vector(at):
             z = raw.encode([corpus[doc]], prompt_name="passage")[0] - v
             np.testing.assert_allclose(vec, z / np.linalg.norm(z), atol=1e-5)
             assert not np.allclose(vec, plain[doc], atol=1e-3)
-    metrics = evaluate.evaluate("shift", evaluate.section(
-        evaluate.EvaluateParams, evaluate.load_params(), "evaluate"))
+    metrics = evaluate.evaluate("shift", load().evaluate, PENDING)
     assert 0 <= metrics["multi/ko/max@r_norm"] <= 100
 
     write_params(at, index={**PARAMS["index"], "shift": shift | {"alpha": 0.0}})
-    index.main(["shift"])
+    index_stage.main(["shift"])
     for doc, vec in index_vectors(Path("data/indexes/shift/multi")).items():
         np.testing.assert_allclose(vec, plain[doc], atol=1e-5)  # alpha 0: off
 
     write_params(at, index={**PARAMS["index"], "shift": shift | {"split": "test"}})
-    with pytest.raises(index.ParamsError, match="estimate the language vector on another"):
-        index.main(["shift"])
+    with pytest.raises(ParamsError, match="other than the indexed one"):
+        index_stage.main(["shift"])
     write_params(at, index={**PARAMS["index"], "shift": shift | {"alpha": 1.5}})
-    with pytest.raises(index.ParamsError, match="alpha"):
-        index.main(["shift"])
+    with pytest.raises(ParamsError, match="alpha"):
+        index_stage.main(["shift"])
     write_params(at)

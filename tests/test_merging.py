@@ -9,9 +9,10 @@ from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
 
-from stages.merge import Recipe, check_compatible, merge
-from stages.merging import linear, task_arithmetic, ties, trim
-from stages.params import ParamsError, parse
+from koen.config.parse import ParamsError, parse
+from koen.config.schema import MergeDirs, Recipe
+from koen.merging.merge import check_compatible, merge, merge_experiment
+from koen.merging.methods import linear, task_arithmetic, ties, trim
 
 
 def states():
@@ -48,6 +49,11 @@ def test_task_arithmetic_and_ties_by_hand():
     ({"method": "slerp", "models": ["a", "b"]}, "allowed: linear, task_arithmetic, ties"),
     ({"method": "ties", "models": ["a", "base"]}, "relative to base"),
     ({"method": "linear", "models": ["a"], "weight": [1.0]}, "unknown key 'merges.x.weight'"),
+    ({"method": "linear", "models": ["a", "b"], "weights": [1.5, -0.5]}, "must be >= 0"),
+    ({"method": "linear", "models": ["a", "b"], "density": 0.5}, "not used by method linear"),
+    ({"method": "task_arithmetic", "models": ["a"], "density": 0.5}, "it takes scale"),
+    ({"method": "ties", "models": ["a", "b"], "density": 1.5}, r"must be in \(0, 1\]"),
+    ({"method": "linear", "models": ["a", "a"]}, "distinct models"),
 ])
 def test_bad_recipes_are_refused_before_any_work(recipe, message):
     with pytest.raises(ParamsError, match=message):
@@ -91,20 +97,17 @@ def test_mismatched_architecture_or_tokenizer_is_refused(tmp_path):
 
 
 def test_experiment_merge_averages_the_trained_model_in_place_and_keeps_its_record(tmp_path):
-    from stages.merge import merge_experiment
-
     exp = tiny_model(tmp_path / "tiny1", seed=1).rename(tmp_path / "experiment")
     (exp / "train_info.json").write_text(json.dumps({"name": "experiment", "steps": 3}))
     before = load_file(str(exp / "model.safetensors"))
     (tmp_path / "grid").mkdir()
     grid_model = tiny_model(tmp_path / "tiny2", seed=2).rename(tmp_path / "grid/kokoen")
     kokoen = load_file(str(grid_model / "model.safetensors"))
-    params = {"grid": ["kokoen"], "train": {"experiment_dir": str(exp)},
-              "merge": {"base": str(tmp_path / "base"), "grid_dir": str(tmp_path / "grid"),
-                        "out_dir": str(tmp_path / "merged")},
-              "experiment_merge": {"method": "linear", "models": ["experiment", "kokoen"],
-                                   "weights": [0.25, 0.75]}}
-    assert merge_experiment(params)["weights"] == [0.25, 0.75]
+    dirs = parse(MergeDirs, {"base": str(tmp_path / "base"), "grid_dir": str(tmp_path / "grid"),
+                             "out_dir": str(tmp_path / "merged")}, "merge")
+    recipe = parse(Recipe, {"method": "linear", "models": ["experiment", "kokoen"],
+                            "weights": [0.25, 0.75]}, "experiment_merge")
+    assert merge_experiment(recipe, exp, dirs)["weights"] == [0.25, 0.75]
     after = load_file(str(exp / "model.safetensors"))
     for k, v in after.items():
         if v.is_floating_point():
@@ -113,8 +116,4 @@ def test_experiment_merge_averages_the_trained_model_in_place_and_keeps_its_reco
     assert info["steps"] == 3 and info["merge"]["models"] == ["experiment", "kokoen"]
     SentenceTransformer(str(exp), device="cpu")
     with pytest.raises(SystemExit, match="already merged"):
-        merge_experiment(params)
-    params["experiment_merge"]["models"] = ["kokoen", "experiment"]
-    with pytest.raises(ParamsError, match="must start with `experiment`"):
-        merge_experiment(params)
-    assert merge_experiment({**params, "experiment_merge": None}) is None
+        merge_experiment(recipe, exp, dirs)

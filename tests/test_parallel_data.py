@@ -5,8 +5,8 @@ import json
 
 import pytest
 
-from stages.helpdocs import write_jsonl_gz
-from stages.parallel_data import (
+from koen.data.helpdocs import write_jsonl_gz
+from koen.data.parallel import (
     DataError,
     build_passages,
     build_queries,

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
+from pathlib import Path
 
 import pytest
 from datasets import Dataset
+from project_deps import declared, interpolated_keys, stages
 from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
+
+from koen.config.parse import TRACE_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -38,6 +43,31 @@ def test_dvc_repro_builds_data_then_skips_everything(project):
     assert (prepared / "corpus.parquet").stat().st_mtime_ns == mtime
 
 
+def undeclared_reads(root: Path, trace: Path) -> dict[str, list[str]]:
+    """Per stage, the params keys its commands read (recorded at run time) that its dvc.yaml
+    entry neither declares under `params` nor interpolates."""
+    found = stages(root)
+    by_cmd = {}
+    for name, stage in found.items():
+        for cmd in [stage["cmd"]] if isinstance(stage["cmd"], str) else stage["cmd"]:
+            by_cmd[" ".join(shlex.split(cmd)[2:])] = name  # after `python -m`
+    out: dict[str, list[str]] = {}
+    seen = set()
+    for record in (json.loads(f.read_text()) for f in trace.glob("*.json")):
+        argv = record["argv"]
+        module = Path(argv[0]).resolve().relative_to(root.resolve()).with_suffix("")
+        name = by_cmd.get(" ".join([".".join(module.parts), *argv[1:]]))
+        if name is None:
+            continue
+        seen.add(name)
+        allowed = found[name]["params"] + sorted(interpolated_keys(root, name))
+        bad = [k for k in record["read"] if not declared(k, allowed)]
+        if bad:
+            out[name] = bad
+    assert seen, "no stage left a trace of its reads"
+    return out
+
+
 @pytest.fixture
 def tiny_grid(project, tmp_path):
     """The whole pipeline on a tiny base model: two compositions, one merge, one experiment."""
@@ -51,11 +81,15 @@ def tiny_grid(project, tmp_path):
     return project
 
 
-def test_grid_merges_and_an_experiment_composition(tiny_grid):
+def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     project = tiny_grid
+    project.env[TRACE_ENV] = str(tmp_path / "trace")
     first = project.dvc("repro")
     assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg", "index_shift",
-            "evaluate_merged@avg", "evaluate_hybrid", "report"} <= ran(first.stdout)
+            "index@avg", "evaluate@avg", "evaluate_hybrid", "report"} <= ran(first.stdout)
+    # every key a stage read is declared: a change to it reruns the stage
+    assert undeclared_reads(project.root, tmp_path / "trace") == {}
+    del project.env[TRACE_ENV]
     for name in ("grid/kokoen", "grid/koenen", "experiment", "merged/avg"):
         model = SentenceTransformer(str(project.root / "models" / name), device="cpu")
         assert model.encode(["표 삽입"], prompt_name="query").shape == (1, 32)
@@ -77,7 +111,7 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid):
     project.commit("reproduced")
 
     exp = project.dvc("exp", "run", "-S", "composition=ko+en")
-    assert ran(exp.stdout) == {"train_experiment", "index_experiment", "evaluate_experiment",
+    assert ran(exp.stdout) == {"train_experiment", "index@experiment", "evaluate@experiment",
                                "report"}
     info = json.loads((project.root / "models/experiment/train_info.json").read_text())
     assert info["composition"] == "ko+en" and "reused_from" not in info
@@ -95,9 +129,8 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid):
     info = json.loads((project.root / "models/experiment/train_info.json").read_text())
     assert info["params"]["method"] == "align" and info["steps"] == 2
     assert info["merge"] == {"name": "experiment", "method": "linear",
-                             "models": ["experiment", "base"], "weights": [0.5, 0.5],
-                             "density": 0.2, "scale": 1.0}
-    assert "evaluate_experiment" in ran(aligned.stdout)
+                             "models": ["experiment", "base"], "weights": [0.5, 0.5]}
+    assert "evaluate@experiment" in ran(aligned.stdout)
     assert "| experiment (align, init base) |" in (project.root / "metrics/report.md").read_text()
     shifted = project.dvc("exp", "run", "-S", "index.shift.alpha=1.0")
     assert ran(shifted.stdout) == {"index_shift", "evaluate_shift", "report"}

@@ -4,11 +4,14 @@ import csv
 from pathlib import Path
 
 import pytest
+from matplotlib.text import Text
 from mlflow import MlflowClient
-from tiny_data import PARAMS, write_params
+from tiny_data import PARAMS, PENDING, write_params
 
-from stages import report
-from stages.atomic import write_json
+from koen.config.schema import load
+from koen.report import report
+from koen.repro.atomic import write_json
+from stages import report as report_stage
 
 DIRECTIONS = ("en-ko", "ko-en", "ko-ko", "en-en")
 
@@ -47,7 +50,7 @@ def row(text: str, model: str) -> list[str]:
 
 
 def test_report_marks_the_best_and_the_change_against_base(evaluated):
-    report.main()
+    report_stage.main()
     text = Path(PARAMS["report"]["out"]).read_text()
     main, multi = text.split("## Multi scenario")
     multi = multi.split("## English inclination")[0]
@@ -69,9 +72,10 @@ def test_report_marks_the_best_and_the_change_against_base(evaluated):
 
 
 def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
-    p = report.section(report.ReportParams, report.load_params(), "report")
-    assert report.report(p) == "logged"
-    assert report.report(p) == "exists"  # same content, same key
+    params = load()
+    p, systems = params.report, report_stage.systems(params)
+    assert report.report(p, systems, PENDING) == "logged"
+    assert report.report(p, systems, PENDING) == "exists"  # same content, same key
     plots = p.plots_dir
     for png in ("tradeoff.png", "directions.png", "inclination.png"):
         assert (plots / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -101,11 +105,11 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
                metrics(80.0, 80.0, 90.0, 90.0, (65.0, 70.0, 20.0, 20.0, 30.0)))
     write_json(evaluated / "metrics/eval/shift.json",
                metrics(83.0, 78.0, 92.0, 95.0, (66.0, 70.0, 12.0, 20.0, 35.0)))
-    write_params(evaluated, grid=["kokoko", "kokoen"], composition="ko+en",
+    write_params(evaluated, grid=["kokoko", "kokoen", "koenen"], composition="ko+en",
                  merges={"koenen+base": {"method": "linear", "models": ["koenen", "base"]}},
                  train={"method": "align", "align": {"init": "kokoen"}},
                  index={**PARAMS["index"], "shift": {"alpha": 0.5, "model": "models/base"}})
-    report.main()
+    report_stage.main()
     text = Path(PARAMS["report"]["out"]).read_text().split("## English inclination")[1]
     models = [x.split("|")[1].strip() for x in text.splitlines() if x.startswith("| ")][1:]
     assert models == ["base", "kokoen (best composition)", "koenen+base (merge)",
@@ -124,12 +128,7 @@ def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):
 
 
 def test_trade_off_labels_overlap_neither_each_other_nor_markers():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 6))
+    fig, ax = report.new_figure((7.5, 6))
     points = [(f"system-{i}", 28 + 0.3 * (i % 4), 54 + 0.2 * (i // 4)) for i in range(10)]
     points.append(("far", 5.0, 40.0))
     ax.scatter([x for _, x, _ in points], [y for _, _, y in points])
@@ -139,7 +138,6 @@ def test_trade_off_labels_overlap_neither_each_other_nor_markers():
     markers = ax.transData.transform([(x, y) for _, x, y in points])
     assert sorted(t.get_text() for t in ax.texts) == sorted(n for n, _, _ in points)
     # text boxes only (a leader line may cross a box); Text's own extent leaves the line out
-    texts = [matplotlib.text.Text.get_window_extent(t, renderer) for t in ax.texts]
+    texts = [Text.get_window_extent(t, renderer) for t in ax.texts]
     assert not any(a.overlaps(b) for i, a in enumerate(texts) for b in texts[i + 1:])
     assert not any(box.contains(px, py) for box in texts for px, py in markers)
-    plt.close(fig)

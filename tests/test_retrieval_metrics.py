@@ -4,7 +4,7 @@ from math import log2
 
 import pytest
 
-from stages.retrieval_metrics import (
+from koen.evaluation.metrics import (
     doc_lang,
     english_inclination,
     ir_metrics,

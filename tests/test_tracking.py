@@ -7,8 +7,9 @@ import pytest
 from conftest import free_port
 from mlflow import MlflowClient
 
-from stages.atomic import write_json
-from stages.tracking import log_run, main, pending_file, sync
+from koen.repro.atomic import write_json
+from koen.tracking.__main__ import main
+from koen.tracking.mlflow_log import log_run, pending_file, sync
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +96,7 @@ def test_unreachable_server_keeps_the_run_until_sync(tmp_path, monkeypatch, caps
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("mlflow:")]
     assert len(lines) == 1
     assert url in lines[0] and str(kept) in lines[0]
-    assert "python -m stages.tracking sync" in lines[0]
+    assert "python -m koen.tracking sync" in lines[0]
 
     mlflow_server(port)
     assert main(["sync", "--pending", str(pending)]) == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import random
 import shutil
@@ -14,12 +13,16 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from datasets import Dataset
 from safetensors.torch import load_file
+from tiny_data import PARAMS, with_systems
 from tiny_models import WORDS, tiny_model
 
-from stages.compositions import CompositionError
-from stages.train import TrainParams, train
+from koen.config.parse import parse
+from koen.config.schema import TrainParams
+from koen.data.compositions import CompositionError
+from koen.training.run import train as train_run
 
 KO = [w for w in WORDS if not w.isascii()]
 EN = [w for w in WORDS if w.isascii()]
@@ -46,9 +49,16 @@ def setup(tmp_path):
                       experiment_dir=tmp_path / "exp", checkpoints=tmp_path / "ckpt",
                       logs=tmp_path / "logs", triplets=32, batch_size=8, checkpoint_steps=2,
                       max_seq_length=16, learning_rate=1e-3)
-        return TrainParams(**{**values, **kw})
+        section = {**PARAMS["train"], **{k: str(v) if isinstance(v, Path) else v
+                                         for k, v in {**values, **kw}.items()}}
+        return parse(TrainParams, section, "train")
 
     return tmp_path, params
+
+
+def train(p: TrainParams, composition: str, seed: int, out: Path, slot: str,
+          grid: list[str]) -> dict:
+    return train_run(p, p.method, composition, seed, out, slot, grid, out.parent / "pending")
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
@@ -102,9 +112,11 @@ def test_two_cpu_processes_train_together_and_save_once(setup, monkeypatch):
 def test_killed_training_resumes_from_its_last_checkpoint(setup):
     tmp, params = setup
     p = params(triplets=64, batch_size=2, checkpoint_steps=4)
-    train_section = json.loads(json.dumps(dataclasses.asdict(p), default=str))
-    (tmp / "params.yaml").write_text(json.dumps({"seed": 13, "grid": ["kokoen"],
-                                                 "train": train_section}))
+    train_section = {k: str(v) if isinstance(v, Path) else v for k, v in vars(p).items()
+                     if not k.startswith("_")}
+    train_section["align"] = PARAMS["train"]["align"]
+    (tmp / "params.yaml").write_text(yaml.safe_dump(with_systems({**PARAMS,
+                                                                  "train": train_section})))
     env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin",
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db", "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "stages.train", "grid", "kokoen"]
@@ -139,9 +151,8 @@ def test_killed_training_resumes_from_its_last_checkpoint(setup):
 def test_align_method_trains_the_experiment_model_on_parallel_passages(setup, monkeypatch):
     tmp, params = setup
     monkeypatch.chdir(tmp)
-    p = params(method="align")
-    p.align.samples = 16
-    p.align.direction = "both"
+    p = params(method="align", align={**PARAMS["train"]["align"], "samples": 16,
+                                      "direction": "both"})
     info = train(p, "ko+en", 13, tmp / "exp", "experiment", [])
     assert info["steps"] == 2 and info["loss"][0][1] > 0
     base, aligned = weights(p.base), weights(tmp / "exp")

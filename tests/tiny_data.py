@@ -18,20 +18,11 @@ PASSAGES = 10
 # Query i asks for passage i: its first two content words (the passage holds three).
 QUERIES = 6
 
-PARAMS = {
-    "seed": 13,
-    "index": {"corpus": "data/prepared/corpus.parquet", "out_dir": "data/indexes",
-              "split": "test", "batch_size": 4},
-    "evaluate": {"queries": "data/prepared/queries.parquet",
-                 "qrels": "data/prepared/qrels.test.txt", "indexes": "data/indexes",
-                 "runs_dir": "data/runs", "out_dir": "metrics/eval",
-                 "pending": "metrics/mlflow_pending", "benchmark": "lohelp", "k": 100,
-                 "multi_k": None, "batch_size": 4, "threads": 1,
-                 "hybrid": {"dense": "base", "sparse": "bm25", "rrf_k": 60}},
-    "report": {"eval_dir": "metrics/eval", "out": "metrics/report.md",
-               "plots_dir": "metrics/plots", "pending": "metrics/mlflow_pending",
-               "base": "base", "first": ["base", "bm25", "hybrid"]},
-}
+# The project's params.yaml (every stage checks the whole file) with small batches.
+PARAMS = yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text())
+PARAMS["index"] |= {"batch_size": 4}
+PARAMS["evaluate"] |= {"batch_size": 4, "threads": 1}
+PENDING = Path(PARAMS["tracking"]["pending"])
 
 
 def words(i: int, lang: list[str]) -> list[str]:
@@ -60,6 +51,28 @@ def write_collection(root: Path) -> None:
                                                 for i in range(QUERIES) for lang in ("ko", "en")))
 
 
+def with_systems(params: dict) -> dict:
+    """`params` with `systems` rebuilt from its grid, merges and model directories, as the
+    checks of params.yaml demand."""
+    systems = {"base": params["base_model"]["out"]}
+    systems |= {c: f"{params['train']['grid_dir']}/{c}" for c in params["grid"]}
+    systems["experiment"] = params["train"]["experiment_dir"]
+    systems |= {m: f"{params['merge']['out_dir']}/{m}" for m in params["merges"]}
+    return {**params, "systems": systems}
+
+
+def merged(base: dict, changes: dict, replace: tuple[str, ...] = ("merges",)) -> dict:
+    """`base` updated key by key, recursively; keys in `replace` are replaced whole."""
+    out = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict) and key not in replace:
+            out[key] = merged(out[key], value, ())
+        else:
+            out[key] = value
+    return out
+
+
 def write_params(root: Path, **sections: dict) -> None:
-    params = {**PARAMS, **sections}
+    """The project's params with `sections` merged in (see `merged`), as `root/params.yaml`."""
+    params = with_systems(merged(PARAMS, sections))
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))

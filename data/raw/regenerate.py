@@ -20,7 +20,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from stages.helpdocs import extract, write_jsonl_gz  # noqa: E402
+from koen.data.helpdocs import extract, write_jsonl_gz  # noqa: E402
 
 PACKAGES = {"ko": "libreoffice-help-ko", "en": "libreoffice-help-en-us"}
 HELP_DIRS = {"ko": "usr/share/libreoffice/help/ko", "en": "usr/share/libreoffice/help/en-US"}
@@ -66,7 +66,7 @@ def main() -> None:
         "packages": [{"name": deb_field(d, "Package"), "version": deb_field(d, "Version"),
                       "file": d.name, "sha256": hashlib.sha256(d.read_bytes()).hexdigest()}
                      for d in debs.values()],
-        "extracted_by": "data/raw/regenerate.py (stages/helpdocs.py)",
+        "extracted_by": "data/raw/regenerate.py (koen/data/helpdocs.py)",
         "records": {"paragraphs": len(paragraphs), "keywords": len(keywords)},
     }
     (HERE / "PROVENANCE.json").write_text(json.dumps(provenance, indent=2) + "\n")

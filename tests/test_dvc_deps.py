@@ -1,0 +1,42 @@
+"""Reproducible by hash: each dvc.yaml stage lists the project code its command imports."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from conftest import copy_project
+from project_deps import closure, command_modules, missing_deps, stages
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_stage_lists_the_project_files_its_command_imports():
+    assert missing_deps(ROOT) == {}
+
+
+def test_the_check_sees_every_expanded_stage_and_its_imports():
+    found = stages(ROOT)
+    assert {"train@koenen", "index@koenen+base", "evaluate@experiment", "evaluate_hybrid",
+            "merge@grid-avg"} <= set(found)
+    assert command_modules(found["train_experiment"]["cmd"]) == ["stages.train", "stages.merge"]
+    files = {str(f) for f in closure(ROOT, "stages.train")}
+    assert {"koen/training/trainer.py", "koen/training/alignment_loss.py",
+            "koen/repro/seeding.py", "koen/config/schema.py", "koen/__init__.py"} <= files
+    assert "koen/retrieval/dense.py" not in files
+
+
+def test_a_dep_removed_from_dvc_yaml_is_reported_with_stage_and_file(tmp_path):
+    project = copy_project(tmp_path / "repo")
+    path = project.root / "dvc.yaml"
+    dvc = yaml.safe_load(path.read_text())
+    dvc["stages"]["train"]["do"]["deps"].remove("koen/training")
+    dvc["stages"]["report"]["deps"].remove("koen/report")
+    path.write_text(yaml.safe_dump(dvc, sort_keys=False))
+    missing = missing_deps(project.root)
+    assert set(missing) == {f"train@{c}" for c in yaml.safe_load(
+        (ROOT / "params.yaml").read_text())["grid"]} | {"report"}
+    assert missing["train@koenen"] == ["koen/training/__init__.py",
+                                       "koen/training/alignment_loss.py",
+                                       "koen/training/run.py", "koen/training/trainer.py"]
+    assert missing["report"] == ["koen/report/__init__.py", "koen/report/report.py"]

@@ -1,0 +1,119 @@
+"""params.yaml is checked whole before any work: every key required, none unknown, values valid;
+and a stage's reads are recorded for the deps test."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from tiny_data import PARAMS, merged, with_systems
+
+from koen.config import parse as parse_module
+from koen.config.parse import ParamsError
+from koen.config.schema import load
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write(tmp_path: Path, params: dict) -> Path:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def without(params: dict, dotted: str) -> dict:
+    out = json.loads(json.dumps(params))
+    *parents, last = dotted.split(".")
+    node = out
+    for key in parents:
+        node = node[key]
+    del node[last]
+    return out
+
+
+def test_the_project_params_load():
+    params = load(ROOT / "params.yaml")
+    assert params.train.learning_rate == PARAMS["train"]["learning_rate"]
+    assert params.merges["grid-avg"].merge_weights() == [1 / 8] * 8
+
+
+@pytest.mark.parametrize("key", ["train.learning_rate", "seed", "evaluate.hybrid.rrf_k",
+                                 "index.device", "tracking"])
+def test_a_missing_key_is_named_not_defaulted(tmp_path, key):
+    with pytest.raises(ParamsError, match=f"missing key '{key}'"):
+        load(write(tmp_path, without(PARAMS, key)))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"experimnet_merge": None}, "unknown key 'experimnet_merge'; allowed keys: base_model"),
+    ({"train": {"learning_rat": 1e-5}}, "unknown key 'train.learning_rat'"),
+    ({"train": {"align": {"jsd": 1.0}}}, "unknown key 'train.align.jsd'"),
+    ({"grid": ["kokoen", "kokojp"]}, r"'grid\[1\]' is invalid: unknown composition 'kokojp'"),
+    ({"grid": ["kokoen", "ko-ko-en"]}, r"'grid\[1\]' is invalid: write 'ko-ko-en' as 'kokoen'"),
+    ({"grid": ["kokoen", "kokoen"]}, "'grid' repeats a composition"),
+    ({"composition": "ko+jp"}, "'composition' is invalid: unknown composition 'jp'"),
+    ({"merges": {"m": {"method": "linear", "models": ["koenen", "base"],
+                       "weights": [0.7, 0.7]}}}, "'merges.m.weights' of a linear merge must sum"),
+    ({"merges": {"m": {"method": "linear", "models": ["koenen", "base"],
+                       "weights": [1.5, -0.5]}}}, "'merges.m.weights' must be >= 0"),
+    ({"merges": {"m": {"method": "linear", "models": ["koenen", "base"], "scale": 2.0}}},
+     "'merges.m.scale' is not used by method linear"),
+    ({"merges": {"m": {"method": "linear", "models": ["koenen", "xxyyzz"]}}},
+     "names unknown model 'xxyyzz'"),
+    ({"merges": {"kokoen": {"method": "linear", "models": ["koenen", "base"]}}},
+     "'merges.kokoen' names a system that exists already"),
+    ({"prepare": {"split": {"train": 1.2, "dev": -0.1, "test": -0.1}}},
+     r"'prepare.split.train' must be in \[0, 1\]"),
+    ({"prepare": {"split": {"tst": 0.0}}}, "'prepare.split' needs exactly"),
+    ({"train": {"align": {"jsd_weight": 0.0, "nce_weight": 0.0}}},
+     "jsd_weight and nce_weight both 0"),
+    ({"train": {"align": {"init": "jpjpjp"}}}, "'train.align.init' is 'jpjpjp'"),
+    ({"train": {"batch_size": 0}}, "'train.batch_size' must be >= 1"),
+    ({"train": {"freeze_embeddings": "yes"}}, "'train.freeze_embeddings' must be bool"),
+    ({"experiment_merge": {"method": "linear", "models": ["base", "experiment"]}},
+     "'experiment_merge.models' must start with experiment"),
+    ({"report": {"first": ["base", "nope"]}}, "'report.first' names unknown system 'nope'"),
+    ({"index": {"shift": {"alpha": 2.0}}}, "'index.shift.alpha' is 2.0"),
+])
+def test_bad_values_fail_naming_the_key(tmp_path, changes, message):
+    with pytest.raises(ParamsError, match=message):
+        load(write(tmp_path, with_systems(merged(PARAMS, changes))))
+
+
+def test_systems_must_list_exactly_the_models(tmp_path):
+    params = with_systems(PARAMS)
+    params["systems"] = {k: v for k, v in params["systems"].items() if k != "koenen"}
+    with pytest.raises(ParamsError, match="'systems' lacks 'koenen'; add `koenen: models/grid"):
+        load(write(tmp_path, params))
+    params = with_systems(PARAMS)
+    params["systems"]["extra"] = "models/extra"
+    with pytest.raises(ParamsError, match="'systems.extra' is neither base"):
+        load(write(tmp_path, params))
+
+
+def test_reads_after_loading_are_recorded_by_full_key(tmp_path, monkeypatch):
+    monkeypatch.setenv(parse_module.TRACE_ENV, str(tmp_path / "trace"))
+    monkeypatch.setattr(parse_module, "_read", None)
+    params = load(ROOT / "params.yaml")  # validation reads everything: not recorded
+    assert parse_module._read == set()
+    assert params.train.triplets > 0 and params.merges["grid-avg"].method == "linear"
+    assert params.index.shift.alpha >= 0 and params.seed
+    list(params.grid)
+    assert parse_module._read == {"train.triplets", "merges.grid-avg.method", "index.shift.alpha",
+                                  "seed", "grid"}
+    monkeypatch.setattr(parse_module, "_read", None)
+
+
+def test_a_stage_process_writes_its_reads_at_exit(tmp_path):
+    trace = tmp_path / "trace"
+    code = ("from koen.config.schema import load; p = load(); "
+            "print(p.evaluate.k, p.report.base, list(p.merges))")
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True,
+                   env={**os.environ, parse_module.TRACE_ENV: str(trace)})
+    (record,) = [json.loads(f.read_text()) for f in trace.glob("*.json")]
+    assert record["read"] == ["evaluate.k", "merges", "report.base"]
