@@ -197,10 +197,15 @@ def write_jsonl_gz(path: Path, records: Iterable[dict]) -> None:
 
 def read_jsonl_gz(path: Path) -> Iterator[tuple[int, dict]]:
     """Yield (line number, record); a malformed line raises naming the file and line."""
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            try:
-                yield n, json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+    n = 0
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    yield n, json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+    except (EOFError, OSError, UnicodeDecodeError) as err:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{path}: unreadable after line {n}, truncated or not gzip-compressed "
+                         f"UTF-8 ({err})") from None
 

@@ -18,13 +18,10 @@ from pathlib import Path
 
 from koen.config.schema import SPLITS
 from koen.data.helpdocs import hangul_share, has_hangul, read_jsonl_gz
+from koen.data.tables import DataError
 
 LANGS = ("ko", "en")
 KINDS = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}
-
-
-class DataError(ValueError):
-    """Bad input data; the message names the file and the record."""
 
 
 @dataclass(frozen=True)

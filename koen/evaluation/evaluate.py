@@ -22,10 +22,10 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 
 from koen.config.schema import EvaluateParams
+from koen.data.tables import read_table
 from koen.evaluation import metrics as metrics_module
 from koen.evaluation.metrics import (
     Qrels,
@@ -65,7 +65,8 @@ Queries = dict[str, dict[str, str]]  # qid -> language -> text
 
 def load_queries(path: Path, qrels: Qrels) -> Queries:
     """Texts of the judged queries, in both languages."""
-    rows = {r["qid"]: {"ko": r["ko"], "en": r["en"]} for r in Dataset.from_parquet(str(path))}
+    rows = {r["qid"]: {"ko": r["ko"], "en": r["en"]}
+            for r in read_table(path, ("qid", "ko", "en"))}
     missing = sorted(set(qrels) - set(rows))
     if missing:
         raise SystemExit(f"{path}: no text for judged query {missing[0]}")

@@ -8,7 +8,7 @@ Results are rounded half up to 2 decimals, as the papers print them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from statistics import mean
@@ -16,6 +16,7 @@ from statistics import mean
 import ir_measures
 from ir_measures import RR, R, nDCG
 
+from koen.data.tables import DataError
 from koen.repro.atomic import atomic_file
 
 Run = dict[str, dict[str, float]]  # qid -> docid -> score
@@ -35,13 +36,28 @@ def ranked(docs: dict[str, float]) -> list[str]:
     return sorted(docs, key=lambda d: (-docs[d], d))
 
 
+def _trec_lines(path: Path | str, fields: int, form: str) -> Iterator[tuple[int, list[str]]]:
+    """(line number, fields) of a TREC file; a malformed line fails naming file and line."""
+    if not Path(path).is_file():
+        raise DataError(f"{path}: no such file; build it first (dvc repro)")
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            parts = line.split()
+            if not parts:
+                continue
+            if len(parts) != fields:
+                raise DataError(f"{path}:{n}: expected {fields} fields `{form}`, got "
+                                f"{len(parts)}: {line.strip()[:80]!r}")
+            yield n, parts
+
+
 def read_trec_run(path: Path | str) -> Run:
     run: Run = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                qid, _, docid, _, score, *_ = line.split()
-                run.setdefault(qid, {})[docid] = float(score)
+    for n, (qid, _, docid, _, score, _) in _trec_lines(path, 6, "qid Q0 docid rank score tag"):
+        try:
+            run.setdefault(qid, {})[docid] = float(score)
+        except ValueError:
+            raise DataError(f"{path}:{n}: score {score!r} is not a number") from None
     return run
 
 
@@ -55,11 +71,11 @@ def write_trec_run(path: Path | str, run: Run, tag: str) -> None:
 
 def read_qrels(path: Path | str) -> Qrels:
     qrels: Qrels = {}
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                qid, _, docid, rel = line.split()
-                qrels.setdefault(qid, {})[docid] = int(rel)
+    for n, (qid, _, docid, rel) in _trec_lines(path, 4, "qid 0 docid relevance"):
+        try:
+            qrels.setdefault(qid, {})[docid] = int(rel)
+        except ValueError:
+            raise DataError(f"{path}:{n}: relevance {rel!r} is not an integer") from None
     return qrels
 
 

@@ -1,11 +1,13 @@
 """Write outputs to a temporary sibling path and rename into place.
 
 A killed or failed stage then never leaves a half-written file or directory under the output
-name, so DVC never takes it as complete.
+name, so DVC never takes it as complete. A full disk (or a file-size limit) is reported as such,
+naming the output, after the partial copy has been removed.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -14,9 +16,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
 
 def _part(path: Path) -> Path:
     return path.with_name(path.name + ".part")
+
+
+def _no_space(err: BaseException, path: Path) -> SystemExit | None:
+    """A clear message for a write that failed for lack of space; None for other errors."""
+    # Libraries that write natively (safetensors, FAISS) raise their own types with the OS text.
+    reason = next((os.strerror(code) for code in NO_SPACE
+                   if (isinstance(err, OSError) and err.errno == code)
+                   or os.strerror(code) in str(err)), None)
+    if reason is None:
+        return None
+    return SystemExit(f"could not write {path}: {reason}; nothing was left under that name; "
+                      "free some disk space and run the stage again")
 
 
 @contextmanager
@@ -28,8 +44,10 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
     tmp.mkdir(parents=True)
     try:
         yield tmp
-    except BaseException:
+    except BaseException as err:
         shutil.rmtree(tmp, ignore_errors=True)
+        if (clear := _no_space(err, path)) is not None:
+            raise clear from err
         raise
     if path.exists():
         shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
@@ -45,8 +63,10 @@ def atomic_file(path: Path | str, mode: str = "w") -> Iterator[Any]:
     try:
         with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as f:
             yield f
-    except BaseException:
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
+        if (clear := _no_space(err, path)) is not None:
+            raise clear from err
         raise
     os.replace(tmp, path)
 

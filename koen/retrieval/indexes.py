@@ -27,11 +27,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from datasets import Dataset
 from sentence_transformers import SentenceTransformer
 
 from koen.config.parse import ParamsError
 from koen.config.schema import IndexParams
+from koen.data.tables import read_table
 from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import files_digest, model_digest
 from koen.retrieval import bm25, dense, shift
@@ -42,6 +42,7 @@ SPARSE = "bm25"
 SHIFT = "shift"
 RESERVED = (SPARSE, "hybrid")  # names of systems that are not a model directory
 MANIFEST = "manifest.json"
+CORPUS_COLUMNS = ("doc_id", "lang", "page", "text", "split", "twin")
 BM25_ANALYZER = {"ko": "ko", "en": "en", "multi": "ko"}
 
 
@@ -54,7 +55,7 @@ class Passage:
 
 
 def load_passages(corpus: Path, split: str) -> list[Passage]:
-    rows = Dataset.from_parquet(str(corpus)).filter(lambda r: r["split"] == split)
+    rows = read_table(corpus, CORPUS_COLUMNS).filter(lambda r: r["split"] == split)
     passages = [Passage(r["doc_id"], r["lang"], r["page"], r["text"]) for r in rows]
     if not passages:
         raise ParamsError(f"params.yaml: no passages of split {split!r} in {corpus}")
@@ -67,7 +68,7 @@ def in_pool(passage: Passage, pool: str) -> bool:
 
 def parallel_pairs(corpus: Path, split: str, n: int, seed: int) -> tuple[list[str], list[str]]:
     """`n` sampled (Korean, English) texts of twin passages of `split`, in matching order."""
-    rows = Dataset.from_parquet(str(corpus)).filter(lambda r: r["split"] == split)
+    rows = read_table(corpus, CORPUS_COLUMNS).filter(lambda r: r["split"] == split)
     text = dict(zip(rows["doc_id"], rows["text"], strict=True))
     pairs = sorted((d, t) for d, lang, t in zip(rows["doc_id"], rows["lang"], rows["twin"],
                                                  strict=True) if lang == "ko" and t in text)

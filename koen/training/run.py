@@ -17,11 +17,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
-from datasets import Dataset
-
 from koen.config.parse import ParamsError
 from koen.config.schema import TrainParams
 from koen.data import compositions
+from koen.data.tables import read_table
 from koen.repro.atomic import atomic_dir, atomic_file
 from koen.repro.provenance import TRAIN_INFO, code_digest, files_digest, json_digest, model_digest
 from koen.tracking import mlflow_log
@@ -29,6 +28,8 @@ from koen.training import alignment_loss, trainer
 from koen.training.trainer import run_training
 
 Method = Literal["contrastive", "align"]
+TRIPLET_COLUMNS = tuple(f"{part}_{lang}" for part in ("query", "pos", "neg")
+                        for lang in ("ko", "en"))
 HYPER = ("triplets", "epochs", "batch_size", "learning_rate", "warmup_ratio", "scale",
          "max_seq_length", "freeze_embeddings", "devices", "device")
 
@@ -66,7 +67,7 @@ def find_reusable(grid_dir: Path, print_: str) -> Path | None:
 def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init: Path,
                output: Path, checkpoints: Path, print_: str) -> dict[str, Any]:
     """Everything `run_training` needs, as JSON-able values (it may run under torchrun)."""
-    triplets = Dataset.from_parquet(str(p.data)).to_list()
+    triplets = read_table(p.data, TRIPLET_COLUMNS).to_list()
     if method == "align":
         examples = alignment_examples(triplets, p.align.samples, seed)
     elif p.triplets > len(triplets):

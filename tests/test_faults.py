@@ -1,0 +1,236 @@
+"""Bad input and faults: each stops with a message naming the file (and line), or leaves nothing
+under an output's name, so DVC never takes a half-written output as complete; the next run
+finishes. MLflow being down is covered in test_tracking and test_evaluate (the run is kept)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import torch
+from safetensors.torch import load_file
+from tiny_data import PARAMS, write_collection, write_params
+from tiny_models import tiny_model
+
+from koen.config.parse import parse
+from koen.config.schema import TrainParams
+from koen.data.parallel import load_paragraphs
+from koen.data.tables import DataError
+from koen.evaluation.metrics import read_qrels, read_trec_run
+from koen.training.run import train
+from stages import evaluate as evaluate_stage
+from stages import index as index_stage
+
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = ("en-ko", "ko-en", "ko-ko", "en-en", "multi-ko", "multi-en")
+
+
+@pytest.fixture
+def at(tmp_path, monkeypatch) -> Path:
+    """The tiny collection and a tiny model under a fresh working directory."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
+    write_collection(tmp_path)
+    write_params(tmp_path)
+    tiny_model(tmp_path / "tiny")
+    return tmp_path
+
+
+def stage(root: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", *args]
+
+
+def env(root: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1",
+            "MLFLOW_TRACKING_URI": f"sqlite:///{root}/mlflow.db"}
+
+
+def truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_truncated_or_incomplete_parquet_fails_naming_the_file(at):
+    corpus = at / "data/prepared/corpus.parquet"
+    good = corpus.read_bytes()
+    truncate(corpus)
+    with pytest.raises(DataError, match="corpus.parquet: not a readable Parquet file"):
+        index_stage.main(["base", "tiny/model"])
+    table = pq.read_table(pa.BufferReader(good)).drop_columns(["twin"])
+    pq.write_table(table, corpus)
+    with pytest.raises(DataError, match="corpus.parquet: no column 'twin'"):
+        index_stage.main(["base", "tiny/model"])
+    assert not (at / "data/indexes/base").exists()
+    corpus.write_bytes(good)
+    index_stage.main(["base", "tiny/model"])
+    truncate(at / "data/prepared/queries.parquet")
+    with pytest.raises(DataError, match="queries.parquet: not a readable Parquet file"):
+        evaluate_stage.main(["base"])
+    assert not (at / "metrics/eval/base.json").exists()
+
+
+def test_truncated_triplets_stop_training_before_any_work(at):
+    triplets = at / "triplets.parquet"
+    shutil.copy(at / "data/prepared/queries.parquet", triplets)  # a table without triplets
+    p = parse(TrainParams, {**PARAMS["train"], "data": str(triplets), "base": "tiny/model"},
+              "train")
+    with pytest.raises(DataError, match="triplets.parquet: no column 'query_ko'"):
+        train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending")
+    truncate(triplets)
+    with pytest.raises(DataError, match="triplets.parquet: not a readable Parquet file"):
+        train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending")
+    assert not (at / "out").exists()
+
+
+def test_truncated_jsonl_gz_names_the_file_and_the_last_good_line(tmp_path):
+    path = tmp_path / "paragraphs.jsonl.gz"
+    record = {"page": "p", "id": "i", "section": "s", "kind": "p", "ko": "표 삽입",
+              "en": "insert a table"}
+    with gzip.open(path, "wt", encoding="utf-8") as f:
+        for i in range(2000):
+            f.write(json.dumps({**record, "id": f"i{i}"}) + "\n")
+    truncate(path)
+    with pytest.raises(ValueError, match=r"paragraphs.jsonl.gz: unreadable after line \d+, "
+                                         "truncated"):
+        load_paragraphs(path)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("q1 0 d1 1\nq1 0 d2\n", r"qrels.txt:2: expected 4 fields `qid 0 docid relevance`, got 3"),
+    ("q1 0 d1 yes\n", r"qrels.txt:1: relevance 'yes' is not an integer"),
+])
+def test_malformed_qrels_line_names_file_and_line(tmp_path, text, message):
+    (tmp_path / "qrels.txt").write_text(text)
+    with pytest.raises(DataError, match=message):
+        read_qrels(tmp_path / "qrels.txt")
+
+
+@pytest.mark.parametrize("text, message", [
+    ("q1 Q0 d1 1 0.5 t\n\nq1 Q0 d2 2 0.4\n", r"run.trec:3: expected 6 fields"),
+    ("q1 Q0 d1 1 high t\n", r"run.trec:1: score 'high' is not a number"),
+])
+def test_malformed_run_line_names_file_and_line(tmp_path, text, message):
+    (tmp_path / "run.trec").write_text(text)
+    with pytest.raises(DataError, match=message):
+        read_trec_run(tmp_path / "run.trec")
+
+
+def kill_when(proc: subprocess.Popen, path: Path, timeout: float = 120) -> bool:
+    """SIGKILL `proc` as soon as `path` exists; False if it finished first."""
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if proc.poll() is not None:
+            return False
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return True
+
+
+def test_kill_during_index_leaves_no_index_and_the_rerun_finishes(at):
+    cmd = stage(at, "stages.index", "base", "tiny/model")
+    proc = subprocess.Popen(cmd, cwd=at, env=env(at), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    assert kill_when(proc, at / "data/indexes/base.part")
+    assert not (at / "data/indexes/base").exists()
+    subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
+    assert not (at / "data/indexes/base.part").exists()
+    manifest = json.loads((at / "data/indexes/base/manifest.json").read_text())
+    assert manifest["docs"] == {"ko": 9, "en": 9, "multi": 18}
+
+
+def test_kill_during_merge_leaves_no_model_and_the_rerun_finishes(at):
+    for i, code in enumerate(("kokoen", "koenen")):  # wide enough that saving takes a while
+        shutil.copytree(tiny_model(at / f"w{i}", seed=i, hidden=512), at / "grid" / code)
+    write_params(at, merge={"base": "tiny/model", "grid_dir": "grid", "out_dir": "merged"},
+                 grid=["kokoen", "koenen"],
+                 merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}})
+    cmd = stage(at, "stages.merge", "avg")
+    killed = False
+    for _ in range(5):  # the window is the writing of the merged model
+        proc = subprocess.Popen(cmd, cwd=at, env=env(at), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        if kill_when(proc, at / "merged/avg.part"):
+            killed = True
+            break
+        shutil.rmtree(at / "merged/avg")
+    assert killed and not (at / "merged/avg").exists()
+    subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
+    assert not (at / "merged/avg.part").exists()
+    merged = load_file(str(at / "merged/avg/model.safetensors"))
+    a, b = (load_file(str(at / "grid" / c / "model.safetensors")) for c in ("kokoen", "koenen"))
+    assert all(torch.allclose(merged[k], (a[k] + b[k]) / 2) for k in merged
+               if merged[k].is_floating_point())
+
+
+def test_evaluate_killed_at_any_moment_leaves_whole_outputs_or_none(at):
+    index_stage.main(["base", "tiny/model"])
+    cmd = stage(at, "stages.evaluate", "base")
+    runs, metrics = at / "data/runs/base", at / "metrics/eval/base.json"
+    start = time.monotonic()
+    subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
+    whole = time.monotonic() - start
+    reference = json.loads(metrics.read_text())
+    for fraction in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95):
+        shutil.rmtree(runs, ignore_errors=True)
+        metrics.unlink(missing_ok=True)
+        proc = subprocess.Popen(cmd, cwd=at, env=env(at), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        time.sleep(fraction * whole)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        if runs.exists():  # a run directory is there only complete
+            assert sorted(p.name for p in runs.iterdir()) == sorted(f"{r}.trec" for r in RUNS)
+        if metrics.exists():
+            assert json.loads(metrics.read_text()) == reference
+    subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
+    assert json.loads(metrics.read_text()) == reference
+    assert not list(at.glob("data/runs/*.part")) and not list(at.glob("metrics/eval/*.part"))
+
+
+@pytest.fixture
+def small_disk(tmp_path) -> Path:
+    """A 256 KiB tmpfs: a real filesystem that fills up (needs root, as in CI)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+                          capture_output=True, text=True)
+    if proc.returncode:
+        pytest.skip(f"cannot mount a small tmpfs here: {proc.stderr.strip()}")
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_disk_full_while_saving_a_model_or_an_index(at, small_disk):
+    for i, code in enumerate(("kokoen", "koenen")):
+        shutil.copytree(tiny_model(at / f"w{i}", seed=i, hidden=128), at / "grid" / code)
+    write_params(at, merge={"base": "tiny/model", "grid_dir": "grid",
+                            "out_dir": str(small_disk / "merged")},
+                 grid=["kokoen", "koenen"],
+                 merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}},
+                 index={"out_dir": str(small_disk / "indexes")})
+    proc = subprocess.run(stage(at, "stages.merge", "avg"), cwd=at, env=env(at),
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert f"could not write {small_disk}/merged/avg: No space left on device" in proc.stderr
+    assert not list(small_disk.glob("merged/*"))
+    # an index onto a disk with a few KiB left
+    free = shutil.disk_usage(small_disk).free
+    (small_disk / "filler").write_bytes(b"\0" * (free - 8192))
+    proc = subprocess.run(stage(at, "stages.index", "base", "tiny/model"), cwd=at, env=env(at),
+                          capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert f"could not write {small_disk}/indexes/base: No space left on device" in proc.stderr
+    assert not list(small_disk.glob("indexes/*"))
