@@ -1,27 +1,36 @@
-"""DVC stage `report`: <report.eval_dir>/*.json -> <report.out> and <report.plots_dir>/."""
+"""DVC stage `report`: <report.eval_dir>/*.json and the evaluate stage's runs -> <report.out>,
+<report.significance> and <report.plots_dir>/."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from koen.config.schema import Params, load
+from koen.data.compositions import parse
 from koen.report.report import Systems, report
 
 
 def systems(params: Params) -> Systems:
-    """Labels from the params that say what the experiment model and the Shift system are."""
+    """What the systems are: grid, merge parents, and labels for the experiment and Shift."""
     method = params.train.method
-    experiment = (f"align, init {params.train.align.init}" if method == "align"
-                  else f"{params.composition}, {method}")
+    if method == "align":
+        experiment = f"align, init {params.train.align.init}"
+        neighbours = [params.train.align.init] if params.train.align.init != "base" else []
+    else:
+        experiment = f"{params.composition}, {method}"
+        neighbours = [c for c in parse(params.composition) if c in params.grid]
+    merges = {name: list(params.merges[name].models) for name in params.merges}
     shift = params.index.shift
-    return Systems(grid=list(params.grid), merges=list(params.merges), experiment=experiment,
-                   shift=f"alpha {shift.alpha}, {Path(shift.model).name}")
+    return Systems(grid=list(params.grid), merges=merges, experiment=experiment,
+                   shift=f"alpha {shift.alpha}, {Path(shift.model).name}", neighbours=neighbours)
 
 
 def main() -> None:
     params = load()
     p = params.report
-    print(f"mlflow: {report(p, systems(params), params.tracking.pending)}")
+    status = report(p, systems(params), params.tracking.pending, params.evaluate.runs_dir,
+                    params.evaluate.qrels, params.seed)
+    print(f"mlflow: {status}")
     print(p.out.read_text(encoding="utf-8"))
 
 

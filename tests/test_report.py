@@ -3,17 +3,40 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import numpy as np
 import pytest
 from matplotlib.text import Text
 from mlflow import MlflowClient
 from tiny_data import PARAMS, PENDING, write_params
 
 from koen.config.schema import load
+from koen.evaluation.metrics import write_trec_run
+from koen.evaluation.significance import bootstrap_ci
 from koen.report import report
 from koen.repro.atomic import write_json
+from koen.tracking.mlflow_log import mlflow_name
 from stages import report as report_stage
 
 DIRECTIONS = ("en-ko", "ko-en", "ko-ko", "en-en")
+QUERIES = [f"q{i:02d}" for i in range(20)]
+# Queries whose relevant passage each system ranks first (the others: not at all), in every
+# direction: kokoen finds all 20, base and koenen+base the same 5, the rest 4 to 6.
+FOUND = {"kokoen": 20, "base": 5, "koenen+base": 5, "bm25": 6, "kokoko": 4, "experiment": 6,
+         "shift": 5}
+
+
+def write_runs(root: Path) -> None:
+    """qrels and per-direction TREC runs for the systems of FOUND, as the evaluate stage
+    leaves them: the report's tests read these."""
+    qrels = root / PARAMS["evaluate"]["qrels"]
+    qrels.parent.mkdir(parents=True, exist_ok=True)
+    qrels.write_text("".join(f"{q} 0 {q}-{lang} 1\n" for q in QUERIES for lang in ("ko", "en")))
+    for name, found in FOUND.items():
+        for d in DIRECTIONS:
+            lang = d.split("-")[1]
+            run = {q: {f"{q}-{lang}" if i < found else f"x{q}-{lang}": 1.0}
+                   for i, q in enumerate(QUERIES)}
+            write_trec_run(root / PARAMS["evaluate"]["runs_dir"] / name / f"{d}.trec", run, "t")
 
 
 def metrics(en_ko, ko_en, ko_ko, en_en, multi=(60.0, 70.0, 10.0, 20.0, 40.0)) -> dict:
@@ -40,6 +63,7 @@ def evaluated(tmp_path, monkeypatch) -> Path:
                "bm25": metrics(0.0, 0.0, 93.5, 90.0, None)}
     for name, m in systems.items():
         write_json(tmp_path / "metrics/eval" / f"{name}.json", m)
+    write_runs(tmp_path)
     return tmp_path
 
 
@@ -57,12 +81,18 @@ def test_report_marks_the_best_and_the_change_against_base(evaluated):
     models = [x.split("|")[1].strip() for x in main.splitlines() if x.startswith("| ")][1:]
     assert models == ["base", "bm25", "koenen+base", "kokoen"]  # `first`, then by name
     assert row(main, "base") == ["82.28", "77.52", "79.90", "92.87", "95.79", "**94.33**"]
-    # Ties share the bold; changes against base are signed.
-    assert row(main, "kokoen")[:2] == ["85.26 (+2.98)", "**79.34** (+1.82)"]
+    # Ties share the bold; changes against base are signed, and marked where significant by
+    # the tests over the runs (kokoen: 20 of 20 queries against 5; koenen+base: the same 5).
+    assert row(main, "kokoen")[:2] == ["85.26 (+2.98†)", "**79.34** (+1.82†)"]
     assert row(main, "koenen+base")[:3] == ["**89.02** (+6.74)", "**79.34** (+1.82)",
                                             "**84.18** (+4.28)"]
     assert row(main, "bm25")[3] == "**93.50** (+0.63)"
-    assert row(main, "kokoen")[4] == "**95.81** (+0.02)"
+    assert row(main, "kokoen")[4] == "**95.81** (+0.02†)"
+    assert "† significant at p < 0.05 in a paired two-sided permutation test over the 20 " \
+           "queries" in main
+    merges = text.split("## Merges against their parents")[1].split("##")[0]
+    assert "| koenen+base | base | +0.00 [+0.00, +0.00] | 1.000 | +0.00 [+0.00, +0.00] | " \
+           "1.000 |" in merges
     # Multi: higher is better except inclination (lowest) and gap (closest to zero).
     assert row(multi, "koenen+base") == ["**75.00** (+15.00)", "**74.00** (+4.00)",
                                          "**50.00** (+40.00)", "**45.00** (+25.00)",
@@ -74,14 +104,21 @@ def test_report_marks_the_best_and_the_change_against_base(evaluated):
 def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     params = load()
     p, systems = params.report, report_stage.systems(params)
-    assert report.report(p, systems, PENDING) == "logged"
-    assert report.report(p, systems, PENDING) == "exists"  # same content, same key
+    args = (p, systems, PENDING, params.evaluate.runs_dir, params.evaluate.qrels, params.seed)
+    assert report.report(*args) == "logged"
+    assert report.report(*args) == "exists"  # same content, same key
     plots = p.plots_dir
     for png in ("tradeoff.png", "directions.png", "inclination.png"):
         assert (plots / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     with open(plots / "tradeoff.csv") as f:
         points = list(csv.DictReader(f))
-    assert points[0] == {"model": "base", "clir_ovr": "79.9", "mono_ovr": "94.33"}
+    # the interval is over the runs' per-query scores: base finds 5 of 20 queries (mean 25)
+    low, high = bootstrap_ci(np.array([100.0] * 5 + [0.0] * 15), PARAMS["report"]["resamples"],
+                             PARAMS["seed"])
+    assert low < 25 < high
+    assert points[0] == {"model": "base", "clir_ovr": "79.9", "mono_ovr": "94.33",
+                         "clir_ovr_low": str(round(low, 2)), "clir_ovr_high": str(round(high, 2)),
+                         "mono_ovr_low": str(round(low, 2)), "mono_ovr_high": str(round(high, 2))}
     assert [x["model"] for x in points] == ["base", "bm25", "koenen+base", "kokoen"]
     with open(plots / "directions.csv") as f:
         bars = list(csv.DictReader(f))
@@ -96,7 +133,10 @@ def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     assert run.data.params["models"] == "base,bm25,koenen+base,kokoen"
     assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == [
         "directions.csv", "directions.png", "inclination.csv", "inclination.png", "report.md",
-        "tradeoff.csv", "tradeoff.png"]
+        "significance.json", "tradeoff.csv", "tradeoff.png"]
+    logged = run.data.metrics
+    assert logged[mlflow_name("against base/kokoen vs base/clir_ovr/p_holm")] < 0.05
+    assert logged[mlflow_name("against base/koenen+base vs base/clir_ovr/p_holm")] == 1.0
 
 
 def test_inclination_table_follows_base_best_composition_merges_experiment_shift(evaluated):
@@ -111,6 +151,7 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
                  index={**PARAMS["index"], "shift": {"alpha": 0.5, "model": "models/base"}})
     report_stage.main()
     text = Path(PARAMS["report"]["out"]).read_text().split("## English inclination")[1]
+    text, comparisons = text.split("## Merges against their parents")
     models = [x.split("|")[1].strip() for x in text.splitlines() if x.startswith("| ")][1:]
     assert models == ["base", "kokoen (best composition)", "koenen+base (merge)",
                       "experiment (align, init kokoen)", "shift (alpha 0.5, base)"]
@@ -120,6 +161,9 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
     with open(Path(PARAMS["report"]["plots_dir"]) / "inclination.csv") as f:
         bars = list(csv.DictReader(f))
     assert [b["label"] for b in bars[:2]] == ["base ko", "base en"] and len(bars) == 10
+    # align on top of kokoen: the experiment is tested against kokoen (6 of 20 found vs 20)
+    neighbours = comparisons.split("## The experiment model against its grid neighbours")[1]
+    assert "| experiment | kokoen | -70.00† [" in neighbours
 
 
 def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):

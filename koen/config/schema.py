@@ -260,9 +260,17 @@ class EvaluateParams(Section):
 class ReportParams(Section):
     eval_dir: Path
     out: Path
+    significance: Path
     plots_dir: Path
     base: str
     first: list[str]
+    resamples: int  # permutations of each paired test, and bootstrap resamples
+    alpha: float  # significance level after Holm's correction
+
+    def validate(self, where: str) -> None:
+        _at_least(self, where, ("resamples",), 100)
+        if not 0 < self.alpha < 1:
+            raise _fail(f"{where}.alpha", f"must be in (0, 1), got {self.alpha}")
 
 
 @dataclass

@@ -27,7 +27,9 @@ from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 
 from koen.config.schema import ReportParams
-from koen.repro.atomic import atomic_file
+from koen.evaluation.metrics import read_qrels
+from koen.evaluation.significance import Comparison, bootstrap_ci, compare, system_scores
+from koen.repro.atomic import atomic_file, write_json
 from koen.repro.provenance import git_commit, run_group
 from koen.tracking import mlflow_log
 
@@ -65,9 +67,30 @@ class Systems:
     one-line descriptions of the experiment model and the Shift system."""
 
     grid: list[str]
-    merges: list[str]
+    merges: dict[str, list[str]]  # recipe -> the models it merges
     experiment: str
     shift: str
+    neighbours: list[str]  # grid models the experiment is compared with
+
+
+@dataclass
+class Evidence:
+    """Paired tests over queries, and 95 % intervals of each system's OVRs."""
+
+    comparisons: list[Comparison]
+    intervals: dict[str, dict[str, tuple[float, float]]]  # system -> measure -> interval
+    alpha: float
+    queries: int
+
+    def marked(self, system: str, key: str) -> bool:
+        """Is `system` significantly different from base on the table column `key`?"""
+        measure = key.split("/")[0]
+        return any(c.family == AGAINST_BASE and c.system == system and c.measure == measure
+                   and c.significant(self.alpha) for c in self.comparisons)
+
+
+AGAINST_BASE, MERGE_PARENT, EXPERIMENT_GRID = ("against base", "merge against parent",
+                                               "experiment against grid")
 
 
 def load_metrics(eval_dir: Path, first: list[str]) -> Metrics:
@@ -111,8 +134,10 @@ def is_best(value: float, top: float, better: Better) -> bool:
     return abs(value) == abs(top) if better == "abs" else value == top
 
 
-def table(metrics: Metrics, columns: tuple[Column, ...], base: str) -> list[str]:
-    """Markdown rows: value, bold where best in its column, (delta vs `base`)."""
+def table(metrics: Metrics, columns: tuple[Column, ...], base: str,
+          evidence: Evidence | None = None) -> list[str]:
+    """Markdown rows: value, bold where best in its column, (delta vs `base`, with † where
+    `evidence` finds it significant)."""
     lines = ["| Model | " + " | ".join(c.header for c in columns) + " |",
              "|---|" + "---:|" * len(columns)]
     tops = {}
@@ -130,14 +155,34 @@ def table(metrics: Metrics, columns: tuple[Column, ...], base: str) -> list[str]
             if is_best(m[c.key], tops[c.key], c.better):
                 cell = f"**{cell}**"
             if name != base and c.key in metrics.get(base, {}):
-                cell += f" ({m[c.key] - metrics[base][c.key]:+.2f})"
+                mark = "†" if evidence is not None and evidence.marked(name, c.key) else ""
+                cell += f" ({m[c.key] - metrics[base][c.key]:+.2f}{mark})"
             cells.append(cell)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return lines
 
 
-def markdown(metrics: Metrics, base: str, focus: Metrics) -> str:
+def comparison_table(evidence: Evidence, family: str) -> list[str]:
+    """One row per pair: the change in CLIR and Mono OVR with its 95 % interval and p."""
+    rows = {}
+    for c in evidence.comparisons:
+        if c.family == family and c.measure in ("clir_ovr", "mono_ovr"):
+            mark = "†" if c.significant(evidence.alpha) else ""
+            rows.setdefault((c.system, c.reference), {})[c.measure] = (
+                f"{c.delta:+.2f}{mark} [{c.ci[0]:+.2f}, {c.ci[1]:+.2f}] | {c.p_holm:.3f}")
+    if not rows:
+        return ["(none evaluated)"]
+    return ["| System | against | Δ CLIR OVR [95 % CI] | p (Holm) | Δ Mono OVR [95 % CI] "
+            "| p (Holm) |", "|---|---|---:|---:|---:|---:|",
+            *(f"| {s} | {r} | {m['clir_ovr']} | {m['mono_ovr']} |" for (s, r), m in rows.items())]
+
+
+def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence) -> str:
     queries = sorted({int(m["queries"]) for m in metrics.values() if "queries" in m})
+    legend = (f"† significant at p < {evidence.alpha} in a paired two-sided permutation test over "
+              f"the {evidence.queries} queries (per-query nDCG@10; an OVR per query is the mean "
+              "of its two directions), Holm-corrected over the systems of the table; no mark: "
+              "no significant difference. 95 % intervals: bootstrap over queries.")
     return "\n".join([
         "# Retrieval report",
         "",
@@ -149,7 +194,9 @@ def markdown(metrics: Metrics, base: str, focus: Metrics) -> str:
         "One benchmark (the LibreOffice help), so each direction is its own AVG and "
         "OVR is the mean of the two directions.",
         "",
-        *table(metrics, MAIN, base),
+        *table(metrics, MAIN, base, evidence),
+        "",
+        legend,
         "",
         "## Multi scenario (Korean and English passages in one pool)",
         "",
@@ -163,18 +210,32 @@ def markdown(metrics: Metrics, base: str, focus: Metrics) -> str:
         "",
         *table(focus, INCLINATION, base),
         "",
+        "## Merges against their parents",
+        "",
+        *comparison_table(evidence, MERGE_PARENT),
+        "",
+        "## The experiment model against its grid neighbours",
+        "",
+        *comparison_table(evidence, EXPERIMENT_GRID),
+        "",
+        legend,
+        "",
     ])
 
 
-def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics) -> list[Path]:
+def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics,
+               evidence: Evidence) -> list[Path]:
     """The plots' data for `dvc plots`: one point per system (CLIR OVR, Mono OVR), and one bar
     per system and direction, labelled "<system> <direction>" (DVC's bar template draws one
     bar per label)."""
     tradeoff, directions = plots_dir / "tradeoff.csv", plots_dir / "directions.csv"
     with atomic_file(tradeoff) as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["model", "clir_ovr", "mono_ovr"])
-        w.writerows([n, m["clir_ovr"], m["mono_ovr"]] for n, m in metrics.items())
+        w.writerow(["model", "clir_ovr", "mono_ovr", "clir_ovr_low", "clir_ovr_high",
+                    "mono_ovr_low", "mono_ovr_high"])
+        w.writerows([n, m["clir_ovr"], m["mono_ovr"],
+                     *(round(x, 2) for k in ("clir_ovr", "mono_ovr")
+                       for x in evidence.intervals[n][k])] for n, m in metrics.items())
     with atomic_file(directions) as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["label", "model", "direction", "ndcg@10"])
@@ -241,18 +302,30 @@ def place_labels(ax: Axes, points: list[tuple[str, float, float]]) -> None:
         taken.append(box)
 
 
+def whiskers(metrics: Metrics, names: list[str], evidence: Evidence,
+             key: str) -> np.ndarray:
+    """(2, n) distances from each value down and up to its 95 % interval, for `errorbar`."""
+    lows, highs = zip(*(evidence.intervals[n][key] for n in names), strict=True)
+    values = np.array([metrics[n][key] for n in names])
+    return np.array([(values - np.array(lows)).clip(min=0),
+                     (np.array(highs) - values).clip(min=0)])
+
+
 def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics,
-               kinds: dict[str, str]) -> list[Path]:
+               kinds: dict[str, str], evidence: Evidence) -> list[Path]:
     names = list(metrics)
     fig, ax = new_figure((7.5, 6))
     for kind, (color, marker) in KIND_STYLE.items():
         members = [n for n in names if kinds.get(n, "other") == kind]
         if members:
-            ax.scatter([metrics[n]["clir_ovr"] for n in members],
-                       [metrics[n]["mono_ovr"] for n in members],
-                       color=color, marker=marker, label=kind, zorder=3)
+            ax.errorbar([metrics[n]["clir_ovr"] for n in members],
+                        [metrics[n]["mono_ovr"] for n in members],
+                        xerr=whiskers(metrics, members, evidence, "clir_ovr"),
+                        yerr=whiskers(metrics, members, evidence, "mono_ovr"),
+                        color=color, marker=marker, linestyle="none", elinewidth=0.8,
+                        capsize=2, alpha=0.9, label=kind, zorder=3)
     ax.set(xlabel="CLIR OVR (nDCG@10)", ylabel="Mono OVR (nDCG@10)",
-           title="Cross-lingual vs mono-lingual retrieval")
+           title="Cross-lingual vs mono-lingual retrieval (whiskers: 95 % bootstrap CI)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
@@ -305,18 +378,56 @@ def save(fig: Figure, path: Path) -> None:
         fig.savefig(f, format="png", dpi=120)
 
 
-def report(p: ReportParams, systems: Systems, pending: Path) -> str:
-    """Write the report and plots; log them to MLflow; returns the logging status."""
+def gather_evidence(metrics: Metrics, systems: Systems, base: str, runs_dir: Path,
+                    qrels_path: Path, resamples: int, alpha: float, seed: int) -> Evidence:
+    """Tests of every comparison the report prints, from the evaluate stage's TREC runs."""
+    qrels = read_qrels(qrels_path)
+    missing = [n for n in metrics if not (runs_dir / n).is_dir()]
+    if missing:
+        raise SystemExit(f"no runs of {missing[0]} under {runs_dir}: run its evaluate stage")
+    scores = {n: system_scores(runs_dir / n, qrels) for n in metrics}
+    pairs = [(AGAINST_BASE, n, base) for n in metrics if n != base and base in metrics]
+    pairs += [(MERGE_PARENT, m, parent) for m, parents in systems.merges.items()
+              if m in metrics for parent in parents if parent in metrics]
+    if "experiment" in metrics:
+        pairs += [(EXPERIMENT_GRID, "experiment", g) for g in systems.neighbours if g in metrics]
+    intervals = {n: {k: bootstrap_ci(scores[n][k], resamples, seed)
+                     for k in ("clir_ovr", "mono_ovr")} for n in metrics}
+    return Evidence(compare(pairs, scores, resamples, seed), intervals, alpha,
+                    len(next(iter(scores.values()))["clir_ovr"]))
+
+
+def evidence_json(evidence: Evidence) -> dict[str, dict[str, float]]:
+    """Flat records for the metrics file and MLflow: `<family>/<system> vs <reference>/<measure>`
+    and `interval/<system>/<measure>`."""
+    out = {f"{c.family}/{c.system} vs {c.reference}/{c.measure}": {
+        "delta": round(c.delta, 4), "ci_low": round(c.ci[0], 4), "ci_high": round(c.ci[1], 4),
+        "p": round(c.p, 6), "p_holm": round(c.p_holm, 6)} for c in evidence.comparisons}
+    for name, measures in evidence.intervals.items():
+        for key, (low, high) in measures.items():
+            out[f"interval/{name}/{key}"] = {"ci_low": round(low, 4), "ci_high": round(high, 4)}
+    return out
+
+
+def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path, qrels: Path,
+           seed: int) -> str:
+    """Write the report, its tests and plots; log them to MLflow; returns the logging status."""
     metrics = load_metrics(p.eval_dir, p.first)
     focus = inclination_rows(metrics, systems)
-    text = markdown(metrics, p.base, focus)
+    evidence = gather_evidence(metrics, systems, p.base, runs_dir, qrels, p.resamples, p.alpha,
+                               seed)
+    text = markdown(metrics, p.base, focus, evidence)
     with atomic_file(p.out) as f:
         f.write(text)
-    files = [p.out, *write_csvs(metrics, p.plots_dir, focus),
-             *write_pngs(metrics, p.plots_dir, focus, system_kinds(metrics, systems))]
+    tests = evidence_json(evidence)
+    write_json(p.significance, tests)
+    files = [p.out, p.significance, *write_csvs(metrics, p.plots_dir, focus, evidence),
+             *write_pngs(metrics, p.plots_dir, focus, system_kinds(metrics, systems), evidence)]
     commit = git_commit()
     record = {"key": f"report/{hashlib.sha256(text.encode()).hexdigest()[:16]}",
               "name": "report", "params": {"models": ",".join(metrics)},
+              "metrics": {f"{k}/{field}": v for k, values in tests.items()
+                          for field, v in values.items() if field in ("p_holm", "delta")},
               "tags": {"stage": "report", **({"git_commit": commit} if commit else {})},
               "artifacts": [str(x) for x in files]}
     if group := run_group(commit):
