@@ -1,6 +1,6 @@
 """DVC stages `index@<system>`, `index_shift`, `index_bm25`: search indexes of the test passages.
 
-    python -m stages.index <system> <model-dir>   # -> <index.out_dir>/<system>/{ko,en,multi}
+    python -m stages.index <system> <model-dir>   # -> <index.out_dir>/<system>/<benchmark>/
     python -m stages.index shift                  # index.shift.model with the Shift correction
     python -m stages.index bm25                   # Lucene BM25 indexes
 """
@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> None:
                      "and a model directory")
     model_dir = p.shift.model if args.name == SHIFT else args.model_dir
     seed = params.seed if args.name == SHIFT else 0  # only Shift samples (its parallel pairs)
-    manifest = build(args.name, model_dir, p, seed)
-    print(json.dumps({"name": manifest["name"], "docs": manifest["docs"]}))
+    manifest = build(args.name, model_dir, params.benchmarks, p, seed)
+    print(json.dumps({b: m["docs"] for b, m in manifest["benchmarks"].items()}))
 
 
 if __name__ == "__main__":

@@ -21,15 +21,17 @@ def systems(params: Params) -> Systems:
         neighbours = [c for c in parse(params.composition) if c in params.grid]
     merges = {name: list(params.merges[name].models) for name in params.merges}
     shift = params.index.shift
-    return Systems(grid=list(params.grid), merges=merges, experiment=experiment,
+    return Systems(benchmarks=list(params.benchmarks), grid=list(params.grid), merges=merges,
+                   experiment=experiment,
                    shift=f"alpha {shift.alpha}, {Path(shift.model).name}", neighbours=neighbours)
 
 
 def main() -> None:
     params = load()
     p = params.report
-    status = report(p, systems(params), params.tracking.pending, params.evaluate.runs_dir,
-                    params.evaluate.qrels, params.seed)
+    qrels = {b: params.benchmarks[b].qrels for b in params.benchmarks}
+    status = report(p, systems(params), params.tracking.pending, params.evaluate.runs_dir, qrels,
+                    params.seed)
     print(f"mlflow: {status}")
     print(p.out.read_text(encoding="utf-8"))
 

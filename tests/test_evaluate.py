@@ -33,6 +33,11 @@ from koen.tracking.__main__ import main as tracking_main
 from stages import evaluate as evaluate_stage
 from stages import index as index_stage
 
+
+def BENCHMARKS():  # noqa: N802  (the params' benchmarks, as the stage reads them)
+    return load().benchmarks
+
+
 TRAIN_INFO = {"name": "base", "composition": "kokoen", "seed": 13,
               "params": {"learning_rate": 5e-5, "batch_size": 8},
               "loss": [[0, 2.0], [10, 1.5]]}
@@ -83,14 +88,15 @@ def head() -> str:
 def test_index_builds_three_pools_of_the_test_split(at):
     manifest = indexes.read_manifest(Path("data/indexes/base"))
     assert manifest["kind"] == "dense"
-    assert manifest["docs"] == {"ko": 9, "en": 9, "multi": 18}
+    assert manifest["benchmarks"]["lohelp"]["docs"] == {"ko": 9, "en": 9, "multi": 18}
     assert manifest["model"] == model_digest(Path(manifest["model_dir"]))
-    ko = Path("data/indexes/base/ko/docid").read_text().split()
-    multi = Path("data/indexes/base/multi/docid").read_text().split()
+    ko = Path("data/indexes/base/lohelp/ko/docid").read_text().split()
+    multi = Path("data/indexes/base/lohelp/multi/docid").read_text().split()
     assert len(ko) == 9 and all(d.endswith("-ko") for d in ko)
     assert len(multi) == 18 and "p00009-ko" not in multi  # p00009 is a train passage
-    assert indexes.read_manifest(Path("data/indexes/bm25"))["docs"] == manifest["docs"]
-    hits = bm25.search(Path("data/indexes/bm25/ko").resolve(), {"q": "삽입 문서"}, 3, "ko")
+    sparse = indexes.read_manifest(Path("data/indexes/bm25"))["benchmarks"]["lohelp"]
+    assert sparse["docs"] == manifest["benchmarks"]["lohelp"]["docs"]
+    hits = bm25.search(Path("data/indexes/bm25/lohelp/ko").resolve(), {"q": "삽입 문서"}, 3, "ko")
     assert hits["q"][0][0] == "p00001-ko"
 
 
@@ -104,20 +110,21 @@ def test_evaluate_refuses_an_index_built_from_other_weights(at):
 
 
 def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
-    metrics = evaluate.evaluate("base", load().evaluate, PENDING)
+    metrics = evaluate.evaluate("base", BENCHMARKS(), load().evaluate, PENDING)
     assert json.loads(Path("metrics/eval/base.json").read_text()) == metrics
     qrels = read_qrels("data/prepared/qrels.test.txt")
     for direction, (_, docs) in evaluate.DIRECTIONS.items():
         judged = {q: {d: r for d, r in rel.items() if doc_lang(d) == docs}
                   for q, rel in qrels.items()}
-        run = raw_run(Path(f"data/runs/base/{direction}.trec"))
+        run = raw_run(Path(f"data/runs/base/lohelp/{direction}.trec"))
         assert all(doc_lang(d) == docs for r in run.values() for d in r)
         agg = ir_measures.calc_aggregate([nDCG @ 10, R @ 100, RR @ 10], judged, run)
-        assert metrics[f"{direction}/ndcg@10"] == round2(100 * agg[nDCG @ 10])
-        assert metrics[f"{direction}/recall@100"] == round2(100 * agg[R @ 100])
-        assert metrics[f"{direction}/mrr@10"] == round2(100 * agg[RR @ 10])
-    assert metrics["clir_ovr"] == round2((metrics["en-ko/ndcg@10"] + metrics["ko-en/ndcg@10"]) / 2)
-    assert metrics["avg_ko-ko"] == metrics["ko-ko/ndcg@10"]
+        assert metrics[f"lohelp/{direction}/ndcg@10"] == round2(100 * agg[nDCG @ 10])
+        assert metrics[f"lohelp/{direction}/recall@100"] == round2(100 * agg[R @ 100])
+        assert metrics[f"lohelp/{direction}/mrr@10"] == round2(100 * agg[RR @ 10])
+    assert metrics["clir_ovr"] == round2((metrics["lohelp/en-ko/ndcg@10"]
+                                          + metrics["lohelp/ko-en/ndcg@10"]) / 2)
+    assert metrics["avg_ko-ko"] == metrics["lohelp/ko-ko/ndcg@10"]
 
     # Multi, recomputed from plain embeddings: rank of each twin among all 18 passages.
     model = SentenceTransformer("tiny/model", device="cpu")
@@ -137,26 +144,26 @@ def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
             same = order.index(f"p{i:05d}-{lang}")
             inclined.append(any(doc_lang(d) != lang for d in order[:same]
                                 if not d.startswith(f"p{i:05d}")))
-        assert metrics[f"multi/{lang}/max@r"] == round2(float(np.mean(max_r)))
-        assert metrics[f"multi/{lang}/max@r_norm"] == round2(float(np.mean(norm)))
-        assert metrics[f"multi/{lang}/inclination"] == round2(100 * float(np.mean(inclined)))
-    assert metrics["multi/gap"] == round2(metrics["multi/en/max@r_norm"]
-                                          - metrics["multi/ko/max@r_norm"])
+        assert metrics[f"lohelp/multi/{lang}/max@r"] == round2(float(np.mean(max_r)))
+        assert metrics[f"lohelp/multi/{lang}/max@r_norm"] == round2(float(np.mean(norm)))
+        assert metrics[f"lohelp/multi/{lang}/inclination"] == round2(100 * float(np.mean(inclined)))
+    assert metrics["lohelp/multi/gap"] == round2(metrics["lohelp/multi/en/max@r_norm"]
+                                          - metrics["lohelp/multi/ko/max@r_norm"])
 
 
 def test_bm25_is_lexical_and_hybrid_is_the_reciprocal_rank_fusion_of_both(at):
     p = load().evaluate
-    evaluate.evaluate("base", p, PENDING)
-    sparse = evaluate.evaluate("bm25", p, PENDING)
+    evaluate.evaluate("base", BENCHMARKS(), p, PENDING)
+    sparse = evaluate.evaluate("bm25", BENCHMARKS(), p, PENDING)
     # Each query shares two words with its passage and at most one with any other.
-    assert sparse["ko-ko/ndcg@10"] == sparse["en-en/ndcg@10"] == 100.0
-    assert sparse["en-ko/ndcg@10"] == sparse["ko-en/ndcg@10"] == 0.0
-    assert sparse["multi/ko/comp@10"] == 0.0  # no English twin is ever reached
+    assert sparse["lohelp/ko-ko/ndcg@10"] == sparse["lohelp/en-en/ndcg@10"] == 100.0
+    assert sparse["lohelp/en-ko/ndcg@10"] == sparse["lohelp/ko-en/ndcg@10"] == 0.0
+    assert sparse["lohelp/multi/ko/comp@10"] == 0.0  # no English twin is ever reached
 
-    evaluate.evaluate("hybrid", p, PENDING)
+    evaluate.evaluate("hybrid", BENCHMARKS(), p, PENDING)
     for name in evaluate.RUNS:
-        runs = [raw_run(Path(f"data/runs/{s}/{name}.trec")) for s in ("base", "bm25")]
-        fused = raw_run(Path(f"data/runs/hybrid/{name}.trec"))
+        runs = [raw_run(Path(f"data/runs/{s}/lohelp/{name}.trec")) for s in ("base", "bm25")]
+        fused = raw_run(Path(f"data/runs/hybrid/lohelp/{name}.trec"))
         for q in runs[0]:
             expected: dict[str, float] = {}
             for run in runs:
@@ -181,7 +188,7 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
     kept = set(pending.glob("*.json")) - before
     assert len(kept) == 1
     offline = json.loads(Path("metrics/eval/base.json").read_text())
-    assert offline["queries"] == QUERIES
+    assert offline["lohelp/queries"] == QUERIES
 
     mlflow_server(port)
     assert tracking_main(["sync", "--pending", str(pending)]) == 0
@@ -207,7 +214,10 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
     assert not any(k.startswith("train.loss") for k in base.data.params)
     assert base.data.metrics == {mlflow_log.mlflow_name(k): v for k, v in offline.items()}
     artifacts = sorted(a.path for a in client.list_artifacts(base.info.run_id))
-    assert artifacts == sorted([f"{r}.trec" for r in evaluate.RUNS] + ["base.json"])
+    assert artifacts == ["base.json", "runs"]
+    runs_logged = client.list_artifacts(base.info.run_id, "runs/lohelp")
+    assert sorted(a.path for a in runs_logged) == sorted(f"runs/lohelp/{r}.trec"
+                                                         for r in evaluate.RUNS)
 
 
 def test_search_prints_passages_of_both_languages(at, capsys):
@@ -245,8 +255,8 @@ def test_shift_moves_korean_passages_by_the_train_language_vector(at):
     ko, en = raw.encode([corpus["p00009-ko"], corpus["p00009-en"]], prompt_name="passage")
     v = ko - en
     assert np.linalg.norm(v) > 0
-    shifted, plain = index_vectors(Path("data/indexes/shift/multi")), index_vectors(
-        Path("data/indexes/base/multi"))
+    shifted, plain = index_vectors(Path("data/indexes/shift/lohelp/multi")), index_vectors(
+        Path("data/indexes/base/lohelp/multi"))
     for doc, vec in shifted.items():
         if doc.endswith("-en"):
             np.testing.assert_allclose(vec, plain[doc], atol=1e-5)
@@ -254,16 +264,16 @@ def test_shift_moves_korean_passages_by_the_train_language_vector(at):
             z = raw.encode([corpus[doc]], prompt_name="passage")[0] - v
             np.testing.assert_allclose(vec, z / np.linalg.norm(z), atol=1e-5)
             assert not np.allclose(vec, plain[doc], atol=1e-3)
-    metrics = evaluate.evaluate("shift", load().evaluate, PENDING)
-    assert 0 <= metrics["multi/ko/max@r_norm"] <= 100
+    metrics = evaluate.evaluate("shift", BENCHMARKS(), load().evaluate, PENDING)
+    assert 0 <= metrics["lohelp/multi/ko/max@r_norm"] <= 100
 
     write_params(at, index={**PARAMS["index"], "shift": shift | {"alpha": 0.0}})
     index_stage.main(["shift"])
-    for doc, vec in index_vectors(Path("data/indexes/shift/multi")).items():
+    for doc, vec in index_vectors(Path("data/indexes/shift/lohelp/multi")).items():
         np.testing.assert_allclose(vec, plain[doc], atol=1e-5)  # alpha 0: off
 
     write_params(at, index={**PARAMS["index"], "shift": shift | {"split": "test"}})
-    with pytest.raises(ParamsError, match="other than the indexed one"):
+    with pytest.raises(ParamsError, match="the split benchmark lohelp indexes"):
         index_stage.main(["shift"])
     write_params(at, index={**PARAMS["index"], "shift": shift | {"alpha": 1.5}})
     with pytest.raises(ParamsError, match="alpha"):

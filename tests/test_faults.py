@@ -148,7 +148,7 @@ def test_kill_during_index_leaves_no_index_and_the_rerun_finishes(at):
     subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
     assert not (at / "data/indexes/base.part").exists()
     manifest = json.loads((at / "data/indexes/base/manifest.json").read_text())
-    assert manifest["docs"] == {"ko": 9, "en": 9, "multi": 18}
+    assert manifest["benchmarks"]["lohelp"]["docs"] == {"ko": 9, "en": 9, "multi": 18}
 
 
 def test_kill_during_merge_leaves_no_model_and_the_rerun_finishes(at):
@@ -192,7 +192,8 @@ def test_evaluate_killed_at_any_moment_leaves_whole_outputs_or_none(at):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         if runs.exists():  # a run directory is there only complete
-            assert sorted(p.name for p in runs.iterdir()) == sorted(f"{r}.trec" for r in RUNS)
+            assert sorted(p.name for p in (runs / "lohelp").iterdir()) == sorted(
+                f"{r}.trec" for r in RUNS)
         if metrics.exists():
             assert json.loads(metrics.read_text()) == reference
     subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)

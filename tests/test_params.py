@@ -79,6 +79,11 @@ def test_a_missing_key_is_named_not_defaulted(tmp_path, key):
      "'experiment_merge.models' must start with experiment"),
     ({"report": {"first": ["base", "nope"]}}, "'report.first' names unknown system 'nope'"),
     ({"index": {"shift": {"alpha": 2.0}}}, "'index.shift.alpha' is 2.0"),
+    ({"index": {"shift": {"split": "test"}}}, "'index.shift.split' is 'test', the split "
+                                              "benchmark lohelp indexes"),
+    ({"benchmarks": {}}, "'benchmarks' is empty"),
+    ({"benchmarks": {"x": {"corpus": "c", "queries": "q", "qrels": "r", "split": "all"}}},
+     "'benchmarks.x.split' is 'all'; allowed: train, dev, test"),
 ])
 def test_bad_values_fail_naming_the_key(tmp_path, changes, message):
     with pytest.raises(ParamsError, match=message):

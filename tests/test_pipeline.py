@@ -8,6 +8,7 @@ import shlex
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 from datasets import Dataset
 from project_deps import declared, interpolated_keys, stages
 from sentence_transformers import SentenceTransformer
@@ -76,7 +77,8 @@ def tiny_grid(project, tmp_path):
         base_model={"source": str(base), "vocab": "full"},
         grid=["kokoen", "koenen"], composition="enkoko",
         train={"triplets": 32, "batch_size": 8, "max_seq_length": 32, "checkpoint_steps": 100},
-        merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}}, replace=("merges",))
+        merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}},
+        belebele={"source": str(FIXTURES / "belebele")}, replace=("merges",))
     project.commit("tiny grid")
     return project
 
@@ -86,7 +88,8 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     project.env[TRACE_ENV] = str(tmp_path / "trace")
     first = project.dvc("repro")
     assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg", "index_shift",
-            "index@avg", "evaluate@avg", "evaluate_hybrid", "report"} <= ran(first.stdout)
+            "index@avg", "evaluate@avg", "evaluate_hybrid", "benchmark_belebele",
+            "report"} <= ran(first.stdout)
     # every key a stage read is declared: a change to it reruns the stage
     assert undeclared_reads(project.root, tmp_path / "trace") == {}
     del project.env[TRACE_ENV]
@@ -98,7 +101,8 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     assert (project.root / "metrics/train/grid-kokoen.csv").read_text().startswith("step,loss")
     (workspace,) = json.loads(project.dvc("metrics", "show", "--json").stdout).values()
     evaluated = workspace["data"]
-    assert evaluated["metrics/eval/hybrid.json"]["data"]["queries"] == 60
+    hybrid = evaluated["metrics/eval/hybrid.json"]["data"]
+    assert hybrid["lohelp/queries"] == 60 and hybrid["belebele/queries"] == 3
     assert {f"metrics/eval/{n}.json" for n in ("base", "bm25", "kokoen", "koenen", "experiment",
                                                "avg", "shift")} <= set(evaluated)
     report = (project.root / "metrics/report.md").read_text()

@@ -28,7 +28,7 @@ FOUND = {"kokoen": 20, "base": 5, "koenen+base": 5, "bm25": 6, "kokoko": 4, "exp
 def write_runs(root: Path) -> None:
     """qrels and per-direction TREC runs for the systems of FOUND, as the evaluate stage
     leaves them: the report's tests read these."""
-    qrels = root / PARAMS["evaluate"]["qrels"]
+    qrels = root / PARAMS["benchmarks"]["lohelp"]["qrels"]
     qrels.parent.mkdir(parents=True, exist_ok=True)
     qrels.write_text("".join(f"{q} 0 {q}-{lang} 1\n" for q in QUERIES for lang in ("ko", "en")))
     for name, found in FOUND.items():
@@ -36,18 +36,23 @@ def write_runs(root: Path) -> None:
             lang = d.split("-")[1]
             run = {q: {f"{q}-{lang}" if i < found else f"x{q}-{lang}": 1.0}
                    for i, q in enumerate(QUERIES)}
-            write_trec_run(root / PARAMS["evaluate"]["runs_dir"] / name / f"{d}.trec", run, "t")
+            write_trec_run(root / PARAMS["evaluate"]["runs_dir"] / name / "lohelp" / f"{d}.trec",
+                           run, "t")
 
 
 def metrics(en_ko, ko_en, ko_ko, en_en, multi=(60.0, 70.0, 10.0, 20.0, 40.0)) -> dict:
-    out = {f"{d}/ndcg@10": v for d, v in zip(DIRECTIONS, (en_ko, ko_en, ko_ko, en_en), strict=True)}
+    """The evaluate stage's metrics of one system on the one benchmark `lohelp`."""
+    values = dict(zip(DIRECTIONS, (en_ko, ko_en, ko_ko, en_en), strict=True))
+    out = {f"lohelp/{d}/ndcg@10": v for d, v in values.items()}
+    out |= {f"avg_{d}": v for d, v in values.items()}
     out |= {"clir_ovr": round((en_ko + ko_en) / 2, 2), "mono_ovr": round((ko_ko + en_en) / 2, 2),
-            "queries": 600}
+            "lohelp/queries": 600}
     if multi:
         ko, en, comp_ko, comp_en, inclination = multi
-        out |= {"multi/ko/max@r_norm": ko, "multi/en/max@r_norm": en, "multi/ko/comp@10": comp_ko,
-                "multi/en/comp@10": comp_en, "multi/ko/inclination": inclination,
-                "multi/gap": round(en - ko, 2)}
+        m = "lohelp/multi"
+        out |= {f"{m}/ko/max@r_norm": ko, f"{m}/en/max@r_norm": en, f"{m}/ko/comp@10": comp_ko,
+                f"{m}/en/comp@10": comp_en, f"{m}/ko/inclination": inclination,
+                f"{m}/gap": round(en - ko, 2)}
     return out
 
 
@@ -77,19 +82,24 @@ def test_report_marks_the_best_and_the_change_against_base(evaluated):
     report_stage.main()
     text = Path(PARAMS["report"]["out"]).read_text()
     main, multi = text.split("## Multi scenario")
+    clir, mono = main.split("## Mono-lingual retrieval")
     multi = multi.split("## English inclination")[0]
-    models = [x.split("|")[1].strip() for x in main.splitlines() if x.startswith("| ")][1:]
+    models = [x.split("|")[1].strip() for x in clir.splitlines() if x.startswith("| ")][1:]
     assert models == ["base", "bm25", "koenen+base", "kokoen"]  # `first`, then by name
-    assert row(main, "base") == ["82.28", "77.52", "79.90", "92.87", "95.79", "**94.33**"]
+    assert "| Model | lohelp en-ko | lohelp ko-en | AVG en-ko | AVG ko-en | CLIR OVR |" in clir
+    assert row(clir, "base") == ["82.28", "77.52", "82.28", "77.52", "79.90"]
+    assert row(mono, "base") == ["92.87", "95.79", "92.87", "95.79", "**94.33**"]
     # Ties share the bold; changes against base are signed, and marked where significant by
     # the tests over the runs (kokoen: 20 of 20 queries against 5; koenen+base: the same 5).
-    assert row(main, "kokoen")[:2] == ["85.26 (+2.98†)", "**79.34** (+1.82†)"]
-    assert row(main, "koenen+base")[:3] == ["**89.02** (+6.74)", "**79.34** (+1.82)",
+    assert row(clir, "kokoen")[:2] == ["85.26 (+2.98†)", "**79.34** (+1.82†)"]
+    assert row(clir, "koenen+base")[:5] == ["**89.02** (+6.74)", "**79.34** (+1.82)",
+                                            "**89.02** (+6.74)", "**79.34** (+1.82)",
                                             "**84.18** (+4.28)"]
-    assert row(main, "bm25")[3] == "**93.50** (+0.63)"
-    assert row(main, "kokoen")[4] == "**95.81** (+0.02†)"
-    assert "† significant at p < 0.05 in a paired two-sided permutation test over the 20 " \
-           "queries" in main
+    assert row(mono, "bm25")[0] == "**93.50** (+0.63)"
+    assert row(mono, "kokoen")[1] == "**95.81** (+0.02†)"
+    assert "Test queries: lohelp 20." in clir
+    assert "† significant at p < 0.05 in a paired two-sided permutation test over queries" \
+        in mono
     merges = text.split("## Merges against their parents")[1].split("##")[0]
     assert "| koenen+base | base | +0.00 [+0.00, +0.00] | 1.000 | +0.00 [+0.00, +0.00] | " \
            "1.000 |" in merges
@@ -104,7 +114,8 @@ def test_report_marks_the_best_and_the_change_against_base(evaluated):
 def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     params = load()
     p, systems = params.report, report_stage.systems(params)
-    args = (p, systems, PENDING, params.evaluate.runs_dir, params.evaluate.qrels, params.seed)
+    qrels = {b: params.benchmarks[b].qrels for b in params.benchmarks}
+    args = (p, systems, PENDING, params.evaluate.runs_dir, qrels, params.seed)
     assert report.report(*args) == "logged"
     assert report.report(*args) == "exists"  # same content, same key
     plots = p.plots_dir
@@ -113,8 +124,8 @@ def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     with open(plots / "tradeoff.csv") as f:
         points = list(csv.DictReader(f))
     # the interval is over the runs' per-query scores: base finds 5 of 20 queries (mean 25)
-    low, high = bootstrap_ci(np.array([100.0] * 5 + [0.0] * 15), PARAMS["report"]["resamples"],
-                             PARAMS["seed"])
+    low, high = bootstrap_ci(np.array([100.0] * 5 + [0.0] * 15), np.full(20, 1 / 20),
+                             PARAMS["report"]["resamples"], PARAMS["seed"])
     assert low < 25 < high
     assert points[0] == {"model": "base", "clir_ovr": "79.9", "mono_ovr": "94.33",
                          "clir_ovr_low": str(round(low, 2)), "clir_ovr_high": str(round(high, 2)),
@@ -156,11 +167,12 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
     assert models == ["base", "kokoen (best composition)", "koenen+base (merge)",
                       "experiment (align, init kokoen)", "shift (alpha 0.5, base)"]
     assert row(text, "shift (alpha 0.5, base)") == [
-        "80.50 (+0.60)", "93.50 (-0.83)", "66.00 (+6.00)", "70.00 (+0.00)", "12.00 (+2.00)",
-        "35.00 (-5.00)", "4.00 (-6.00)"]
+        "80.50 (+0.60)", "93.50 (-0.83)", "66.00 (+6.00)", "70.00 (+0.00)", "35.00 (-5.00)",
+        "4.00 (-6.00)"]
     with open(Path(PARAMS["report"]["plots_dir"]) / "inclination.csv") as f:
         bars = list(csv.DictReader(f))
-    assert [b["label"] for b in bars[:2]] == ["base ko", "base en"] and len(bars) == 10
+    assert [b["label"] for b in bars[:2]] == ["base lohelp ko", "base lohelp en"]
+    assert len(bars) == 10
     # align on top of kokoen: the experiment is tested against kokoen (6 of 20 found vs 20)
     neighbours = comparisons.split("## The experiment model against its grid neighbours")[1]
     assert "| experiment | kokoen | -70.00† [" in neighbours
@@ -168,7 +180,10 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
 
 def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):
     with pytest.raises(SystemExit, match="run the evaluate stage first"):
-        report.load_metrics(tmp_path, [])
+        report.load_metrics(tmp_path, [], ["lohelp"])
+    write_json(tmp_path / "base.json", metrics(1.0, 2.0, 3.0, 4.0))
+    with pytest.raises(SystemExit, match="base.json has no results for benchmark 'belebele'"):
+        report.load_metrics(tmp_path, [], ["lohelp", "belebele"])
 
 
 def test_trade_off_labels_overlap_neither_each_other_nor_markers():

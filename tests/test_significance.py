@@ -9,24 +9,30 @@ import pytest
 
 from koen.evaluation.metrics import ir_metrics, write_trec_run
 from koen.evaluation.significance import (
-    MEASURES,
+    DIRECTIONS,
     bootstrap_ci,
     compare,
     holm,
     paired_permutation,
     per_query_ndcg,
     system_scores,
+    weighted_mean,
 )
 
 
 def test_paired_permutation_is_exact_for_small_samples():
-    a = np.array([1.0, 2.0, 3.0, 4.0, 5.0])
+    a, ones = np.array([1.0, 2.0, 3.0, 4.0, 5.0]), np.ones(5)
     # 2^5 sign patterns; only all-plus and all-minus reach |mean| = 3: p = 2/32
-    assert paired_permutation(a, np.zeros(5), 10_000, 0) == pytest.approx(0.0625)
+    assert paired_permutation(a, np.zeros(5), ones, 10_000, 0) == pytest.approx(0.0625)
     # differences (1, -1, 2, -2): |mean| >= 0 in every pattern -> p = 1
     assert paired_permutation(np.array([1.0, 0.0, 2.0, 0.0]), np.array([0.0, 1.0, 0.0, 2.0]),
-                              10_000, 0) == pytest.approx(1.0)
-    assert paired_permutation(a, a, 10_000, 0) == 1.0
+                              np.ones(4), 10_000, 0) == pytest.approx(1.0)
+    assert paired_permutation(a, a, ones, 10_000, 0) == 1.0
+    # weights: differences (4, -1, -1, -1, -1) weighted (1, 1/4 x 4) -> mean 0 unflipped;
+    # |weighted mean| >= 0 always: p = 1; unweighted it is 0 too, but (4, 1, ...) is not
+    d = np.array([4.0, -1.0, -1.0, -1.0, -1.0])
+    assert paired_permutation(d, np.zeros(5), np.array([1, 0.25, 0.25, 0.25, 0.25]), 10_000,
+                              0) == pytest.approx(1.0)
 
 
 def test_holm_adjusts_in_step_down_order_and_stays_monotone():
@@ -38,9 +44,9 @@ def test_holm_adjusts_in_step_down_order_and_stays_monotone():
 
 def test_bootstrap_interval_holds_the_mean_and_a_constant_is_its_own_interval():
     values = np.array([10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0])
-    low, high = bootstrap_ci(values, 2000, 0)
+    low, high = bootstrap_ci(values, np.ones(8), 2000, 0)
     assert low < 45.0 < high and low >= 10.0 and high <= 80.0
-    assert bootstrap_ci(np.full(5, 3.0), 2000, 0) == (3.0, 3.0)
+    assert bootstrap_ci(np.full(5, 3.0), np.ones(5), 2000, 0) == (3.0, 3.0)
 
 
 def test_per_query_ndcg_by_hand_and_its_mean_is_the_reported_figure():
@@ -51,31 +57,38 @@ def test_per_query_ndcg_by_hand_and_its_mean_is_the_reported_figure():
     assert round(np.mean(list(scores.values())), 2) == ir_metrics(run, qrels)["ndcg@10"]
 
 
-def test_system_scores_reads_runs_and_averages_directions_per_query(tmp_path):
-    qrels = {q: {f"{q}-ko": 1, f"{q}-en": 1} for q in ("a", "b")}
-    for direction in MEASURES[:4]:
-        lang = direction.split("-")[1]
-        hit = {"a": {f"a-{lang}": 1.0}, "b": {f"x-{lang}": 1.0, f"b-{lang}": 0.5}}
-        if direction == "en-ko":
-            hit["a"] = {f"z-{lang}": 1.0}  # a misses in en-ko only
-        write_trec_run(tmp_path / f"{direction}.trec", hit, tag="t")
+def test_system_scores_pool_benchmarks_with_equal_weight(tmp_path):
+    """Two benchmarks of 2 and 1 queries: AVG and OVR weigh each benchmark equally."""
+    qrels = {"big": {q: {f"{q}-ko": 1, f"{q}-en": 1} for q in ("a", "b")},
+             "small": {"c": {"c-ko": 1, "c-en": 1}}}
+    for bench, judged in qrels.items():
+        for direction in DIRECTIONS:
+            lang = direction.split("-")[1]
+            hit = {q: {f"{q}-{lang}": 1.0} for q in judged}
+            if bench == "big" and direction == "en-ko":
+                hit["a"] = {f"z-{lang}": 1.0}  # a misses in en-ko only
+            write_trec_run(tmp_path / bench / f"{direction}.trec", hit, tag="t")
     scores = system_scores(tmp_path, qrels)
-    second = 100 / math.log2(3)
-    assert scores["en-ko"] == pytest.approx([0.0, second])
-    assert scores["ko-en"] == pytest.approx([100.0, second])
-    assert scores["clir_ovr"] == pytest.approx([50.0, second])
-    assert scores["mono_ovr"] == pytest.approx([100.0, second])
+    assert scores["big/en-ko"][0] == pytest.approx([0.0, 100.0])
+    values, weights = scores["avg_en-ko"]
+    assert values == pytest.approx([0.0, 100.0, 100.0])
+    assert weights == pytest.approx([0.25, 0.25, 0.5])
+    # AVG en-ko = mean(big 50, small 100) = 75; CLIR OVR = mean(75, AVG ko-en 100)
+    assert np.average(values, weights=weights) == pytest.approx(75.0)
+    assert weighted_mean(*scores["clir_ovr"]) == pytest.approx(87.5)
+    assert weighted_mean(*scores["mono_ovr"]) == pytest.approx(100.0)
 
 
 def test_compare_corrects_each_family_and_measure_apart():
     n = 12
     rng = np.random.default_rng(0)
-    base = {m: rng.uniform(0, 50, n) for m in MEASURES}
-    scores = {"base": base, "better": {m: v + 30 for m, v in base.items()},
-              "same": {m: v.copy() for m, v in base.items()}}
+    ones = np.ones(n)
+    base = {m: (rng.uniform(0, 50, n), ones) for m in ("clir_ovr", "mono_ovr")}
+    scores = {"base": base, "better": {m: (v + 30, w) for m, (v, w) in base.items()},
+              "same": {m: (v.copy(), w) for m, (v, w) in base.items()}}
     out = compare([("f1", "better", "base"), ("f1", "same", "base"), ("f2", "better", "same")],
                   scores, 5000, 0)  # >= 2^12: the exact test
-    assert len(out) == 3 * len(MEASURES)
+    assert len(out) == 3 * 2
     got = {(c.family, c.system, c.measure): c for c in out}
     better, same = got[("f1", "better", "clir_ovr")], got[("f1", "same", "clir_ovr")]
     assert better.delta == pytest.approx(30.0) and better.ci == pytest.approx((30.0, 30.0))

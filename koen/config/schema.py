@@ -199,20 +199,35 @@ class Recipe(Section):
 
 
 @dataclass
+class BenchmarkParams(Section):
+    """One benchmark in the prepared schema: parallel corpus, queries, qrels."""
+
+    corpus: Path
+    queries: Path
+    qrels: Path
+    split: Literal["train", "dev", "test"]  # the corpus split that is indexed
+
+
+@dataclass
+class BelebeleParams(Section):
+    source: str  # a directory in the hub's layout, or the hub id facebook/belebele
+    out: Path
+
+
+@dataclass
 class ShiftParams(Section):
     """The `shift` system: one model's indexes with Korean passages moved by -alpha * V_ko."""
 
     model: Path
     alpha: float  # 0: no correction (the `shift` system then equals its model)
-    split: str  # where V_ko is estimated; must differ from the indexed split
+    corpus: Path  # parallel passages to estimate V_ko on
+    split: Literal["train", "dev", "test"]  # never a split that a benchmark indexes
     pairs: int  # parallel passage pairs sampled from that split (with the global seed)
 
 
 @dataclass
 class IndexParams(Section):
-    corpus: Path
-    out_dir: Path
-    split: Literal["train", "dev", "test"]
+    out_dir: Path  # <out_dir>/<system>/<benchmark>/{ko,en,multi}
     batch_size: int
     device: str
     shift: ShiftParams
@@ -221,9 +236,6 @@ class IndexParams(Section):
         _at_least(self, where, ("batch_size",))
         if not 0.0 <= self.shift.alpha <= 1.0:
             raise _fail(f"{where}.shift.alpha", f"is {self.shift.alpha}; allowed: 0 (off) to 1")
-        if self.shift.split not in SPLITS or self.shift.split == self.split:
-            raise _fail(f"{where}.shift.split", f"is {self.shift.split!r}; allowed: a split "
-                        f"other than the indexed one ({self.split}) among {', '.join(SPLITS)}")
         _at_least(self.shift, f"{where}.shift", ("pairs",))
 
 
@@ -236,12 +248,9 @@ class HybridParams(Section):
 
 @dataclass
 class EvaluateParams(Section):
-    queries: Path
-    qrels: Path
     indexes: Path
-    runs_dir: Path
+    runs_dir: Path  # <runs_dir>/<system>/<benchmark>/<run>.trec
     out_dir: Path
-    benchmark: str
     k: int
     multi_k: int | None  # None: rank the whole pool, so Max@R is exact
     batch_size: int
@@ -290,6 +299,8 @@ class Params(Section):
     merges: dict[str, Recipe]
     experiment_merge: Recipe | None
     systems: dict[str, Path]
+    belebele: BelebeleParams
+    benchmarks: dict[str, BenchmarkParams]
     index: IndexParams
     evaluate: EvaluateParams
     report: ReportParams
@@ -326,6 +337,13 @@ class Params(Section):
             raise _fail("train.align.init", f"is {self.train.align.init!r}; allowed: "
                         f"{', '.join(models)}")
         self._validate_systems()
+        if not self.benchmarks:
+            raise _fail("benchmarks", "is empty; name at least one")
+        for name in self.benchmarks:
+            b = self.benchmarks[name]
+            if b.corpus == self.index.shift.corpus and b.split == self.index.shift.split:
+                raise _fail("index.shift.split", f"is {b.split!r}, the split benchmark {name} "
+                            "indexes; estimate the language vector on another split")
         known = [*self.systems, *NON_MODEL_SYSTEMS]
         if self.evaluate.hybrid.dense not in self.systems:
             raise _fail("evaluate.hybrid.dense", f"is {self.evaluate.hybrid.dense!r}; allowed: "

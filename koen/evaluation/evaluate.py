@@ -24,6 +24,7 @@ from pathlib import Path
 
 from sentence_transformers import SentenceTransformer
 
+from koen.config.parse import KeyedSection
 from koen.config.schema import EvaluateParams
 from koen.data.tables import read_table
 from koen.evaluation import metrics as metrics_module
@@ -77,82 +78,100 @@ def in_language(qrels: Qrels, lang: str) -> Qrels:
     return {q: {d: r for d, r in docs.items() if doc_lang(d) == lang} for q, docs in qrels.items()}
 
 
-def dense_runs(index_dir: Path, queries: Queries, p: EvaluateParams) -> dict[str, Run]:
+Runs = dict[str, dict[str, Run]]  # benchmark -> run name -> run
+
+
+def dense_runs(index_dir: Path, queries: dict[str, Queries], p: EvaluateParams) -> Runs:
+    """The model encodes each benchmark's queries once, for all its runs."""
     manifest = read_manifest(index_dir)
     if model_digest(Path(manifest["model_dir"])) != manifest["model"]:
         raise SystemExit(f"{index_dir} was built from other weights than those now in "
                          f"{manifest['model_dir']}: rebuild it with python -m stages.index")
     model = SentenceTransformer(manifest["model_dir"], device=p.device)
-    qids = list(queries)
-    vectors = {lang: dense.encode(model, [queries[q][lang] for q in qids], "query", p.batch_size)
-               for lang in LANGS}
-    runs = {d: dense.search(index_dir / docs, qids, vectors[lang], p.k, p.threads)
-            for d, (lang, docs) in DIRECTIONS.items()}
-    return runs | {m: dense.search(index_dir / "multi", qids, vectors[lang], p.multi_k, p.threads)
-                   for m, lang in MULTI.items()}
+    out: Runs = {}
+    for bench, texts in queries.items():
+        qids = list(texts)
+        vectors = {lang: dense.encode(model, [texts[q][lang] for q in qids], "query",
+                                      p.batch_size) for lang in LANGS}
+        pools = index_dir / bench
+        out[bench] = {d: dense.search(pools / docs, qids, vectors[lang], p.k, p.threads)
+                      for d, (lang, docs) in DIRECTIONS.items()}
+        out[bench] |= {m: dense.search(pools / "multi", qids, vectors[lang], p.multi_k,
+                                       p.threads) for m, lang in MULTI.items()}
+    return out
 
 
-def bm25_runs(index_dir: Path, queries: Queries, p: EvaluateParams) -> dict[str, Run]:
+def bm25_runs(index_dir: Path, queries: dict[str, Queries], p: EvaluateParams) -> Runs:
     """Each query is analysed like the index it searches (Korean queries over `en` too)."""
-    pool = read_manifest(index_dir)["docs"]["multi"]
+    manifest = read_manifest(index_dir)
 
-    def run(index: str, lang: str, k: int) -> Run:
+    def run(index: Path, texts: dict[str, str], k: int) -> Run:
         # Absolute: Java resolves a relative path against the directory the JVM started in.
-        hits = bm25.search((index_dir / index).resolve(), {q: t[lang] for q, t in queries.items()},
-                           k, BM25_ANALYZER[index], p.threads)
+        hits = bm25.search(index.resolve(), texts, k, BM25_ANALYZER[index.name], p.threads)
         return {q: dict(h) for q, h in hits.items()}
 
-    runs = {d: run(docs, lang, p.k) for d, (lang, docs) in DIRECTIONS.items()}
-    return runs | {m: run("multi", lang, p.multi_k or pool) for m, lang in MULTI.items()}
+    out: Runs = {}
+    for bench, texts in queries.items():
+        pool = manifest["benchmarks"][bench]["docs"]["multi"]
+        by_lang = {lang: {q: t[lang] for q, t in texts.items()} for lang in LANGS}
+        out[bench] = {d: run(index_dir / bench / docs, by_lang[lang], p.k)
+                      for d, (lang, docs) in DIRECTIONS.items()}
+        out[bench] |= {m: run(index_dir / bench / "multi", by_lang[lang], p.multi_k or pool)
+                       for m, lang in MULTI.items()}
+    return out
 
 
-def system_runs(name: str, queries: Queries, p: EvaluateParams) -> dict[str, Run]:
+def system_runs(name: str, queries: dict[str, Queries], p: EvaluateParams) -> Runs:
     if name == HYBRID:
         h = p.hybrid
         parts = [system_runs(h.dense, queries, p), system_runs(h.sparse, queries, p)]
         # Multi keeps the whole fused ranking (as long as the inputs), for an exact Max@R.
-        return {r: rrf([x[r] for x in parts], h.rrf_k, k=None if r in MULTI else p.k)
-                for r in RUNS}
+        return {b: {r: rrf([x[b][r] for x in parts], h.rrf_k, k=None if r in MULTI else p.k)
+                    for r in RUNS} for b in queries}
     if name == SPARSE:
         return bm25_runs(p.indexes / name, queries, p)
     return dense_runs(p.indexes / name, queries, p)
 
 
-def scores(runs: dict[str, Run], qrels: Qrels, pool: int, benchmark: str) -> dict[str, float]:
-    """Flat metrics: `<direction>/<metric>`, paper AVG/OVR, `multi/<query lang>/<metric>`.
+def scores(runs: Runs, qrels: dict[str, Qrels], pools: dict[str, int]) -> dict[str, float]:
+    """Flat metrics: `<benchmark>/<direction>/<metric>`, the paper's AVG per direction over the
+    benchmarks (`avg_<direction>`) and OVRs, `<benchmark>/multi/<query lang>/<metric>`.
 
     `multi/<lang>/inclination`: share of queries whose best same-language relevant passage is
     outranked by a non-relevant passage in the other language (for Korean queries: English
     inclination). `multi/gap`: English minus Korean queries' Max@R_norm, in points.
     """
     out: dict[str, float] = {}
-    ndcg = {}
-    for d, (_, docs) in DIRECTIONS.items():
-        m = ir_metrics(runs[d], in_language(qrels, docs))
-        out |= {f"{d}/{k}": v for k, v in m.items()}
-        ndcg[d] = m["ndcg@10"]
-    out |= paper_summary({benchmark: ndcg})
-    for name, lang in MULTI.items():
-        m = multi_metrics(runs[name], qrels, pool)
-        m |= english_inclination(runs[name], qrels, doc_lang, lang)
-        out |= {f"multi/{lang}/{k}": v for k, v in m.items()}
-    out["multi/gap"] = round2(out["multi/en/max@r_norm"] - out["multi/ko/max@r_norm"])
-    out["queries"] = len(qrels)
-    return out
+    ndcg: dict[str, dict[str, float]] = {}
+    for bench, bench_runs in runs.items():
+        q = qrels[bench]
+        ndcg[bench] = {}
+        for d, (_, docs) in DIRECTIONS.items():
+            m = ir_metrics(bench_runs[d], in_language(q, docs))
+            out |= {f"{bench}/{d}/{k}": v for k, v in m.items()}
+            ndcg[bench][d] = m["ndcg@10"]
+        for name, lang in MULTI.items():
+            m = multi_metrics(bench_runs[name], q, pools[bench])
+            m |= english_inclination(bench_runs[name], q, doc_lang, lang)
+            out |= {f"{bench}/multi/{lang}/{k}": v for k, v in m.items()}
+        out[f"{bench}/multi/gap"] = round2(out[f"{bench}/multi/en/max@r_norm"]
+                                           - out[f"{bench}/multi/ko/max@r_norm"])
+        out[f"{bench}/queries"] = len(q)
+    return out | paper_summary(ndcg)
 
 
 def top(run: Run, k: int) -> Run:
     return {q: {d: docs[d] for d in ranked(docs)[:k]} for q, docs in run.items()}
 
 
-def stage_hash(inputs: list[Path], p: EvaluateParams, hybrid: dict | None) -> str:
+def stage_hash(inputs: list[Path], data: list[Path], p: EvaluateParams,
+               hybrid: dict | None) -> str:
     """Digest of everything the metrics depend on: the index manifests (model and corpus
-    digests), the queries, the qrels, the params and this stage's code; a rerun with the same
-    hash logs no second MLflow run."""
+    digests), the benchmarks' queries and qrels, the params and this stage's code; a rerun with
+    the same hash logs no second MLflow run."""
     code = code_digest(bm25, dense, fusion, indexes, metrics_module, sys.modules[__name__])
-    what = {"inputs": [files_digest(x) for x in inputs], "data": files_digest(p.queries, p.qrels),
-            "params": {"benchmark": p.benchmark, "k": p.k, "multi_k": p.multi_k},
-            "hybrid": hybrid, "code": code}
+    what = {"inputs": [files_digest(x) for x in inputs], "data": files_digest(*data),
+            "params": {"k": p.k, "multi_k": p.multi_k}, "hybrid": hybrid, "code": code}
     return json_digest(what)[:16]
 
 
@@ -174,10 +193,12 @@ def model_info(model_dir: Path) -> dict:
     return {k: param(v) for k, v in info.items() if k != "loss"}
 
 
-def evaluate(name: str, p: EvaluateParams, pending: Path) -> dict[str, float]:
-    qrels = read_qrels(p.qrels)
-    queries = load_queries(p.queries, qrels)
-    params: dict = {"model": name, "evaluate": {"benchmark": p.benchmark, "k": p.k,
+def evaluate(name: str, benchmarks: KeyedSection, p: EvaluateParams,
+             pending: Path) -> dict[str, float]:
+    """Evaluate system `name` on every benchmark; write runs and metrics; log to MLflow."""
+    qrels = {b: read_qrels(benchmarks[b].qrels) for b in benchmarks}
+    queries = {b: load_queries(benchmarks[b].queries, qrels[b]) for b in benchmarks}
+    params: dict = {"model": name, "evaluate": {"benchmarks": ",".join(qrels), "k": p.k,
                                                 "multi_k": p.multi_k or "pool"}}
     systems = [name]
     if name == HYBRID:
@@ -185,28 +206,30 @@ def evaluate(name: str, p: EvaluateParams, pending: Path) -> dict[str, float]:
         params["hybrid"] = asdict(p.hybrid)
     runs = system_runs(name, queries, p)
     manifests = [read_manifest(p.indexes / s) for s in systems]
-    pool = manifests[0]["docs"]["multi"]
+    pools = {b: manifests[0]["benchmarks"][b]["docs"]["multi"] for b in qrels}
     if name not in RESERVED:
         params["train"] = model_info(Path(manifests[0]["model_dir"]))
     if "shift" in manifests[0]:
         params["shift"] = manifests[0]["shift"]
 
     with atomic_dir(p.runs_dir / name) as tmp:
-        for run_name, run in runs.items():
-            write_trec_run(tmp / f"{run_name}.trec", top(run, p.k), tag=name)
-    metrics = scores(runs, qrels, pool, p.benchmark)
+        for bench, bench_runs in runs.items():
+            for run_name, run in bench_runs.items():
+                write_trec_run(tmp / bench / f"{run_name}.trec", top(run, p.k), tag=name)
+    metrics = scores(runs, qrels, pools)
     metrics_file = p.out_dir / f"{name}.json"
     write_json(metrics_file, metrics)
 
     commit = git_commit()
-    h = stage_hash([p.indexes / s / MANIFEST for s in systems], p, params.get("hybrid"))
-    tags = {"stage": "evaluate", "model": name, "stage_hash": h}
+    data = [f for b in benchmarks for f in (benchmarks[b].queries, benchmarks[b].qrels)]
+    h = stage_hash([p.indexes / s / MANIFEST for s in systems], data, p, params.get("hybrid"))
+    tags = {"stage": "evaluate", "model": name, "stage_hash": h, "benchmarks": ",".join(qrels)}
     if commit:
         tags["git_commit"] = commit
     record = {"key": f"evaluate/{name}/{h}", "name": f"evaluate {name}", "params": params,
               "metrics": metrics, "tags": tags,
-              "artifacts": [str(p.runs_dir / name / f"{r}.trec") for r in runs]
-              + [str(metrics_file)]}
+              "artifacts": [[str(p.runs_dir / name / b / f"{r}.trec"), f"runs/{b}"]
+                            for b in runs for r in RUNS] + [str(metrics_file)]}
     if group := run_group(commit):
         record["group"] = group
     print(f"mlflow: {mlflow_log.log_run(record, pending)}")

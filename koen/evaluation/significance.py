@@ -1,12 +1,15 @@
 """Which differences between systems are real: paired tests over queries, Holm, bootstrap CIs.
 
 Per-query nDCG@10 comes from ir_measures over the saved TREC runs (our tie-breaking first, as
-in `metrics.ir_metrics`, and a judged query missing from a run counts 0), so the mean of the
-per-query scores is the reported figure. A paired two-sided permutation test (randomisation:
-each query's pair of scores swapped or not) with `scipy.stats.permutation_test` gives each
-comparison's p-value; Holm's step-down method corrects a family of comparisons (one table's
-systems on one measure); `scipy.stats.bootstrap` gives 95 % intervals of a system's mean and of
-a paired difference.
+in `metrics.ir_metrics`, and a judged query missing from a run counts 0). A measure is a
+weighted mean over queries: one benchmark's direction weighs its queries equally; the paper's
+AVG of a direction and the OVRs pool the benchmarks' queries with weights 1 / (B * n_b), so
+each benchmark counts equally and the weighted mean is the reported figure. A paired two-sided
+permutation test (each query's pair of scores swapped or not) with
+`scipy.stats.permutation_test` gives each comparison's p-value; Holm's step-down method
+corrects a family of comparisons (one table's systems on one measure); `scipy.stats.bootstrap`
+(queries resampled with their weights) gives 95 % intervals of a system's measure and of a
+paired difference.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ from scipy import stats
 
 from koen.evaluation.metrics import CLIR, MONO, Qrels, Run, doc_lang, ranked, read_trec_run
 
-MEASURES = (*CLIR, *MONO, "clir_ovr", "mono_ovr")  # directions' nDCG@10, then the OVRs
+DIRECTIONS = (*CLIR, *MONO)
+Scores = dict[str, tuple[np.ndarray, np.ndarray]]  # measure -> (per-query values, weights)
 
 
 def per_query_ndcg(run: Run, qrels: Qrels) -> dict[str, float]:
@@ -38,43 +42,62 @@ def per_query_ndcg(run: Run, qrels: Qrels) -> dict[str, float]:
     return scores
 
 
-def system_scores(runs_dir: Path, qrels: Qrels) -> dict[str, np.ndarray]:
-    """Per-query scores of one system for every measure of `MEASURES`, queries in one order.
-
-    `runs_dir` holds the evaluate stage's `<direction>.trec` files; an OVR per query is the
-    mean of its two directions, so the mean over queries is the reported OVR."""
-    qids = sorted(qrels)
-    out = {}
-    for direction in (*CLIR, *MONO):
-        docs_lang = direction.split("-")[1]
-        restricted = {q: {d: r for d, r in docs.items() if doc_lang(d) == docs_lang}
-                      for q, docs in qrels.items()}
-        scores = per_query_ndcg(read_trec_run(runs_dir / f"{direction}.trec"), restricted)
-        out[direction] = np.array([scores.get(q, 0.0) for q in qids])
-    out["clir_ovr"] = (out[CLIR[0]] + out[CLIR[1]]) / 2
-    out["mono_ovr"] = (out[MONO[0]] + out[MONO[1]]) / 2
+def system_scores(runs_dir: Path, qrels: dict[str, Qrels]) -> Scores:
+    """Per-query scores of one system: `<benchmark>/<direction>` for each benchmark of `qrels`
+    (`runs_dir/<benchmark>/<direction>.trec`, the evaluate stage's runs), and the pooled
+    `avg_<direction>`, `clir_ovr` and `mono_ovr`; queries in one fixed order."""
+    out: Scores = {}
+    per_bench: dict[str, dict[str, np.ndarray]] = {}
+    for bench, judged in qrels.items():
+        qids = sorted(judged)
+        per_bench[bench] = {}
+        for direction in DIRECTIONS:
+            docs_lang = direction.split("-")[1]
+            restricted = {q: {d: r for d, r in docs.items() if doc_lang(d) == docs_lang}
+                          for q, docs in judged.items()}
+            run = read_trec_run(runs_dir / bench / f"{direction}.trec")
+            scores = per_query_ndcg(run, restricted)
+            values = np.array([scores[q] for q in qids if q in scores])
+            per_bench[bench][direction] = values
+            out[f"{bench}/{direction}"] = (values, np.ones(len(values)))
+    weights = np.concatenate([np.full(len(v[CLIR[0]]), 1 / (len(per_bench) * len(v[CLIR[0]])))
+                              for v in per_bench.values()])
+    for direction in DIRECTIONS:
+        out[f"avg_{direction}"] = (np.concatenate([v[direction] for v in per_bench.values()]),
+                                   weights)
+    for name, (x, y) in (("clir_ovr", CLIR), ("mono_ovr", MONO)):
+        out[name] = ((out[f"avg_{x}"][0] + out[f"avg_{y}"][0]) / 2, weights)
     return out
 
 
-def _mean_difference(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
-    return np.mean(x - y, axis=axis)
+def weighted_mean(values: np.ndarray, weights: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.sum(values * weights, axis=axis) / np.sum(weights, axis=axis)
 
 
-def paired_permutation(a: np.ndarray, b: np.ndarray, resamples: int, seed: int) -> float:
-    """Two-sided p-value of mean(a - b) = 0, pairs swapped at random (exact for small n)."""
+def paired_permutation(a: np.ndarray, b: np.ndarray, weights: np.ndarray, resamples: int,
+                       seed: int) -> float:
+    """Two-sided p-value of the weighted mean of a - b being 0, each pair swapped at random
+    (exact when 2^n <= resamples)."""
     if np.array_equal(a, b):
         return 1.0
-    result = stats.permutation_test((a, b), _mean_difference, permutation_type="samples",
+
+    def statistic(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+        return weighted_mean(x - y, weights, axis)
+
+    result = stats.permutation_test((a, b), statistic, permutation_type="samples",
                                     vectorized=True, n_resamples=resamples,
                                     alternative="two-sided", random_state=seed)
     return float(result.pvalue)
 
 
-def bootstrap_ci(values: np.ndarray, resamples: int, seed: int) -> tuple[float, float]:
-    """95 % interval of the mean of `values` (BCa; a constant sample is its own interval)."""
+def bootstrap_ci(values: np.ndarray, weights: np.ndarray, resamples: int,
+                 seed: int) -> tuple[float, float]:
+    """95 % interval of the weighted mean (BCa over queries resampled with their weights; a
+    constant sample is its own interval)."""
     if np.ptp(values) < 1e-9:  # BCa is undefined without spread
         return float(np.mean(values)), float(np.mean(values))
-    ci = stats.bootstrap((values,), np.mean, n_resamples=resamples, confidence_level=0.95,
+    ci = stats.bootstrap((values, weights), weighted_mean, paired=True, vectorized=True,
+                         n_resamples=resamples, confidence_level=0.95,
                          random_state=seed).confidence_interval
     return float(ci.low), float(ci.high)
 
@@ -108,19 +131,19 @@ class Comparison:
         return self.p_holm < alpha
 
 
-def compare(pairs: Sequence[tuple[str, str, str]], scores: dict[str, dict[str, np.ndarray]],
-            resamples: int, seed: int) -> list[Comparison]:
+def compare(pairs: Sequence[tuple[str, str, str]], scores: dict[str, Scores], resamples: int,
+            seed: int) -> list[Comparison]:
     """Test every (family, system, reference) pair on every measure; Holm within each family
     and measure."""
     out = []
     for family, system, reference in pairs:
-        for measure in MEASURES:
-            a, b = scores[system][measure], scores[reference][measure]
+        for measure, (a, weights) in scores[system].items():
+            b = scores[reference][measure][0]
             diff = a - b
             out.append(Comparison(family, system, reference, measure,
-                                  delta=float(np.mean(diff)),
-                                  ci=bootstrap_ci(diff, resamples, seed),
-                                  p=paired_permutation(a, b, resamples, seed)))
+                                  delta=float(weighted_mean(diff, weights)),
+                                  ci=bootstrap_ci(diff, weights, resamples, seed),
+                                  p=paired_permutation(a, b, weights, resamples, seed)))
     for key in {(c.family, c.measure) for c in out}:
         group = [c for c in out if (c.family, c.measure) == key]
         for c, adjusted in zip(group, holm([c.p for c in group]), strict=True):

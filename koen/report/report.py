@@ -27,7 +27,7 @@ from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 
 from koen.config.schema import ReportParams
-from koen.evaluation.metrics import read_qrels
+from koen.evaluation.metrics import Qrels, read_qrels
 from koen.evaluation.significance import Comparison, bootstrap_ci, compare, system_scores
 from koen.repro.atomic import atomic_file, write_json
 from koen.repro.provenance import git_commit, run_group
@@ -45,20 +45,33 @@ class Column:
 
 
 DIRECTIONS = ("en-ko", "ko-en", "ko-ko", "en-en")
-MAIN = (Column("CLIR en-ko", "en-ko/ndcg@10"), Column("CLIR ko-en", "ko-en/ndcg@10"),
-        Column("CLIR OVR", "clir_ovr"), Column("Mono ko-ko", "ko-ko/ndcg@10"),
-        Column("Mono en-en", "en-en/ndcg@10"), Column("Mono OVR", "mono_ovr"))
-MULTI = (Column("Max@R_norm ko", "multi/ko/max@r_norm"),
-         Column("Max@R_norm en", "multi/en/max@r_norm"),
-         Column("Comp@10 ko", "multi/ko/comp@10"), Column("Comp@10 en", "multi/en/comp@10"),
-         Column("Inclination ko ↓", "multi/ko/inclination", "min"),
-         Column("Gap en−ko →0", "multi/gap", "abs"))
-INCLINATION = (Column("CLIR OVR", "clir_ovr"), Column("Mono OVR", "mono_ovr"),
-               Column("Max@R_norm ko", "multi/ko/max@r_norm"),
-               Column("Max@R_norm en", "multi/en/max@r_norm"),
-               Column("Comp@10 ko", "multi/ko/comp@10"),
-               Column("Inclination ko ↓", "multi/ko/inclination", "min"),
-               Column("Gap en−ko →0", "multi/gap", "abs"))
+CLIR, MONO = ("en-ko", "ko-en"), ("ko-ko", "en-en")
+
+
+def paper_columns(benchmarks: list[str], kind: str) -> tuple[Column, ...]:
+    """Jang et al.'s layout: per benchmark the two directions, their AVG, then the OVR."""
+    pair = CLIR if kind == "CLIR" else MONO
+    return (*(Column(f"{b} {d}", f"{b}/{d}/ndcg@10") for b in benchmarks for d in pair),
+            *(Column(f"AVG {d}", f"avg_{d}") for d in pair),
+            Column(f"{kind} OVR", f"{kind.lower()}_ovr"))
+
+
+def multi_columns(bench: str) -> tuple[Column, ...]:
+    m = f"{bench}/multi"
+    return (Column("Max@R_norm ko", f"{m}/ko/max@r_norm"),
+            Column("Max@R_norm en", f"{m}/en/max@r_norm"),
+            Column("Comp@10 ko", f"{m}/ko/comp@10"), Column("Comp@10 en", f"{m}/en/comp@10"),
+            Column("Inclination ko ↓", f"{m}/ko/inclination", "min"),
+            Column("Gap en−ko →0", f"{m}/gap", "abs"))
+
+
+def inclination_columns(benchmarks: list[str]) -> tuple[Column, ...]:
+    return (Column("CLIR OVR", "clir_ovr"), Column("Mono OVR", "mono_ovr"),
+            *(Column(f"{head} ({b})", f"{b}/multi/{key}", better) for b in benchmarks
+              for head, key, better in (("Max@R_norm ko", "ko/max@r_norm", "max"),
+                                        ("Max@R_norm en", "en/max@r_norm", "max"),
+                                        ("Inclination ko ↓", "ko/inclination", "min"),
+                                        ("Gap en−ko →0", "gap", "abs"))))
 
 
 @dataclass
@@ -66,6 +79,7 @@ class Systems:
     """What the systems are, for labels and colours: the grid codes, the merge recipes, and
     one-line descriptions of the experiment model and the Shift system."""
 
+    benchmarks: list[str]
     grid: list[str]
     merges: dict[str, list[str]]  # recipe -> the models it merges
     experiment: str
@@ -80,11 +94,11 @@ class Evidence:
     comparisons: list[Comparison]
     intervals: dict[str, dict[str, tuple[float, float]]]  # system -> measure -> interval
     alpha: float
-    queries: int
+    queries: dict[str, int]  # benchmark -> queries
 
     def marked(self, system: str, key: str) -> bool:
         """Is `system` significantly different from base on the table column `key`?"""
-        measure = key.split("/")[0]
+        measure = key.removesuffix("/ndcg@10")
         return any(c.family == AGAINST_BASE and c.system == system and c.measure == measure
                    and c.significant(self.alpha) for c in self.comparisons)
 
@@ -93,12 +107,18 @@ AGAINST_BASE, MERGE_PARENT, EXPERIMENT_GRID = ("against base", "merge against pa
                                                "experiment against grid")
 
 
-def load_metrics(eval_dir: Path, first: list[str]) -> Metrics:
-    """All systems' metrics: those named in `first` in that order, then the rest by name."""
+def load_metrics(eval_dir: Path, first: list[str], benchmarks: list[str]) -> Metrics:
+    """All systems' metrics: those named in `first` in that order, then the rest by name;
+    each must hold results for every benchmark."""
     found = {p.stem: json.loads(p.read_text(encoding="utf-8"))
              for p in sorted(eval_dir.glob("*.json"))}
     if not found:
         raise SystemExit(f"no metrics in {eval_dir}: run the evaluate stage first")
+    for name, m in found.items():
+        for bench in benchmarks:
+            if f"{bench}/queries" not in m:
+                raise SystemExit(f"{eval_dir / name}.json has no results for benchmark "
+                                 f"{bench!r} (params.yaml benchmarks): rerun its evaluate stage")
     order = [n for n in first if n in found] + sorted(n for n in found if n not in first)
     return {n: found[n] for n in order}
 
@@ -177,24 +197,33 @@ def comparison_table(evidence: Evidence, family: str) -> list[str]:
             *(f"| {s} | {r} | {m['clir_ovr']} | {m['mono_ovr']} |" for (s, r), m in rows.items())]
 
 
-def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence) -> str:
-    queries = sorted({int(m["queries"]) for m in metrics.values() if "queries" in m})
+def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
+             benchmarks: list[str]) -> str:
+    counts = ", ".join(f"{b} {n}" for b, n in evidence.queries.items())
     legend = (f"† significant at p < {evidence.alpha} in a paired two-sided permutation test over "
-              f"the {evidence.queries} queries (per-query nDCG@10; an OVR per query is the mean "
-              "of its two directions), Holm-corrected over the systems of the table; no mark: "
-              "no significant difference. 95 % intervals: bootstrap over queries.")
+              "queries (per-query nDCG@10; an OVR per query is the mean of its two directions; "
+              "AVG and OVR weigh each benchmark equally), Holm-corrected over the systems of the "
+              "table; no mark: no significant difference. 95 % intervals: bootstrap over "
+              "queries.")
+    multi = []
+    for bench in benchmarks:
+        multi += [f"### {bench}", "", *table(metrics, multi_columns(bench), base), ""]
     return "\n".join([
         "# Retrieval report",
         "",
-        f"Test queries: {', '.join(map(str, queries))}. Best per column in **bold**; "
-        f"in parentheses the change against `{base}`.",
+        f"Test queries: {counts}. Best per column in **bold**; in parentheses the change "
+        f"against `{base}`.",
         "",
-        "## Cross-lingual and mono-lingual retrieval (nDCG@10, lohelp)",
+        f"## Cross-lingual retrieval (nDCG@10; benchmarks: {', '.join(benchmarks)})",
         "",
-        "One benchmark (the LibreOffice help), so each direction is its own AVG and "
-        "OVR is the mean of the two directions.",
+        "AVG: a direction's mean over the benchmarks; OVR: the mean of the two AVGs "
+        "(Jang et al.'s layout).",
         "",
-        *table(metrics, MAIN, base, evidence),
+        *table(metrics, paper_columns(benchmarks, "CLIR"), base, evidence),
+        "",
+        "## Mono-lingual retrieval (nDCG@10)",
+        "",
+        *table(metrics, paper_columns(benchmarks, "Mono"), base, evidence),
         "",
         legend,
         "",
@@ -204,11 +233,10 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence) ->
         "inclination: share of Korean queries whose relevant Korean passage is outranked by "
         "an unrelated English one; gap: English minus Korean Max@R_norm, in points.",
         "",
-        *table(metrics, MULTI, base),
-        "",
+        *multi,
         "## English inclination: base, best composition, merges, experiment, Shift",
         "",
-        *table(focus, INCLINATION, base),
+        *table(focus, inclination_columns(benchmarks), base),
         "",
         "## Merges against their parents",
         "",
@@ -223,8 +251,8 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence) ->
     ])
 
 
-def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics,
-               evidence: Evidence) -> list[Path]:
+def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics, evidence: Evidence,
+               benchmarks: list[str]) -> list[Path]:
     """The plots' data for `dvc plots`: one point per system (CLIR OVR, Mono OVR), and one bar
     per system and direction, labelled "<system> <direction>" (DVC's bar template draws one
     bar per label)."""
@@ -238,15 +266,15 @@ def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics,
                        for x in evidence.intervals[n][k])] for n, m in metrics.items())
     with atomic_file(directions) as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["label", "model", "direction", "ndcg@10"])
-        w.writerows([f"{n} {d}", n, d, m[f"{d}/ndcg@10"]] for n, m in metrics.items()
+        w.writerow(["label", "model", "direction", "ndcg@10"])  # the AVG over benchmarks
+        w.writerows([f"{n} {d}", n, d, m[f"avg_{d}"]] for n, m in metrics.items()
                     for d in DIRECTIONS)
     inclination = plots_dir / "inclination.csv"
     with atomic_file(inclination) as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["label", "model", "query_lang", "max@r_norm"])
-        w.writerows([f"{n} {lang}", n, lang, m[f"multi/{lang}/max@r_norm"]]
-                    for n, m in focus.items() for lang in ("ko", "en"))
+        w.writerow(["label", "model", "benchmark", "query_lang", "max@r_norm"])
+        w.writerows([f"{n} {b} {lang}", n, b, lang, m[f"{b}/multi/{lang}/max@r_norm"]]
+                    for n, m in focus.items() for b in benchmarks for lang in ("ko", "en"))
     return [tradeoff, directions, inclination]
 
 
@@ -311,8 +339,8 @@ def whiskers(metrics: Metrics, names: list[str], evidence: Evidence,
                      (np.array(highs) - values).clip(min=0)])
 
 
-def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics,
-               kinds: dict[str, str], evidence: Evidence) -> list[Path]:
+def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[str, str],
+               evidence: Evidence, benchmarks: list[str]) -> list[Path]:
     names = list(metrics)
     fig, ax = new_figure((7.5, 6))
     for kind, (color, marker) in KIND_STYLE.items():
@@ -337,29 +365,33 @@ def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics,
     width = 0.8 / len(DIRECTIONS)
     for i, d in enumerate(DIRECTIONS):
         ax.bar(np.arange(len(names)) + (i - 1.5) * width,
-               [metrics[n][f"{d}/ndcg@10"] for n in names], width, label=d)
+               [metrics[n][f"avg_{d}"] for n in names], width, label=d)
     ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right")
-    ax.set(ylabel="nDCG@10", title="nDCG@10 per direction (query-documents)")
+    ax.set(ylabel="nDCG@10 (AVG over benchmarks)",
+           title="nDCG@10 per direction (query-documents)")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))
     ax.grid(axis="y", alpha=0.3)
     directions = plots_dir / "directions.png"
     save(fig, directions)
 
     labels = list(focus)
-    fig, ax = new_figure((max(6, 1.1 * len(labels) + 2), 4.5))
-    for i, lang in enumerate(("ko", "en")):
-        ax.bar(np.arange(len(labels)) + (i - 0.5) * 0.4,
-               [focus[n][f"multi/{lang}/max@r_norm"] for n in labels], 0.4,
-               label=f"{lang} queries")
-    for x, n in enumerate(labels):
-        top = max(focus[n][f"multi/{lang}/max@r_norm"] for lang in ("ko", "en"))
-        ax.annotate(f"{focus[n]['multi/ko/inclination']:.0f}%", (x, top), ha="center",
-                    va="bottom", fontsize=7)
-    ax.set_xticks(np.arange(len(labels)), labels, rotation=30, ha="right")
-    ax.set(ylabel="Max@R_norm (Multi pool)",
-           title="English inclination: Korean vs English queries (label: inclination share)")
-    ax.legend(fontsize=8)
-    ax.grid(axis="y", alpha=0.3)
+    fig, axes = stacked_figure((max(6, 1.1 * len(labels) + 2), 3.5 * len(benchmarks)),
+                               len(benchmarks))
+    for ax, bench in zip(axes, benchmarks, strict=True):
+        m = f"{bench}/multi"
+        for i, lang in enumerate(("ko", "en")):
+            ax.bar(np.arange(len(labels)) + (i - 0.5) * 0.4,
+                   [focus[n][f"{m}/{lang}/max@r_norm"] for n in labels], 0.4,
+                   label=f"{lang} queries")
+        for x, n in enumerate(labels):
+            top = max(focus[n][f"{m}/{lang}/max@r_norm"] for lang in ("ko", "en"))
+            ax.annotate(f"{focus[n][f'{m}/ko/inclination']:.0f}%", (x, top), ha="center",
+                        va="bottom", fontsize=7)
+        ax.set_xticks(np.arange(len(labels)), labels, rotation=30, ha="right")
+        ax.set(ylabel="Max@R_norm (Multi pool)",
+               title=f"{bench}: Korean vs English queries (label: inclination share)")
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3)
     inclination = plots_dir / "inclination.png"
     save(fig, inclination)
     return [tradeoff, directions, inclination]
@@ -367,9 +399,15 @@ def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics,
 
 def new_figure(size: tuple[float, float]) -> tuple[Figure, Axes]:
     """A figure drawn by Agg, without pyplot's global state or a display."""
+    fig, (ax,) = stacked_figure(size, 1)
+    return fig, ax
+
+
+def stacked_figure(size: tuple[float, float], rows: int) -> tuple[Figure, list[Axes]]:
+    """A figure of `rows` Axes one above the other, drawn by Agg."""
     fig = Figure(figsize=size)
     FigureCanvasAgg(fig)
-    return fig, fig.subplots()
+    return fig, list(fig.subplots(rows, 1, squeeze=False)[:, 0])
 
 
 def save(fig: Figure, path: Path) -> None:
@@ -379,9 +417,9 @@ def save(fig: Figure, path: Path) -> None:
 
 
 def gather_evidence(metrics: Metrics, systems: Systems, base: str, runs_dir: Path,
-                    qrels_path: Path, resamples: int, alpha: float, seed: int) -> Evidence:
+                    qrels: dict[str, Qrels], resamples: int, alpha: float,
+                    seed: int) -> Evidence:
     """Tests of every comparison the report prints, from the evaluate stage's TREC runs."""
-    qrels = read_qrels(qrels_path)
     missing = [n for n in metrics if not (runs_dir / n).is_dir()]
     if missing:
         raise SystemExit(f"no runs of {missing[0]} under {runs_dir}: run its evaluate stage")
@@ -391,10 +429,10 @@ def gather_evidence(metrics: Metrics, systems: Systems, base: str, runs_dir: Pat
               if m in metrics for parent in parents if parent in metrics]
     if "experiment" in metrics:
         pairs += [(EXPERIMENT_GRID, "experiment", g) for g in systems.neighbours if g in metrics]
-    intervals = {n: {k: bootstrap_ci(scores[n][k], resamples, seed)
+    intervals = {n: {k: bootstrap_ci(*scores[n][k], resamples, seed)
                      for k in ("clir_ovr", "mono_ovr")} for n in metrics}
     return Evidence(compare(pairs, scores, resamples, seed), intervals, alpha,
-                    len(next(iter(scores.values()))["clir_ovr"]))
+                    {b: len(q) for b, q in qrels.items()})
 
 
 def evidence_json(evidence: Evidence) -> dict[str, dict[str, float]]:
@@ -409,23 +447,29 @@ def evidence_json(evidence: Evidence) -> dict[str, dict[str, float]]:
     return out
 
 
-def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path, qrels: Path,
-           seed: int) -> str:
-    """Write the report, its tests and plots; log them to MLflow; returns the logging status."""
-    metrics = load_metrics(p.eval_dir, p.first)
+def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
+           qrels: dict[str, Path], seed: int) -> str:
+    """Write the report, its tests and plots; log them to MLflow; returns the logging status.
+    `qrels`: each benchmark's qrels file, in the report's order."""
+    benchmarks = list(qrels)
+    metrics = load_metrics(p.eval_dir, p.first, benchmarks)
     focus = inclination_rows(metrics, systems)
-    evidence = gather_evidence(metrics, systems, p.base, runs_dir, qrels, p.resamples, p.alpha,
+    judged = {b: read_qrels(path) for b, path in qrels.items()}
+    evidence = gather_evidence(metrics, systems, p.base, runs_dir, judged, p.resamples, p.alpha,
                                seed)
-    text = markdown(metrics, p.base, focus, evidence)
+    text = markdown(metrics, p.base, focus, evidence, benchmarks)
     with atomic_file(p.out) as f:
         f.write(text)
     tests = evidence_json(evidence)
     write_json(p.significance, tests)
-    files = [p.out, p.significance, *write_csvs(metrics, p.plots_dir, focus, evidence),
-             *write_pngs(metrics, p.plots_dir, focus, system_kinds(metrics, systems), evidence)]
+    files = [p.out, p.significance,
+             *write_csvs(metrics, p.plots_dir, focus, evidence, benchmarks),
+             *write_pngs(metrics, p.plots_dir, focus, system_kinds(metrics, systems), evidence,
+                         benchmarks)]
     commit = git_commit()
     record = {"key": f"report/{hashlib.sha256(text.encode()).hexdigest()[:16]}",
-              "name": "report", "params": {"models": ",".join(metrics)},
+              "name": "report", "params": {"models": ",".join(metrics),
+                                           "benchmarks": ",".join(benchmarks)},
               "metrics": {f"{k}/{field}": v for k, values in tests.items()
                           for field, v in values.items() if field in ("p_holm", "delta")},
               "tags": {"stage": "report", **({"git_commit": commit} if commit else {})},

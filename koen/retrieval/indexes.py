@@ -23,13 +23,13 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
-from koen.config.parse import ParamsError
+from koen.config.parse import KeyedSection, ParamsError
 from koen.config.schema import IndexParams
 from koen.data.tables import read_table
 from koen.repro.atomic import atomic_dir
@@ -79,41 +79,57 @@ def parallel_pairs(corpus: Path, split: str, n: int, seed: int) -> tuple[list[st
     return [text[ko] for ko, _ in pairs], [text[en] for _, en in pairs]
 
 
-def shifted_vectors(model: SentenceTransformer, passages: list[Passage], p: IndexParams,
-                    seed: int) -> tuple[np.ndarray, dict]:
-    """Passage vectors with the Shift correction applied to the Korean ones, and its record."""
-    raw = shift.unnormalised(model)
-    ko, en = parallel_pairs(p.corpus, p.shift.split, p.shift.pairs, seed)
+def language_vector(raw: SentenceTransformer, p: IndexParams, seed: int) -> tuple[np.ndarray,
+                                                                                  dict]:
+    """Shift's V_ko from `index.shift`'s parallel pairs (unnormalised), and its record."""
+    ko, en = parallel_pairs(p.shift.corpus, p.shift.split, p.shift.pairs, seed)
     v_ko = (dense.encode(raw, ko, "passage", p.batch_size, normalize=False)
             - dense.encode(raw, en, "passage", p.batch_size, normalize=False)).mean(axis=0)
-    z = dense.encode(raw, [x.text for x in passages], "passage", p.batch_size, normalize=False)
+    record = {"model": str(p.shift.model), "alpha": p.shift.alpha, "split": p.shift.split,
+              "pairs": p.shift.pairs, "pairs_used": len(ko),
+              "vector_norm": round(float(np.linalg.norm(v_ko)), 4)}
+    return v_ko, record
+
+
+def shifted_vectors(raw: SentenceTransformer, passages: list[Passage], v_ko: np.ndarray,
+                    alpha: float, batch_size: int) -> np.ndarray:
+    """Passage vectors with the Shift correction applied to the Korean ones."""
+    z = dense.encode(raw, [x.text for x in passages], "passage", batch_size, normalize=False)
     is_ko = np.array([x.lang == "ko" for x in passages])
-    z[is_ko] = shift.shifted(z[is_ko], v_ko, p.shift.alpha)
+    z[is_ko] = shift.shifted(z[is_ko], v_ko, alpha)
     z[~is_ko] /= np.linalg.norm(z[~is_ko], axis=1, keepdims=True).clip(min=1e-12)
-    record = asdict(p.shift) | {"model": str(p.shift.model), "pairs_used": len(ko),
-                                "vector_norm": round(float(np.linalg.norm(v_ko)), 4)}
-    return z, record
+    return z
 
 
-def build_dense(model_dir: Path, passages: list[Passage], out: Path, p: IndexParams,
-                shift_seed: int | None = None) -> tuple[dict[str, int], dict | None]:
-    """Encode every passage once and write the three FAISS indexes under `out` (with the
-    Shift correction when a `shift_seed` is given)."""
-    model = SentenceTransformer(str(model_dir), device=p.device)
-    start = time.perf_counter()
-    record = None
-    if shift_seed is not None:
-        vectors, record = shifted_vectors(model, passages, p, shift_seed)
-    else:
-        vectors = dense.encode(model, [x.text for x in passages], "passage", p.batch_size)
-    seconds = time.perf_counter() - start
-    print(f"encoded {len(passages)} passages in {seconds:.1f} s "
-          f"({len(passages) / seconds:.1f} passages/s)")
+def write_pools(passages: list[Passage], vectors: np.ndarray, out: Path) -> dict[str, int]:
+    """The three FAISS indexes (ko, en, multi) of one benchmark under `out`."""
     counts = {}
     for name in POOLS:
         rows = [i for i, x in enumerate(passages) if in_pool(x, name)]
         dense.write_index(out / name, [passages[i].doc_id for i in rows], vectors[rows])
         counts[name] = len(rows)
+    return counts
+
+
+def build_dense(model_dir: Path, benchmarks: dict[str, list[Passage]], out: Path,
+                p: IndexParams, shift_seed: int | None = None) -> tuple[dict, dict | None]:
+    """Encode every benchmark's passages once and write its FAISS indexes under
+    `out/<benchmark>` (with the Shift correction when a `shift_seed` is given)."""
+    model = SentenceTransformer(str(model_dir), device=p.device)
+    raw = shift.unnormalised(model)
+    v_ko, record = (language_vector(raw, p, shift_seed) if shift_seed is not None
+                    else (None, None))
+    counts = {}
+    for bench, passages in benchmarks.items():
+        start = time.perf_counter()
+        if v_ko is not None:
+            vectors = shifted_vectors(raw, passages, v_ko, p.shift.alpha, p.batch_size)
+        else:
+            vectors = dense.encode(model, [x.text for x in passages], "passage", p.batch_size)
+        seconds = time.perf_counter() - start
+        print(f"{bench}: encoded {len(passages)} passages in {seconds:.1f} s "
+              f"({len(passages) / seconds:.1f} passages/s)")
+        counts[bench] = write_pools(passages, vectors, out / bench)
     return counts, record
 
 
@@ -124,14 +140,19 @@ def build_bm25(passages: list[Passage], out: Path) -> dict[str, int]:
             for name in POOLS}
 
 
-def build(name: str, model_dir: Path | None, p: IndexParams, seed: int) -> dict:
-    """Build all indexes of `name` atomically under `p.out_dir/name`; returns the manifest."""
-    passages = load_passages(p.corpus, p.split)
-    manifest: dict = {"name": name, "split": p.split, "corpus": files_digest(p.corpus)}
+def build(name: str, model_dir: Path | None, benchmarks: KeyedSection, p: IndexParams,
+          seed: int) -> dict:
+    """Build the indexes of system `name` on every benchmark, atomically under
+    `p.out_dir/name/<benchmark>`; returns the manifest."""
+    passages = {b: load_passages(benchmarks[b].corpus, benchmarks[b].split) for b in benchmarks}
+    manifest: dict = {"name": name, "benchmarks": {
+        b: {"corpus": files_digest(benchmarks[b].corpus), "split": benchmarks[b].split}
+        for b in benchmarks}}
     with atomic_dir(p.out_dir / name) as tmp:
         if name == SPARSE:
-            manifest |= {"kind": "bm25", "analyzers": BM25_ANALYZER,
-                         "docs": build_bm25(passages, tmp)}
+            manifest |= {"kind": "bm25", "analyzers": BM25_ANALYZER}
+            for b, docs in passages.items():
+                manifest["benchmarks"][b]["docs"] = build_bm25(docs, tmp / b)
         else:
             if model_dir is None or not (model_dir / "modules.json").is_file():
                 raise SystemExit(f"index: no sentence-transformers model at {model_dir}; "
@@ -139,7 +160,9 @@ def build(name: str, model_dir: Path | None, p: IndexParams, seed: int) -> dict:
             counts, shift_record = build_dense(model_dir, passages, tmp, p,
                                                shift_seed=seed if name == SHIFT else None)
             manifest |= {"kind": "dense", "model_dir": str(model_dir),
-                         "model": model_digest(model_dir), "docs": counts}
+                         "model": model_digest(model_dir)}
+            for b, c in counts.items():
+                manifest["benchmarks"][b]["docs"] = c
             if shift_record:
                 manifest["shift"] = shift_record
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -28,28 +28,28 @@ METHODS = ("dense", "bm25", "hybrid")
 CANDIDATES = 100  # per system before fusion
 
 
-def dense_hits(index_dir: Path, query: str, k: int, device: str) -> Run:
+def dense_hits(index_dir: Path, bench: str, query: str, k: int, device: str) -> Run:
     model = SentenceTransformer(read_manifest(index_dir)["model_dir"], device=device)
     vector = dense.encode(model, [query], "query", progress=False)
-    return dense.search(index_dir / "multi", ["q"], vector, k)
+    return dense.search(index_dir / bench / "multi", ["q"], vector, k)
 
 
-def bm25_hits(index_dir: Path, query: str, k: int) -> Run:
-    hits = bm25.search((index_dir / "multi").resolve(), {"q": query}, k, BM25_ANALYZER["multi"],
-                       threads=1)  # absolute: Java resolves paths from where the JVM started
+def bm25_hits(index_dir: Path, bench: str, query: str, k: int) -> Run:
+    hits = bm25.search((index_dir / bench / "multi").resolve(), {"q": query}, k,
+                       BM25_ANALYZER["multi"], threads=1)  # absolute: the JVM keeps its own cwd
     return {"q": dict(hits["q"])}
 
 
-def search(query: str, method: str, model: str, k: int, rrf_k: int, indexes: Path,
+def search(query: str, method: str, model: str, k: int, rrf_k: int, indexes: Path, bench: str,
            device: str = "cpu") -> list[tuple[str, float]]:
-    """Top-`k` (docid, score), best first."""
+    """Top-`k` (docid, score) in benchmark `bench`'s pool of both languages, best first."""
     if method == "dense":
-        run = dense_hits(indexes / model, query, k, device)
+        run = dense_hits(indexes / model, bench, query, k, device)
     elif method == "bm25":
-        run = bm25_hits(indexes / SPARSE, query, k)
+        run = bm25_hits(indexes / SPARSE, bench, query, k)
     else:
-        run = rrf([dense_hits(indexes / model, query, CANDIDATES, device),
-                   bm25_hits(indexes / SPARSE, query, CANDIDATES)], rrf_k, CANDIDATES, k)
+        run = rrf([dense_hits(indexes / model, bench, query, CANDIDATES, device),
+                   bm25_hits(indexes / SPARSE, bench, query, CANDIDATES)], rrf_k, CANDIDATES, k)
     docs = run["q"]
     return [(d, docs[d]) for d in ranked(docs)[:k]]
 
@@ -62,10 +62,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--method", choices=METHODS, default="dense")
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--rrf-k", type=int, default=60, help="RRF constant (hybrid)")
+    parser.add_argument("--benchmark", help="whose passages (default: the first of params.yaml "
+                        "benchmarks)")
     args = parser.parse_args(argv)
-    p = load().index
-    passages = {x.doc_id: x for x in load_passages(p.corpus, p.split)}
-    hits = search(args.query, args.method, args.model, args.k, args.rrf_k, p.out_dir, p.device)
+    params = load()
+    bench = args.benchmark or next(iter(params.benchmarks))
+    if bench not in params.benchmarks:
+        parser.error(f"unknown benchmark {bench!r}; known: {', '.join(params.benchmarks)}")
+    b, p = params.benchmarks[bench], params.index
+    passages = {x.doc_id: x for x in load_passages(b.corpus, b.split)}
+    hits = search(args.query, args.method, args.model, args.k, args.rrf_k, p.out_dir, bench,
+                  p.device)
     if not hits:
         print("no results")
     for rank, (docid, score) in enumerate(hits, start=1):

@@ -107,9 +107,10 @@ def _log(record: dict[str, Any], uri: str) -> str:
                 for k, points in record.get("steps", {}).items() for step, v in points]
     params = [Param(mlflow_name(k), str(v)) for k, v in _flat(record.get("params", {})).items()]
     client.log_batch(run_id, metrics=metrics, params=params)
-    for path in record.get("artifacts", []):
+    for item in record.get("artifacts", []):  # a path, or [path, folder in the run]
+        path, folder = (item, None) if isinstance(item, str) else item
         if Path(path).is_file():
-            client.log_artifact(run_id, str(path))
+            client.log_artifact(run_id, str(path), folder)
     # The key goes on last: a run cut off halfway has none, so the record is logged again.
     client.set_tag(run_id, "koen.key", record["key"])
     client.set_terminated(run_id)
@@ -140,7 +141,8 @@ def _attempt(record: dict[str, Any], pending: Path) -> str:
 def log_run(record: dict[str, Any], pending_dir: Path | str) -> str:
     """Save `record` under `pending_dir`, then log it: "logged", "exists" or "pending".
 
-    record: {"key", "name", "group", "params", "metrics", "tags", "artifacts",
+    record: {"key", "name", "group", "params", "metrics", "tags", "artifacts" (paths, or
+    [path, folder] pairs),
     "steps": {"train_loss": [[step, value], ...]}}; only "key" and "name" are required.
     """
     pending = pending_file(pending_dir, record["key"])
