@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from koen.config.schema import Params, load
+from koen.config.schema import NON_MODEL_SYSTEMS, Params, load
 from koen.data.compositions import parse
 from koen.report.report import Systems, report
 
@@ -21,7 +21,9 @@ def systems(params: Params) -> Systems:
         neighbours = [c for c in parse(params.composition) if c in params.grid]
     merges = {name: list(params.merges[name].models) for name in params.merges}
     shift = params.index.shift
-    return Systems(benchmarks=list(params.benchmarks), grid=list(params.grid), merges=merges,
+    names = [*params.systems, *NON_MODEL_SYSTEMS]
+    return Systems(names=names, benchmarks=list(params.benchmarks), grid=list(params.grid),
+                   merges=merges,
                    experiment=experiment,
                    shift=f"alpha {shift.alpha}, {Path(shift.model).name}", neighbours=neighbours)
 

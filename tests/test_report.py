@@ -180,10 +180,10 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
 
 def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):
     with pytest.raises(SystemExit, match="run the evaluate stage first"):
-        report.load_metrics(tmp_path, [], ["lohelp"])
+        report.load_metrics(tmp_path, ["base"], [], ["lohelp"])
     write_json(tmp_path / "base.json", metrics(1.0, 2.0, 3.0, 4.0))
     with pytest.raises(SystemExit, match="base.json has no results for benchmark 'belebele'"):
-        report.load_metrics(tmp_path, [], ["lohelp", "belebele"])
+        report.load_metrics(tmp_path, ["base"], [], ["lohelp", "belebele"])
 
 
 def test_trade_off_labels_overlap_neither_each_other_nor_markers():

@@ -79,6 +79,7 @@ class Systems:
     """What the systems are, for labels and colours: the grid codes, the merge recipes, and
     one-line descriptions of the experiment model and the Shift system."""
 
+    names: list[str]  # every system evaluated: the report's rows
     benchmarks: list[str]
     grid: list[str]
     merges: dict[str, list[str]]  # recipe -> the models it merges
@@ -107,11 +108,13 @@ AGAINST_BASE, MERGE_PARENT, EXPERIMENT_GRID = ("against base", "merge against pa
                                                "experiment against grid")
 
 
-def load_metrics(eval_dir: Path, first: list[str], benchmarks: list[str]) -> Metrics:
-    """All systems' metrics: those named in `first` in that order, then the rest by name;
-    each must hold results for every benchmark."""
-    found = {p.stem: json.loads(p.read_text(encoding="utf-8"))
-             for p in sorted(eval_dir.glob("*.json"))}
+def load_metrics(eval_dir: Path, names: list[str], first: list[str],
+                 benchmarks: list[str]) -> Metrics:
+    """The metrics of those systems of `names` that were evaluated (other files there are stale):
+    those named in `first` in that order, then the rest by name; each must hold results for
+    every benchmark."""
+    found = {n: json.loads((eval_dir / f"{n}.json").read_text(encoding="utf-8"))
+             for n in names if (eval_dir / f"{n}.json").is_file()}
     if not found:
         raise SystemExit(f"no metrics in {eval_dir}: run the evaluate stage first")
     for name, m in found.items():
@@ -198,7 +201,7 @@ def comparison_table(evidence: Evidence, family: str) -> list[str]:
 
 
 def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
-             benchmarks: list[str]) -> str:
+             benchmarks: list[str], missing: list[str]) -> str:
     counts = ", ".join(f"{b} {n}" for b, n in evidence.queries.items())
     legend = (f"† significant at p < {evidence.alpha} in a paired two-sided permutation test over "
               "queries (per-query nDCG@10; an OVR per query is the mean of its two directions; "
@@ -212,7 +215,8 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
         "# Retrieval report",
         "",
         f"Test queries: {counts}. Best per column in **bold**; in parentheses the change "
-        f"against `{base}`.",
+        f"against `{base}`."
+        + (f" Not evaluated yet: {', '.join(missing)}." if missing else ""),
         "",
         f"## Cross-lingual retrieval (nDCG@10; benchmarks: {', '.join(benchmarks)})",
         "",
@@ -452,12 +456,13 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
     """Write the report, its tests and plots; log them to MLflow; returns the logging status.
     `qrels`: each benchmark's qrels file, in the report's order."""
     benchmarks = list(qrels)
-    metrics = load_metrics(p.eval_dir, p.first, benchmarks)
+    metrics = load_metrics(p.eval_dir, systems.names, p.first, benchmarks)
     focus = inclination_rows(metrics, systems)
     judged = {b: read_qrels(path) for b, path in qrels.items()}
     evidence = gather_evidence(metrics, systems, p.base, runs_dir, judged, p.resamples, p.alpha,
                                seed)
-    text = markdown(metrics, p.base, focus, evidence, benchmarks)
+    text = markdown(metrics, p.base, focus, evidence, benchmarks,
+                    [n for n in systems.names if n not in metrics])
     with atomic_file(p.out) as f:
         f.write(text)
     tests = evidence_json(evidence)
