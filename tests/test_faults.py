@@ -47,7 +47,7 @@ def at(tmp_path, monkeypatch) -> Path:
     return tmp_path
 
 
-def stage(root: Path, *args: str) -> list[str]:
+def stage(*args: str) -> list[str]:
     return [sys.executable, "-m", *args]
 
 
@@ -140,7 +140,7 @@ def kill_when(proc: subprocess.Popen, path: Path, timeout: float = 120) -> bool:
 
 
 def test_kill_during_index_leaves_no_index_and_the_rerun_finishes(at):
-    cmd = stage(at, "stages.index", "base", "tiny/model")
+    cmd = stage("stages.index", "base", "tiny/model")
     proc = subprocess.Popen(cmd, cwd=at, env=env(at), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     assert kill_when(proc, at / "data/indexes/base.part")
@@ -157,7 +157,7 @@ def test_kill_during_merge_leaves_no_model_and_the_rerun_finishes(at):
     write_params(at, merge={"base": "tiny/model", "grid_dir": "grid", "out_dir": "merged"},
                  grid=["kokoen", "koenen"],
                  merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}})
-    cmd = stage(at, "stages.merge", "avg")
+    cmd = stage("stages.merge", "avg")
     killed = False
     for _ in range(5):  # the window is the writing of the merged model
         proc = subprocess.Popen(cmd, cwd=at, env=env(at), stdout=subprocess.DEVNULL,
@@ -177,7 +177,7 @@ def test_kill_during_merge_leaves_no_model_and_the_rerun_finishes(at):
 
 def test_evaluate_killed_at_any_moment_leaves_whole_outputs_or_none(at):
     index_stage.main(["base", "tiny/model"])
-    cmd = stage(at, "stages.evaluate", "base")
+    cmd = stage("stages.evaluate", "base")
     runs, metrics = at / "data/runs/base", at / "metrics/eval/base.json"
     start = time.monotonic()
     subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
@@ -222,7 +222,7 @@ def test_disk_full_while_saving_a_model_or_an_index(at, small_disk):
                  grid=["kokoen", "koenen"],
                  merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}},
                  index={"out_dir": str(small_disk / "indexes")})
-    proc = subprocess.run(stage(at, "stages.merge", "avg"), cwd=at, env=env(at),
+    proc = subprocess.run(stage("stages.merge", "avg"), cwd=at, env=env(at),
                           capture_output=True, text=True)
     assert proc.returncode != 0
     assert f"could not write {small_disk}/merged/avg: No space left on device" in proc.stderr
@@ -230,7 +230,7 @@ def test_disk_full_while_saving_a_model_or_an_index(at, small_disk):
     # an index onto a disk with a few KiB left
     free = shutil.disk_usage(small_disk).free
     (small_disk / "filler").write_bytes(b"\0" * (free - 8192))
-    proc = subprocess.run(stage(at, "stages.index", "base", "tiny/model"), cwd=at, env=env(at),
+    proc = subprocess.run(stage("stages.index", "base", "tiny/model"), cwd=at, env=env(at),
                           capture_output=True, text=True)
     assert proc.returncode != 0
     assert f"could not write {small_disk}/indexes/base: No space left on device" in proc.stderr

@@ -18,15 +18,6 @@ def unnormalised(model: SentenceTransformer) -> SentenceTransformer:
     return SentenceTransformer(modules=modules, prompts=model.prompts, device=model.device)
 
 
-def language_vector(model: SentenceTransformer, target: list[str], source: list[str],
-                    batch_size: int = 32) -> np.ndarray:
-    """Mean difference of unnormalised passage embeddings of parallel (target, source) pairs."""
-    raw = unnormalised(model)
-    t = raw.encode(target, prompt_name="passage", batch_size=batch_size, convert_to_numpy=True)
-    s = raw.encode(source, prompt_name="passage", batch_size=batch_size, convert_to_numpy=True)
-    return (t - s).mean(axis=0)  # (dim,)
-
-
 def shifted(raw: np.ndarray, vector: np.ndarray, alpha: float) -> np.ndarray:
     """`z - alpha * V`, L2-normalised: the vectors indexed for target-language passages."""
     z = raw - alpha * vector[None, :]
