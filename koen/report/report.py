@@ -185,6 +185,10 @@ def table(metrics: Metrics, columns: tuple[Column, ...], base: str,
     return lines
 
 
+def p_value(p: float) -> str:
+    return f"{p:.3f}" if p >= 0.001 else "<0.001"
+
+
 def comparison_table(evidence: Evidence, family: str) -> list[str]:
     """One row per pair: the change in CLIR and Mono OVR with its 95 % interval and p."""
     rows = {}
@@ -192,7 +196,7 @@ def comparison_table(evidence: Evidence, family: str) -> list[str]:
         if c.family == family and c.measure in ("clir_ovr", "mono_ovr"):
             mark = "†" if c.significant(evidence.alpha) else ""
             rows.setdefault((c.system, c.reference), {})[c.measure] = (
-                f"{c.delta:+.2f}{mark} [{c.ci[0]:+.2f}, {c.ci[1]:+.2f}] | {c.p_holm:.3f}")
+                f"{c.delta:+.2f}{mark} [{c.ci[0]:+.2f}, {c.ci[1]:+.2f}] | {p_value(c.p_holm)}")
     if not rows:
         return ["(none evaluated)"]
     return ["| System | against | Δ CLIR OVR [95 % CI] | p (Holm) | Δ Mono OVR [95 % CI] "
