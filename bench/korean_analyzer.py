@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from koen.evaluation.evaluate import in_language, load_queries  # noqa: E402
-from koen.evaluation.metrics import Run, ir_metrics, read_qrels  # noqa: E402
+from koen.evaluation.evaluate import load_queries  # noqa: E402
+from koen.evaluation.metrics import Run, in_language, ir_metrics, read_qrels  # noqa: E402
 from koen.retrieval import bm25  # noqa: E402  (sets up the Java 21 runtime before pyserini)
 from koen.retrieval.indexes import load_passages  # noqa: E402
 

@@ -33,6 +33,7 @@ from koen.evaluation.metrics import (
     Run,
     doc_lang,
     english_inclination,
+    in_language,
     ir_metrics,
     multi_metrics,
     paper_summary,
@@ -72,10 +73,6 @@ def load_queries(path: Path, qrels: Qrels) -> Queries:
     if missing:
         raise SystemExit(f"{path}: no text for judged query {missing[0]}")
     return {q: rows[q] for q in sorted(qrels)}
-
-
-def in_language(qrels: Qrels, lang: str) -> Qrels:
-    return {q: {d: r for d, r in docs.items() if doc_lang(d) == lang} for q, docs in qrels.items()}
 
 
 Runs = dict[str, dict[str, Run]]  # benchmark -> run name -> run

@@ -8,7 +8,7 @@ Results are rounded half up to 2 decimals, as the papers print them.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from statistics import mean
@@ -85,16 +85,31 @@ def _relevant(qrels: Qrels) -> dict[str, set[str]]:
     return {qid: docs for qid, docs in rel.items() if docs}
 
 
+def judged(qrels: Qrels) -> Qrels:
+    """The queries of `qrels` with at least one relevant document."""
+    return {qid: qrels[qid] for qid in _relevant(qrels)}
+
+
+def in_language(qrels: Qrels, lang: str) -> Qrels:
+    """`qrels` restricted to the documents in language `lang`."""
+    return {q: {d: r for d, r in docs.items() if doc_lang(d) == lang} for q, docs in qrels.items()}
+
+
+def by_rank(run: Run, qids: Iterable[str]) -> Run:
+    """The runs of `qids` with scores turned into strictly decreasing ranks, so ir_measures
+    sees our tie-breaking."""
+    out = {}
+    for qid in set(qids) & run.keys():
+        order = ranked(run[qid])
+        out[qid] = {d: float(len(order) - i) for i, d in enumerate(order)}
+    return out
+
+
 def ir_metrics(run: Run, qrels: Qrels) -> dict[str, float]:
     """nDCG@10, R@100 and RR@10 in percent over the queries of `qrels` (missing ones count 0)."""
-    judged = {qid: qrels[qid] for qid in _relevant(qrels)}
-    # Scores become strictly decreasing ranks, so ir_measures sees our tie-breaking.
-    by_rank = {}
-    for qid in judged.keys() & run.keys():
-        order = ranked(run[qid])
-        by_rank[qid] = {d: float(len(order) - i) for i, d in enumerate(order)}
+    judged_qrels = judged(qrels)
     names = {nDCG @ 10: "ndcg@10", R @ 100: "recall@100", RR @ 10: "mrr@10"}
-    agg = ir_measures.calc_aggregate(list(names), judged, by_rank)
+    agg = ir_measures.calc_aggregate(list(names), judged_qrels, by_rank(run, judged_qrels))
     return {name: round2(100 * agg[m]) for m, name in names.items()}
 
 

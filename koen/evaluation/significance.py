@@ -23,7 +23,16 @@ import numpy as np
 from ir_measures import nDCG
 from scipy import stats
 
-from koen.evaluation.metrics import CLIR, MONO, Qrels, Run, doc_lang, ranked, read_trec_run
+from koen.evaluation.metrics import (
+    CLIR,
+    MONO,
+    Qrels,
+    Run,
+    by_rank,
+    in_language,
+    judged,
+    read_trec_run,
+)
 
 DIRECTIONS = (*CLIR, *MONO)
 Scores = dict[str, tuple[np.ndarray, np.ndarray]]  # measure -> (per-query values, weights)
@@ -31,13 +40,9 @@ Scores = dict[str, tuple[np.ndarray, np.ndarray]]  # measure -> (per-query value
 
 def per_query_ndcg(run: Run, qrels: Qrels) -> dict[str, float]:
     """nDCG@10 in percent of every query of `qrels` with a relevant document (0 if unranked)."""
-    judged = {q: docs for q, docs in qrels.items() if any(r > 0 for r in docs.values())}
-    by_rank = {}
-    for qid in judged.keys() & run.keys():
-        order = ranked(run[qid])
-        by_rank[qid] = {d: float(len(order) - i) for i, d in enumerate(order)}
-    scores = dict.fromkeys(judged, 0.0)
-    for m in ir_measures.iter_calc([nDCG @ 10], judged, by_rank):
+    relevant = judged(qrels)
+    scores = dict.fromkeys(relevant, 0.0)
+    for m in ir_measures.iter_calc([nDCG @ 10], relevant, by_rank(run, relevant)):
         scores[m.query_id] = 100 * m.value
     return scores
 
@@ -48,15 +53,12 @@ def system_scores(runs_dir: Path, qrels: dict[str, Qrels]) -> Scores:
     `avg_<direction>`, `clir_ovr` and `mono_ovr`; queries in one fixed order."""
     out: Scores = {}
     per_bench: dict[str, dict[str, np.ndarray]] = {}
-    for bench, judged in qrels.items():
-        qids = sorted(judged)
+    for bench, qrels_b in qrels.items():
+        qids = sorted(qrels_b)
         per_bench[bench] = {}
         for direction in DIRECTIONS:
-            docs_lang = direction.split("-")[1]
-            restricted = {q: {d: r for d, r in docs.items() if doc_lang(d) == docs_lang}
-                          for q, docs in judged.items()}
             run = read_trec_run(runs_dir / bench / f"{direction}.trec")
-            scores = per_query_ndcg(run, restricted)
+            scores = per_query_ndcg(run, in_language(qrels_b, direction.split("-")[1]))
             values = np.array([scores[q] for q in qids if q in scores])
             per_bench[bench][direction] = values
             out[f"{bench}/{direction}"] = (values, np.ones(len(values)))
