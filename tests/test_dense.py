@@ -43,11 +43,24 @@ def test_encode_uses_the_prompt_and_keeps_input_order(tmp_path):
     model = SentenceTransformer(str(tiny_model(tmp_path)), device="cpu")
     texts = ["표", "the table insert document cursor chart edit cell", "삽입 문서 커서",
              "how do i insert a chart", "font"]
-    ours = dense.encode(model, texts, "passage", batch_size=2, progress=False)
+    ours = dense.encode(model, texts, "passage", 2, "fp32", progress=False)
     plain = model.encode(texts, prompt_name="passage", normalize_embeddings=True)
     assert ours.shape == (5, 32) and ours.dtype == np.float32
     np.testing.assert_allclose(ours, plain, atol=1e-5)
-    query = dense.encode(model, texts, "query", progress=False)
+    query = dense.encode(model, texts, "query", 64, "fp32", progress=False)
     assert not np.allclose(query, ours, atol=1e-3)
     with pytest.raises(ValueError, match="no prompt 'title'"):
-        dense.encode(model, texts, "title")
+        dense.encode(model, texts, "title", 64, "fp32")
+
+
+def test_bf16_encoding_autocasts_and_returns_unit_fp32_vectors(tmp_path):
+    model = SentenceTransformer(str(tiny_model(tmp_path)), device="cpu")
+    texts = ["표 삽입", "how do i insert a chart", "font size of the cell"]
+    fp32 = dense.encode(model, texts, "passage", 2, "fp32", progress=False)
+    bf16 = dense.encode(model, texts, "passage", 2, "bf16", progress=False)
+    assert bf16.dtype == np.float32
+    np.testing.assert_allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-6)
+    # bf16 keeps 8 bits of mantissa: close to fp32, but not the same numbers
+    assert 0 < np.abs(bf16 - fp32).max() < 0.05
+    raw = dense.encode(model, texts, "passage", 2, "bf16", progress=False, normalize=False)
+    np.testing.assert_allclose(raw, bf16, atol=1e-6)  # the model normalises itself

@@ -38,5 +38,6 @@ def test_a_dep_removed_from_dvc_yaml_is_reported_with_stage_and_file(tmp_path):
         (ROOT / "params.yaml").read_text())["grid"]} | {"report"}
     assert missing["train@koenen"] == ["koen/training/__init__.py",
                                        "koen/training/alignment_loss.py",
-                                       "koen/training/run.py", "koen/training/trainer.py"]
+                                       "koen/training/batching.py", "koen/training/run.py",
+                                       "koen/training/trainer.py"]
     assert missing["report"] == ["koen/report/__init__.py", "koen/report/report.py"]

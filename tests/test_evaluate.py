@@ -54,7 +54,9 @@ def built(tmp_path_factory) -> Path:
         model = tiny_model(root / "tiny")
         (model / "train_info.json").write_text(json.dumps(TRAIN_INFO))
         write_collection(root)
-        write_params(root)
+        # fp32: the tests compare index and query vectors with plain `encode` to 1e-5
+        write_params(root, index={**PARAMS["index"], "precision": "fp32"},
+                     evaluate={**PARAMS["evaluate"], "precision": "fp32"})
         for cmd in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
                                                      "commit", "-qm", "fixture"]):
             subprocess.run(["git", *cmd], check=True)
@@ -244,7 +246,7 @@ def index_vectors(index_dir: Path) -> dict[str, np.ndarray]:
 
 def test_shift_moves_korean_passages_by_the_train_language_vector(at):
     shift = {"model": "tiny/model", "alpha": 1.0, "split": "train", "pairs": 5}
-    write_params(at, index={**PARAMS["index"], "shift": shift})
+    write_params(at, index={**PARAMS["index"], "precision": "fp32", "shift": shift})
     index_stage.main(["shift"])
     manifest = indexes.read_manifest(Path("data/indexes/shift"))
     assert manifest["shift"]["pairs_used"] == 1 and manifest["shift"]["alpha"] == 1.0
@@ -267,15 +269,18 @@ def test_shift_moves_korean_passages_by_the_train_language_vector(at):
     metrics = evaluate.evaluate("shift", BENCHMARKS(), load().evaluate, PENDING)
     assert 0 <= metrics["lohelp/multi/ko/max@r_norm"] <= 100
 
-    write_params(at, index={**PARAMS["index"], "shift": shift | {"alpha": 0.0}})
+    write_params(at, index={**PARAMS["index"], "precision": "fp32",
+                            "shift": shift | {"alpha": 0.0}})
     index_stage.main(["shift"])
     for doc, vec in index_vectors(Path("data/indexes/shift/lohelp/multi")).items():
         np.testing.assert_allclose(vec, plain[doc], atol=1e-5)  # alpha 0: off
 
-    write_params(at, index={**PARAMS["index"], "shift": shift | {"split": "test"}})
+    write_params(at, index={**PARAMS["index"], "precision": "fp32",
+                            "shift": shift | {"split": "test"}})
     with pytest.raises(ParamsError, match="the split benchmark lohelp indexes"):
         index_stage.main(["shift"])
-    write_params(at, index={**PARAMS["index"], "shift": shift | {"alpha": 1.5}})
+    write_params(at, index={**PARAMS["index"], "precision": "fp32",
+                            "shift": shift | {"alpha": 1.5}})
     with pytest.raises(ParamsError, match="alpha"):
         index_stage.main(["shift"])
     write_params(at)

@@ -28,6 +28,7 @@ PARAMS_FILE = Path("params.yaml")
 SPLITS = ("train", "dev", "test")
 BASE, EXPERIMENT = "base", "experiment"
 NON_MODEL_SYSTEMS = ("bm25", "hybrid", "shift")  # systems that are not a model directory
+Precision = Literal["fp32", "bf16", "fp16", "auto"]  # koen/models/precision.py resolves `auto`
 
 
 def _fail(key: str, message: str) -> ParamsError:
@@ -127,6 +128,10 @@ class TrainParams(Section):
     scale: float
     max_seq_length: int
     freeze_embeddings: bool
+    attention_dropout: float | None  # None: the checkpoint's own
+    group_by_length: bool
+    gradient_checkpointing: bool
+    precision: Precision
     device: str  # cpu, cuda, cuda:1, mps ...
     devices: int
     checkpoint_steps: int
@@ -147,6 +152,9 @@ class TrainParams(Section):
             raise _fail(f"{where}.warmup_ratio", f"must be in [0, 1], got {self.warmup_ratio}")
         if self.scale <= 0:
             raise _fail(f"{where}.scale", "must be > 0")
+        if self.attention_dropout is not None and not 0.0 <= self.attention_dropout < 1.0:
+            raise _fail(f"{where}.attention_dropout", f"must be null or in [0, 1), got "
+                        f"{self.attention_dropout}")
 
 
 @dataclass
@@ -230,6 +238,7 @@ class IndexParams(Section):
     out_dir: Path  # <out_dir>/<system>/<benchmark>/{ko,en,multi}
     batch_size: int
     device: str
+    precision: Precision
     shift: ShiftParams
 
     def validate(self, where: str) -> None:
@@ -256,6 +265,7 @@ class EvaluateParams(Section):
     batch_size: int
     threads: int
     device: str
+    precision: Precision
     hybrid: HybridParams
 
     def validate(self, where: str) -> None:

@@ -42,6 +42,7 @@ from koen.evaluation.metrics import (
     round2,
     write_trec_run,
 )
+from koen.models.precision import resolve
 from koen.repro.atomic import atomic_dir, write_json
 from koen.repro.provenance import (
     TRAIN_INFO,
@@ -85,11 +86,12 @@ def dense_runs(index_dir: Path, queries: dict[str, Queries], p: EvaluateParams) 
         raise SystemExit(f"{index_dir} was built from other weights than those now in "
                          f"{manifest['model_dir']}: rebuild it with python -m stages.index")
     model = SentenceTransformer(manifest["model_dir"], device=p.device)
+    precision = resolve(p.precision, p.device)
     out: Runs = {}
     for bench, texts in queries.items():
         qids = list(texts)
         vectors = {lang: dense.encode(model, [texts[q][lang] for q in qids], "query",
-                                      p.batch_size) for lang in LANGS}
+                                      p.batch_size, precision) for lang in LANGS}
         pools = index_dir / bench
         out[bench] = {d: dense.search(pools / docs, qids, vectors[lang], p.k, p.threads)
                       for d, (lang, docs) in DIRECTIONS.items()}
@@ -196,7 +198,8 @@ def evaluate(name: str, benchmarks: KeyedSection, p: EvaluateParams,
     qrels = {b: read_qrels(benchmarks[b].qrels) for b in benchmarks}
     queries = {b: load_queries(benchmarks[b].queries, qrels[b]) for b in benchmarks}
     params: dict = {"model": name, "evaluate": {"benchmarks": ",".join(qrels), "k": p.k,
-                                                "multi_k": p.multi_k or "pool"}}
+                                                "multi_k": p.multi_k or "pool",
+                                                "precision": resolve(p.precision, p.device)}}
     systems = [name]
     if name == HYBRID:
         systems = [p.hybrid.dense, p.hybrid.sparse]

@@ -18,12 +18,16 @@ from sentence_transformers import SentenceTransformer
 from tqdm import tqdm
 
 from koen.evaluation.metrics import Run
+from koen.models.precision import autocast
 
 
-def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, batch_size: int = 64,
-           progress: bool = True, normalize: bool = True) -> np.ndarray:
+def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, batch_size: int,
+           precision: str, progress: bool = True, normalize: bool = True) -> np.ndarray:
     """Float32 embeddings (n, dim) of `texts`, in their order (unit length unless `normalize`
     is off), with the model's prompt `prompt_name` ("query" or "passage") prepended.
+
+    `precision` (resolved: fp32, bf16, fp16) is the autocast of the forward pass; the vectors
+    are returned, and normalised, in fp32.
 
     Batches are cut from the texts sorted by token count. `SentenceTransformer.encode` sorts by
     characters, but a Korean passage has about half the characters of its English twin for the
@@ -41,9 +45,12 @@ def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, b
               disable=not progress) as bar:
         for start in range(0, len(texts), batch_size):
             batch = order[start:start + batch_size]
-            emb = model.encode([texts[i] for i in batch], prompt_name=prompt_name,
-                               batch_size=len(batch), normalize_embeddings=normalize,
-                               convert_to_numpy=True, show_progress_bar=False)
+            with autocast(str(model.device), precision):
+                emb = model.encode([texts[i] for i in batch], prompt_name=prompt_name,
+                                   batch_size=len(batch), convert_to_numpy=True,
+                                   show_progress_bar=False).astype(np.float32)
+            if normalize:
+                emb /= np.linalg.norm(emb, axis=1, keepdims=True).clip(min=1e-12)
             if out is None:
                 out = np.empty((len(texts), emb.shape[1]), dtype=np.float32)
             out[batch] = emb  # (batch, dim)

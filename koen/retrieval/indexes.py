@@ -32,6 +32,7 @@ from sentence_transformers import SentenceTransformer
 from koen.config.parse import KeyedSection, ParamsError
 from koen.config.schema import IndexParams
 from koen.data.tables import read_table
+from koen.models.precision import resolve
 from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import files_digest, model_digest
 from koen.retrieval import bm25, dense, shift
@@ -83,8 +84,10 @@ def language_vector(raw: SentenceTransformer, p: IndexParams, seed: int) -> tupl
                                                                                   dict]:
     """Shift's V_ko from `index.shift`'s parallel pairs (unnormalised), and its record."""
     ko, en = parallel_pairs(p.shift.corpus, p.shift.split, p.shift.pairs, seed)
-    v_ko = (dense.encode(raw, ko, "passage", p.batch_size, normalize=False)
-            - dense.encode(raw, en, "passage", p.batch_size, normalize=False)).mean(axis=0)
+    precision = resolve(p.precision, p.device)
+    v_ko = (dense.encode(raw, ko, "passage", p.batch_size, precision, normalize=False)
+            - dense.encode(raw, en, "passage", p.batch_size, precision, normalize=False)
+            ).mean(axis=0)
     record = {"model": str(p.shift.model), "alpha": p.shift.alpha, "split": p.shift.split,
               "pairs": p.shift.pairs, "pairs_used": len(ko),
               "vector_norm": round(float(np.linalg.norm(v_ko)), 4)}
@@ -92,9 +95,10 @@ def language_vector(raw: SentenceTransformer, p: IndexParams, seed: int) -> tupl
 
 
 def shifted_vectors(raw: SentenceTransformer, passages: list[Passage], v_ko: np.ndarray,
-                    alpha: float, batch_size: int) -> np.ndarray:
+                    alpha: float, batch_size: int, precision: str) -> np.ndarray:
     """Passage vectors with the Shift correction applied to the Korean ones."""
-    z = dense.encode(raw, [x.text for x in passages], "passage", batch_size, normalize=False)
+    z = dense.encode(raw, [x.text for x in passages], "passage", batch_size, precision,
+                     normalize=False)
     is_ko = np.array([x.lang == "ko" for x in passages])
     z[is_ko] = shift.shifted(z[is_ko], v_ko, alpha)
     z[~is_ko] /= np.linalg.norm(z[~is_ko], axis=1, keepdims=True).clip(min=1e-12)
@@ -116,6 +120,7 @@ def build_dense(model_dir: Path, benchmarks: dict[str, list[Passage]], out: Path
     """Encode every benchmark's passages once and write its FAISS indexes under
     `out/<benchmark>` (with the Shift correction when a `shift_seed` is given)."""
     model = SentenceTransformer(str(model_dir), device=p.device)
+    precision = resolve(p.precision, p.device)
     raw = shift.unnormalised(model)
     v_ko, record = (language_vector(raw, p, shift_seed) if shift_seed is not None
                     else (None, None))
@@ -123,9 +128,11 @@ def build_dense(model_dir: Path, benchmarks: dict[str, list[Passage]], out: Path
     for bench, passages in benchmarks.items():
         start = time.perf_counter()
         if v_ko is not None:
-            vectors = shifted_vectors(raw, passages, v_ko, p.shift.alpha, p.batch_size)
+            vectors = shifted_vectors(raw, passages, v_ko, p.shift.alpha, p.batch_size,
+                                      precision)
         else:
-            vectors = dense.encode(model, [x.text for x in passages], "passage", p.batch_size)
+            vectors = dense.encode(model, [x.text for x in passages], "passage", p.batch_size,
+                                   precision)
         seconds = time.perf_counter() - start
         print(f"{bench}: encoded {len(passages)} passages in {seconds:.1f} s "
               f"({len(passages) / seconds:.1f} passages/s)")
@@ -160,7 +167,8 @@ def build(name: str, model_dir: Path | None, benchmarks: KeyedSection, p: IndexP
             counts, shift_record = build_dense(model_dir, passages, tmp, p,
                                                shift_seed=seed if name == SHIFT else None)
             manifest |= {"kind": "dense", "model_dir": str(model_dir),
-                         "model": model_digest(model_dir)}
+                         "model": model_digest(model_dir),
+                         "precision": resolve(p.precision, p.device)}
             for b, c in counts.items():
                 manifest["benchmarks"][b]["docs"] = c
             if shift_record:

@@ -20,6 +20,7 @@ from sentence_transformers import SentenceTransformer
 
 from koen.config.schema import load
 from koen.evaluation.metrics import Run, doc_lang, ranked
+from koen.models.precision import resolve
 from koen.retrieval import bm25, dense
 from koen.retrieval.fusion import rrf
 from koen.retrieval.indexes import BM25_ANALYZER, SPARSE, load_passages, read_manifest
@@ -28,9 +29,10 @@ METHODS = ("dense", "bm25", "hybrid")
 CANDIDATES = 100  # per system before fusion
 
 
-def dense_hits(index_dir: Path, bench: str, query: str, k: int, device: str) -> Run:
+def dense_hits(index_dir: Path, bench: str, query: str, k: int, device: str,
+               precision: str) -> Run:
     model = SentenceTransformer(read_manifest(index_dir)["model_dir"], device=device)
-    vector = dense.encode(model, [query], "query", progress=False)
+    vector = dense.encode(model, [query], "query", 1, resolve(precision, device), progress=False)
     return dense.search(index_dir / bench / "multi", ["q"], vector, k)
 
 
@@ -41,14 +43,15 @@ def bm25_hits(index_dir: Path, bench: str, query: str, k: int) -> Run:
 
 
 def search(query: str, method: str, model: str, k: int, rrf_k: int, indexes: Path, bench: str,
-           device: str = "cpu") -> list[tuple[str, float]]:
+           device: str, precision: str) -> list[tuple[str, float]]:
     """Top-`k` (docid, score) in benchmark `bench`'s pool of both languages, best first."""
     if method == "dense":
-        run = dense_hits(indexes / model, bench, query, k, device)
+        run = dense_hits(indexes / model, bench, query, k, device, precision)
     elif method == "bm25":
         run = bm25_hits(indexes / SPARSE, bench, query, k)
     else:
-        run = rrf([dense_hits(indexes / model, bench, query, CANDIDATES, device),
+        run = rrf([dense_hits(indexes / model, bench, query, CANDIDATES, device,
+                              precision),
                    bm25_hits(indexes / SPARSE, bench, query, CANDIDATES)], rrf_k, CANDIDATES, k)
     docs = run["q"]
     return [(d, docs[d]) for d in ranked(docs)[:k]]
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     b, p = params.benchmarks[bench], params.index
     passages = {x.doc_id: x for x in load_passages(b.corpus, b.split)}
     hits = search(args.query, args.method, args.model, args.k, args.rrf_k, p.out_dir, bench,
-                  p.device)
+                  p.device, p.precision)
     if not hits:
         print("no results")
     for rank, (docid, score) in enumerate(hits, start=1):

@@ -21,6 +21,7 @@ from koen.config.parse import ParamsError
 from koen.config.schema import TrainParams
 from koen.data import compositions
 from koen.data.tables import read_table
+from koen.models.precision import resolve
 from koen.repro.atomic import atomic_dir, atomic_file
 from koen.repro.provenance import TRAIN_INFO, code_digest, files_digest, json_digest, model_digest
 from koen.tracking import mlflow_log
@@ -31,12 +32,15 @@ Method = Literal["contrastive", "align"]
 TRIPLET_COLUMNS = tuple(f"{part}_{lang}" for part in ("query", "pos", "neg")
                         for lang in ("ko", "en"))
 HYPER = ("triplets", "epochs", "batch_size", "learning_rate", "warmup_ratio", "scale",
-         "max_seq_length", "freeze_embeddings", "devices", "device")
+         "max_seq_length", "freeze_embeddings", "attention_dropout", "group_by_length",
+         "gradient_checkpointing", "devices", "device")
 
 
 def hyper(p: TrainParams, method: Method) -> dict[str, Any]:
-    """What determines the weights besides data, seed and init; `align` only for that method."""
-    out: dict[str, Any] = {"method": method, **{k: getattr(p, k) for k in HYPER}}
+    """What determines the weights besides data, seed and init; `align` only for that method.
+    The precision is the resolved one: `auto` trains differently on different machines."""
+    out: dict[str, Any] = {"method": method, **{k: getattr(p, k) for k in HYPER},
+                           "precision": resolve(p.precision, p.device)}
     if method == "align":
         out["align"] = {k: getattr(p.align, k) for k in ("samples", "init", "jsd_weight",
                                                          "nce_weight", "direction", "pairs",
@@ -141,7 +145,8 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
             "init": str(init),
             "seed": seed,
             "params": hyper(p, method),
-            **{k: result[k] for k in ("steps", "resumed", "loss", "reused_from", "ranks")
+            **{k: result[k] for k in ("steps", "resumed", "loss", "padding_share",
+                                      "padding_share_random", "reused_from", "ranks")
                if k in result},
         }
         (tmp / TRAIN_INFO).write_text(json.dumps(info, indent=2, default=str))

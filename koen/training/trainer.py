@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from datasets import Dataset
 from sentence_transformers import (
@@ -28,6 +29,13 @@ from transformers import TrainerCallback
 
 from koen.repro.seeding import seed_everything
 from koen.training.alignment_loss import CrossLingualAlignmentLoss
+from koen.training.batching import (
+    GroupedSamplers,
+    LengthGroupedBatchSampler,
+    no_duplicate_batches,
+    padding_share,
+    token_lengths,
+)
 
 FINGERPRINT = "fingerprint.txt"
 COMPLETE = "complete"
@@ -86,6 +94,38 @@ def prompts_for(columns: list[str], model: SentenceTransformer) -> dict[str, str
     return {c: query if c == "anchor" or c.startswith("query") else passage for c in columns}
 
 
+def set_attention_dropout(model: SentenceTransformer, p: float | None) -> None:
+    """Override the attention-probability dropout for training (None: keep the checkpoint's).
+
+    PyTorch's fused CPU attention has no dropout: with it on, SDPA falls back to the math
+    kernel, which keeps every attention matrix for the backward pass. The saved config keeps
+    the checkpoint's value.
+    """
+    if p is None:
+        return
+    layers = [m for m in model.modules()
+              if "Attention" in type(m).__name__ and isinstance(getattr(m, "dropout", None),
+                                                                torch.nn.Dropout)]
+    if not layers:
+        raise ValueError("train.attention_dropout: no attention dropout found in "
+                         f"{type(model[0].auto_model).__name__}; set it to null")
+    for layer in layers:
+        layer.dropout.p = p
+
+
+def padding(dataset: Dataset, lengths: np.ndarray, batch_size: int, seed: int,
+            grouped: list[LengthGroupedBatchSampler]) -> dict[str, float]:
+    """Padding share of the length-grouped batches trained on (if any) and of random
+    no-duplicate batches of the same rows, as the library's sampler makes them."""
+    texts = [frozenset(str(v) for v in row.values()) for row in dataset]
+    order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(seed)).tolist()
+    out = {"padding_share_random": round(padding_share(
+        no_duplicate_batches(order, texts, batch_size), lengths), 4)}
+    if grouped:
+        out["padding_share"] = round(padding_share(grouped[-1].batches(), lengths), 4)
+    return out
+
+
 def resumable(checkpoints: Path, fingerprint: str) -> Path | None:
     """The last complete checkpoint of this very run (same inputs and params), if any."""
     mark = checkpoints / FINGERPRINT
@@ -111,7 +151,13 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
     model.max_seq_length = spec["max_seq_length"]
     if spec["freeze_embeddings"]:
         model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
+    set_attention_dropout(model, spec["attention_dropout"])
     dataset = Dataset.from_list(spec["examples"])
+    prompts = prompts_for(dataset.column_names, model)
+    lengths = token_lengths(dataset, model.tokenizer, prompts, spec["max_seq_length"])
+    grouped = GroupedSamplers(lengths)
+
+    precision = spec["precision"]
     args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=spec["epochs"],
@@ -128,8 +174,12 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         use_cpu=device == "cpu",
         ddp_backend="gloo" if device == "cpu" and distributed else None,
         dataloader_num_workers=0,
-        batch_sampler=BatchSamplers.NO_DUPLICATES,
-        prompts=prompts_for(dataset.column_names, model),
+        batch_sampler=grouped if spec["group_by_length"] else BatchSamplers.NO_DUPLICATES,
+        bf16=precision == "bf16",
+        fp16=precision == "fp16",
+        activation_checkpointing=spec["gradient_checkpointing"],
+        activation_checkpointing_kwargs={"use_reentrant": False},
+        prompts=prompts,
         disable_tqdm=False,
     )
     trainer = SentenceTransformerTrainer(
@@ -143,7 +193,8 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
     losses = [[h["step"], h["loss"]] for h in trainer.state.log_history if "loss" in h]
     if trainer.is_world_process_zero():
         model.save(spec["output"], safe_serialization=True)
-    return {"resumed": resume is not None, "steps": trainer.state.global_step, "loss": losses}
+    return {"resumed": resume is not None, "steps": trainer.state.global_step, "loss": losses,
+            **padding(dataset, lengths, spec["batch_size"], spec["seed"], grouped.made)}
 
 
 def worker_main(spec_path: str) -> None:
