@@ -7,6 +7,7 @@ from pathlib import Path
 
 from koen.config.schema import NON_MODEL_SYSTEMS, Params, load
 from koen.data.compositions import parse
+from koen.report.frontier import SweepLine
 from koen.report.report import Systems, report
 
 
@@ -25,7 +26,10 @@ def systems(params: Params) -> Systems:
     return Systems(names=names, benchmarks=list(params.benchmarks), grid=list(params.grid),
                    merges=merges,
                    experiment=experiment,
-                   shift=f"alpha {shift.alpha}, {Path(shift.model).name}", neighbours=neighbours)
+                   shift=f"alpha {shift.alpha}, {Path(shift.model).name}", neighbours=neighbours,
+                   sweeps=[SweepLine(name, list(sw.models),
+                                     {w: sw.system(name, w) for w in sw.weights})
+                           for name, sw in params.sweeps.items()])
 
 
 def main() -> None:

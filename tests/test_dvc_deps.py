@@ -40,4 +40,5 @@ def test_a_dep_removed_from_dvc_yaml_is_reported_with_stage_and_file(tmp_path):
                                        "koen/training/alignment_loss.py",
                                        "koen/training/batching.py", "koen/training/run.py",
                                        "koen/training/trainer.py"]
-    assert missing["report"] == ["koen/report/__init__.py", "koen/report/report.py"]
+    assert missing["report"] == ["koen/report/__init__.py", "koen/report/frontier.py",
+                                 "koen/report/report.py"]

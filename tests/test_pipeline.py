@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import time
 from pathlib import Path
 
 import pytest
 from conftest import FIXTURES
 from datasets import Dataset
+from mlflow import MlflowClient
 from project_deps import declared, interpolated_keys, stages
 from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
@@ -78,7 +80,8 @@ def tiny_grid(project, tmp_path):
         grid=["kokoen", "koenen"], composition="enkoko",
         train={"triplets": 32, "batch_size": 8, "max_seq_length": 32, "checkpoint_steps": 100},
         merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}},
-        belebele={"source": str(FIXTURES / "belebele")}, replace=("merges",))
+        sweeps={"koenen~kokoen": {"models": ["koenen", "kokoen"], "weights": [0.25, 0.75]}},
+        belebele={"source": str(FIXTURES / "belebele")}, replace=("merges", "sweeps"))
     project.commit("tiny grid")
     return project
 
@@ -89,7 +92,7 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     first = project.dvc("repro")
     assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg", "index_shift",
             "index@avg", "evaluate@avg", "evaluate_hybrid", "benchmark_belebele",
-            "report"} <= ran(first.stdout)
+            "sweep@koenen~kokoen", "report"} <= ran(first.stdout)
     # every key a stage read is declared: a change to it reruns the stage
     assert undeclared_reads(project.root, tmp_path / "trace") == {}
     del project.env[TRACE_ENV]
@@ -107,10 +110,19 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
                                                "avg", "shift")} <= set(evaluated)
     report = (project.root / "metrics/report.md").read_text()
     assert "| hybrid |" in report and "| shift (alpha 0.5, base) |" in report
+    # the sweep: two merged models between the parents, each evaluated, drawn and tested
+    assert "### koenen~kokoen: (1 − w) · kokoen + w · koenen" in report
+    assert "Best CLIR OVR without a significant Mono loss against" in report
+    sweep = (project.root / "metrics/plots/sweeps.csv").read_text().splitlines()
+    assert [line.split(",")[2] for line in sweep[1:]] == [
+        "kokoen", "sweeps/koenen~kokoen/w0.25", "sweeps/koenen~kokoen/w0.75", "koenen"]
+    merge = json.loads((project.root / "models/sweeps/koenen~kokoen/w0.25/merge_info.json")
+                       .read_text())
+    assert merge["weights"] == [0.25, 0.75] and merge["models"] == ["koenen", "kokoen"]
     plots = json.loads(project.dvc("plots", "show", "--json").stdout)
     assert "errors" not in plots
     assert {f"metrics/plots/{n}" for n in ("tradeoff.csv", "directions.csv", "inclination.csv",
-                                           "tradeoff.png")} <= set(plots["data"])
+                                           "sweeps.csv", "tradeoff.png")} <= set(plots["data"])
     assert not ran(project.dvc("repro").stdout)
     project.commit("reproduced")
 
@@ -139,6 +151,35 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     shifted = project.dvc("exp", "run", "-S", "index.shift.alpha=1.0")
     assert ran(shifted.stdout) == {"index_shift", "evaluate_shift", "report"}
     assert "| shift (alpha 1.0, base) |" in (project.root / "metrics/report.md").read_text()
+
+    # a queued experiment runs in a copy under .dvc/tmp/exps that DVC deletes: with the default
+    # store it still logs to the project's mlflow.db
+    del project.env["MLFLOW_TRACKING_URI"]
+    store = f"sqlite:///{project.root}/mlflow.db"
+    before = report_runs(store)
+    project.dvc("exp", "run", "--queue", "-S", "report.base=bm25")
+    project.dvc("queue", "start")
+    status = wait_for_queue(project)
+    assert "Success" in status and "Failed" not in status, status
+    assert len(report_runs(store)) == len(before) + 1
+    assert not list(project.root.glob(".dvc/tmp/exps/*/mlflow.db"))
+
+
+def report_runs(uri: str) -> list:
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("koen-retrieval")
+    return client.search_runs([experiment.experiment_id], "tags.stage = 'report'")
+
+
+def wait_for_queue(project, timeout: float = 900) -> str:
+    """`dvc queue status` once no task is queued or running (the worker runs detached)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = project.dvc("queue", "status").stdout
+        if not re.search(r"\b(Queued|Running)\b", status):
+            return status
+        time.sleep(5)
+    raise AssertionError(f"queue still busy after {timeout} s:\n{status}")
 
 
 def test_invalid_composition_fails_with_the_valid_codes(tiny_grid):

@@ -61,7 +61,7 @@ def evaluated(tmp_path, monkeypatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.delenv("DVC_EXP_NAME", raising=False)
-    write_params(tmp_path)
+    write_params(tmp_path, sweeps={})  # the sweeps' report: tests/test_frontier.py, pipeline
     systems = {"kokoen": metrics(85.26, 79.34, 90.55, 95.81, (70.0, 71.0, 30.0, 35.0, 20.0)),
                "base": metrics(82.28, 77.52, 92.87, 95.79),
                "koenen+base": metrics(89.02, 79.34, 91.0, 94.17, (75.0, 74.0, 50.0, 45.0, 25.0)),
@@ -144,10 +144,18 @@ def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     assert run.data.params["models"] == "base,bm25,koenen+base,kokoen"
     assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == [
         "directions.csv", "directions.png", "inclination.csv", "inclination.png", "report.md",
-        "significance.json", "tradeoff.csv", "tradeoff.png"]
+        "significance.json", "sweeps.csv", "tradeoff.csv", "tradeoff.png"]
     logged = run.data.metrics
     assert logged[mlflow_name("against base/kokoen vs base/clir_ovr/p_holm")] < 0.05
     assert logged[mlflow_name("against base/koenen+base vs base/clir_ovr/p_holm")] == 1.0
+
+
+def test_a_sweep_not_evaluated_yet_names_its_stage(evaluated):
+    write_params(evaluated, sweeps={"kokoen~base": {"models": ["kokoen", "base"],
+                                                    "weights": [0.5]}})
+    with pytest.raises(SystemExit, match=r"no metrics of sweeps/kokoen~base/w0.50 in "
+                       r"metrics/eval: run its stage \(dvc repro sweep@kokoen~base\)"):
+        report_stage.main()
 
 
 def test_inclination_table_follows_base_best_composition_merges_experiment_shift(evaluated):
@@ -159,7 +167,8 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
     write_params(evaluated, grid=["kokoko", "kokoen", "koenen"], composition="ko+en",
                  merges={"koenen+base": {"method": "linear", "models": ["koenen", "base"]}},
                  train={"method": "align", "align": {"init": "kokoen"}},
-                 index={**PARAMS["index"], "shift": {"alpha": 0.5, "model": "models/base"}})
+                 index={**PARAMS["index"], "shift": {"alpha": 0.5, "model": "models/base"}},
+                 sweeps={})
     report_stage.main()
     text = Path(PARAMS["report"]["out"]).read_text().split("## English inclination")[1]
     text, comparisons = text.split("## Merges against their parents")

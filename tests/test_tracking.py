@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import json
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -9,7 +11,8 @@ from mlflow import MlflowClient
 
 from koen.repro.atomic import write_json
 from koen.tracking.__main__ import main
-from koen.tracking.mlflow_log import log_run, pending_file, sync
+from koen.tracking.mlflow_log import log_run, pending_file, project_root, sync, tracking_uri
+from koen.tracking.tags import dvc_md5, system_tags
 
 
 @pytest.fixture(autouse=True)
@@ -73,12 +76,80 @@ def test_same_key_twice_logs_one_run_and_a_group_shares_one_parent(tmp_path, mon
     assert len(runs(uri)) == 3  # one parent for both
 
 
+def test_a_stage_in_a_dvc_experiment_copy_logs_to_the_project_store(tmp_path, monkeypatch):
+    """`dvc exp run --queue` runs the stages in <project>/.dvc/tmp/exps/<tmp>, deleted after."""
+    copy = tmp_path / ".dvc/tmp/exps/tmpa1b2c3"
+    copy.mkdir(parents=True)
+    monkeypatch.chdir(copy)
+    assert project_root() == tmp_path and project_root(tmp_path / "x") == tmp_path / "x"
+    assert tracking_uri() == f"sqlite:///{tmp_path}/mlflow.db"
+    assert log_run(record(), "metrics/pending") == "logged"
+    assert not (copy / "mlflow.db").exists() and (tmp_path / "mlflow.db").is_file()
+    assert len(children(f"sqlite:///{tmp_path}/mlflow.db")) == 1
+    assert (tmp_path / "metrics/pending").is_dir() and not (copy / "metrics").exists()
+
+
+def test_the_experiment_is_a_model_training_one_unless_the_user_said_otherwise(tmp_path):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    log_run(record(), tmp_path / "pending")
+    client = MlflowClient(uri)
+    experiment = client.get_experiment_by_name("koen-retrieval")
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
+    client.set_experiment_tag(experiment.experiment_id, "mlflow.experimentKind",
+                              "genai_development")
+    log_run(record(key="another"), tmp_path / "pending")
+    assert client.get_experiment_by_name("koen-retrieval").tags["mlflow.experimentKind"] == \
+        "genai_development"
+
+
+def test_system_tags_say_kind_composition_seed_merge_weights_and_dvc_output(tmp_path):
+    grid, merged, base = tmp_path / "models/grid/koenen", tmp_path / "models/merged/m", \
+        tmp_path / "models/base"
+    for d in (grid, merged, base):
+        d.mkdir(parents=True)
+        (d / "model.safetensors").write_bytes(d.name.encode())
+    (grid / "train_info.json").write_text(json.dumps({"composition": "koenen", "seed": 13}))
+    (merged / "merge_info.json").write_text(json.dumps(
+        {"name": "m", "method": "linear", "models": ["koenen", "base"], "weights": [0.3, 0.7]}))
+    lock = tmp_path / "dvc.lock"
+    lock.write_text("schema: '2.0'\nstages:\n  train@koenen:\n    cmd: python -m stages.train\n"
+                    f"    outs:\n    - path: {grid}\n      md5: abc123.dir\n")
+    assert dvc_md5(grid, lock) == "abc123.dir" and dvc_md5(merged, lock) is None
+    tags = system_tags(grid, lock)
+    assert tags["kind"] == "composition" and tags["composition"] == "koenen"
+    assert tags["seed"] == "13" and tags["dvc.md5"] == "abc123.dir"
+    assert tags["dvc.path"] == str(grid) and len(tags["model.sha256"]) == 64
+    tags = system_tags(merged, lock)
+    assert tags["kind"] == "merge" and tags["merge.weights"] == "0.3,0.7"
+    assert tags["merge.models"] == "koenen,base" and "dvc.md5" not in tags
+    assert system_tags(base, lock)["kind"] == "baseline"
+    assert system_tags(None) == {"kind": "baseline"}
+
+
+def rest(url: str, path: str, body: dict | None = None) -> dict:
+    """The MLflow REST API, as the UI calls it."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{url}{path}", data=data,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
 @pytest.mark.slow
 def test_log_to_a_real_server(tmp_path, monkeypatch, mlflow_server):
     url = mlflow_server()
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     assert log_run(record(), tmp_path / "pending") == "logged"
     check_logged(url)
+    # what the UI reads: the experiment kind that opens the runs table, runs filtered by tag
+    experiment = rest(url, "/api/2.0/mlflow/experiments/get-by-name?experiment_name="
+                      "koen-retrieval")["experiment"]
+    assert {"key": "mlflow.experimentKind", "value": "custom_model_development"} in \
+        experiment["tags"]
+    found = rest(url, "/api/2.0/mlflow/runs/search", {
+        "experiment_ids": [experiment["experiment_id"]],
+        "filter": "tags.stage = 'evaluate'"})["runs"]
+    assert [r["info"]["run_name"] for r in found] == ["eval stagehash1-e5"]
 
 
 @pytest.mark.slow

@@ -64,7 +64,7 @@ def with_systems(params: dict) -> dict:
 
 
 def merged(base: dict, changes: dict,
-           replace: tuple[str, ...] = ("merges", "benchmarks")) -> dict:
+           replace: tuple[str, ...] = ("merges", "benchmarks", "sweeps")) -> dict:
     """`base` updated key by key, recursively; keys in `replace` are replaced whole."""
     out = dict(base)
     for key, value in changes.items():

@@ -28,6 +28,7 @@ PARAMS_FILE = Path("params.yaml")
 SPLITS = ("train", "dev", "test")
 BASE, EXPERIMENT = "base", "experiment"
 NON_MODEL_SYSTEMS = ("bm25", "hybrid", "shift")  # systems that are not a model directory
+SWEEPS = "sweeps"  # the sweeps' folder inside the index, runs and metrics directories
 Precision = Literal["fp32", "bf16", "fp16", "auto"]  # koen/models/precision.py resolves `auto`
 
 
@@ -207,6 +208,39 @@ class Recipe(Section):
 
 
 @dataclass
+class Sweep(Section):
+    """An interpolation sweep: `(1 - w) * models[1] + w * models[0]` for each w of `weights`
+    (strictly between 0 and 1: the ends are the two models themselves, evaluated already)."""
+
+    models: list[str]
+    weights: list[float]
+
+    def validate(self, where: str) -> None:
+        if len(self.models) != 2 or self.models[0] == self.models[1]:
+            raise _fail(f"{where}.models", f"must name two different models, got {self.models}")
+        if not self.weights or any(not 0 < w < 1 for w in self.weights):
+            raise _fail(f"{where}.weights", "must list weights strictly between 0 and 1 (the "
+                        f"ends are the models themselves), got {self.weights}")
+        if len(set(self.weights)) != len(self.weights):
+            raise _fail(f"{where}.weights", f"repeats a weight: {self.weights}")
+
+    def point(self, weight: float) -> str:
+        """The name of one merged model of the sweep, e.g. `w0.30`."""
+        return f"w{weight:.2f}"
+
+    def system(self, name: str, weight: float) -> str:
+        """The system name of one point of sweep `name`, e.g. `sweeps/koenen~base/w0.30`: its
+        index, runs and metrics sit where a system's do."""
+        return f"{SWEEPS}/{name}/{self.point(weight)}"
+
+
+@dataclass
+class SweepParams(Section):
+    out_dir: Path  # models at <out_dir>/<sweep>/w<weight>; indexes, runs and metrics under
+    #                the index and evaluate directories' `sweeps/<sweep>/w<weight>`
+
+
+@dataclass
 class BenchmarkParams(Section):
     """One benchmark in the prepared schema: parallel corpus, queries, qrels."""
 
@@ -308,6 +342,8 @@ class Params(Section):
     merge: MergeDirs
     merges: dict[str, Recipe]
     experiment_merge: Recipe | None
+    sweeps: dict[str, Sweep]
+    sweep: SweepParams
     systems: dict[str, Path]
     belebele: BelebeleParams
     benchmarks: dict[str, BenchmarkParams]
@@ -333,10 +369,12 @@ class Params(Section):
         models = [BASE, *self.grid]
         for name in self.merges:
             recipe = self.merges[name]
-            if name in (*models, EXPERIMENT, *NON_MODEL_SYSTEMS):
+            if name in (*models, EXPERIMENT, *NON_MODEL_SYSTEMS, SWEEPS):
                 raise _fail(f"merges.{name}", "names a system that exists already; "
                             "choose another recipe name")
             _known_models(recipe.models, models, f"merges.{name}.models")
+        for name in self.sweeps:
+            _known_models(self.sweeps[name].models, models, f"sweeps.{name}.models")
         if self.experiment_merge is not None:
             em = self.experiment_merge
             if em.models[0] != EXPERIMENT:

@@ -57,6 +57,7 @@ from koen.retrieval import bm25, dense, fusion, indexes
 from koen.retrieval.fusion import rrf
 from koen.retrieval.indexes import BM25_ANALYZER, LANGS, MANIFEST, RESERVED, SPARSE, read_manifest
 from koen.tracking import mlflow_log
+from koen.tracking.tags import system_tags
 
 HYBRID = "hybrid"
 DIRECTIONS = {"en-ko": ("en", "ko"), "ko-en": ("ko", "en"),
@@ -223,7 +224,8 @@ def evaluate(name: str, benchmarks: KeyedSection, p: EvaluateParams,
     commit = git_commit()
     data = [f for b in benchmarks for f in (benchmarks[b].queries, benchmarks[b].qrels)]
     h = stage_hash([p.indexes / s / MANIFEST for s in systems], data, p, params.get("hybrid"))
-    tags = {"stage": "evaluate", "model": name, "stage_hash": h, "benchmarks": ",".join(qrels)}
+    tags = {"stage": "evaluate", "model": name, "stage_hash": h, "benchmarks": ",".join(qrels),
+            **system_tags(None if name in RESERVED else Path(manifests[0]["model_dir"]))}
     if commit:
         tags["git_commit"] = commit
     record = {"key": f"evaluate/{name}/{h}", "name": f"evaluate {name}", "params": params,

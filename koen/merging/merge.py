@@ -16,7 +16,7 @@ from safetensors.torch import load_file, save_file
 from koen.config.schema import BASE, MergeDirs, Recipe
 from koen.merging.methods import METHODS, NEEDS_BASE
 from koen.repro.atomic import atomic_dir
-from koen.repro.provenance import TRAIN_INFO
+from koen.repro.provenance import MERGE_INFO, TRAIN_INFO
 
 WEIGHTS = "model.safetensors"
 
@@ -55,20 +55,29 @@ def check_compatible(paths: list[Path]) -> None:
 
 def merge(recipe: Recipe, paths: list[Path], base: Path | None, out: Path,
           keep_train_info: bool = False) -> dict:
-    """Write the merge of `paths` to `out` (tokenizer and config from the first model). With
-    `keep_train_info`, the first model's training record is kept, with the merge added."""
+    """Write the merge of `paths` by `recipe` to `out` (see `merge_models`)."""
+    return merge_models(recipe.method, recipe.models, recipe.merge_weights(), recipe.options(),
+                        paths, base, out, keep_train_info)
+
+
+def merge_models(method: str, models: list[str], weights: list[float],
+                 options: dict[str, float], paths: list[Path], base: Path | None, out: Path,
+                 keep_train_info: bool = False) -> dict:
+    """Write the merge of `paths` (named `models`) to `out` (tokenizer and config from the
+    first model). With `keep_train_info`, the first model's training record is kept, with the
+    merge added."""
     check_compatible(paths + ([base] if base else []))
     states = [load_file(str(p / WEIGHTS)) for p in paths]
     base_state = load_file(str(base / WEIGHTS)) if base else None
-    merged = METHODS[recipe.method](states, recipe.merge_weights(), base_state, recipe.options())
+    merged = METHODS[method](states, weights, base_state, options)
     with atomic_dir(out) as tmp:
         shutil.copytree(paths[0], tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns(
             TRAIN_INFO, WEIGHTS))
         save_file({k: v.contiguous() for k, v in merged.items()}, str(tmp / WEIGHTS),
                   metadata={"format": "pt"})
-        info = {"name": out.name, "method": recipe.method, "models": recipe.models,
-                "weights": recipe.merge_weights(), **recipe.options()}
-        (tmp / "merge_info.json").write_text(json.dumps(info, indent=2))
+        info = {"name": out.name, "method": method, "models": models, "weights": weights,
+                **options}
+        (tmp / MERGE_INFO).write_text(json.dumps(info, indent=2))
         if keep_train_info:
             train_info = json.loads((paths[0] / TRAIN_INFO).read_text())
             (tmp / TRAIN_INFO).write_text(json.dumps(train_info | {"merge": info},

@@ -29,6 +29,13 @@ from matplotlib.transforms import Bbox
 from koen.config.schema import ReportParams
 from koen.evaluation.metrics import Qrels, read_qrels
 from koen.evaluation.significance import Comparison, bootstrap_ci, compare, system_scores
+from koen.report.frontier import (
+    SweepLine,
+    draw_sweeps,
+    sweep_markdown,
+    sweep_pairs,
+    write_sweeps_csv,
+)
 from koen.repro.atomic import atomic_file, write_json
 from koen.repro.provenance import git_commit, run_group
 from koen.tracking import mlflow_log
@@ -86,6 +93,7 @@ class Systems:
     experiment: str
     shift: str
     neighbours: list[str]  # grid models the experiment is compared with
+    sweeps: list[SweepLine]
 
 
 @dataclass
@@ -124,6 +132,16 @@ def load_metrics(eval_dir: Path, names: list[str], first: list[str],
                                  f"{bench!r} (params.yaml benchmarks): rerun its evaluate stage")
     order = [n for n in first if n in found] + sorted(n for n in found if n not in first)
     return {n: found[n] for n in order}
+
+
+def load_points(eval_dir: Path, sweeps: list[SweepLine], benchmarks: list[str]) -> Metrics:
+    """Every sweep's merged models' metrics (all of them: the sweep stage writes them at once)."""
+    for sweep in sweeps:
+        if missing := [n for n in sweep.points.values() if not (eval_dir / f"{n}.json").is_file()]:
+            raise SystemExit(f"no metrics of {missing[0]} in {eval_dir}: run its stage "
+                             f"(dvc repro sweep@{sweep.name})")
+    names = [n for s in sweeps for n in s.points.values()]
+    return load_metrics(eval_dir, names, [], benchmarks) if names else {}
 
 
 def inclination_rows(metrics: Metrics, systems: Systems) -> Metrics:
@@ -205,7 +223,7 @@ def comparison_table(evidence: Evidence, family: str) -> list[str]:
 
 
 def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
-             benchmarks: list[str], missing: list[str]) -> str:
+             benchmarks: list[str], missing: list[str], sweeps: list[str]) -> str:
     counts = ", ".join(f"{b} {n}" for b, n in evidence.queries.items())
     legend = (f"† significant at p < {evidence.alpha} in a paired two-sided permutation test over "
               "queries (per-query nDCG@10; an OVR per query is the mean of its two directions; "
@@ -254,6 +272,13 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
         "",
         *comparison_table(evidence, EXPERIMENT_GRID),
         "",
+        "## Interpolation sweeps",
+        "",
+        "Each weight's merged model, indexed and evaluated like the others; Δ Mono against the "
+        "better parent in Mono OVR, Holm-corrected over the sweep's weights; in bold the weight "
+        "with the best CLIR OVR whose Mono OVR is not significantly lower.",
+        "",
+        *sweeps,
         legend,
         "",
     ])
@@ -348,9 +373,11 @@ def whiskers(metrics: Metrics, names: list[str], evidence: Evidence,
 
 
 def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[str, str],
-               evidence: Evidence, benchmarks: list[str]) -> list[Path]:
+               evidence: Evidence, benchmarks: list[str], sweeps: list[SweepLine],
+               points: Metrics) -> list[Path]:
     names = list(metrics)
     fig, ax = new_figure((7.5, 6))
+    draw_sweeps(ax, sweeps, metrics | points)
     for kind, (color, marker) in KIND_STYLE.items():
         members = [n for n in names if kinds.get(n, "other") == kind]
         if members:
@@ -426,17 +453,19 @@ def save(fig: Figure, path: Path) -> None:
 
 def gather_evidence(metrics: Metrics, systems: Systems, base: str, runs_dir: Path,
                     qrels: dict[str, Qrels], resamples: int, alpha: float,
-                    seed: int) -> Evidence:
-    """Tests of every comparison the report prints, from the evaluate stage's TREC runs."""
-    missing = [n for n in metrics if not (runs_dir / n).is_dir()]
+                    seed: int, points: Metrics) -> Evidence:
+    """Tests of every comparison the report prints, from the evaluate stage's TREC runs
+    (`points`: the sweeps' merged models, tested against their better parent)."""
+    missing = [n for n in [*metrics, *points] if not (runs_dir / n).is_dir()]
     if missing:
         raise SystemExit(f"no runs of {missing[0]} under {runs_dir}: run its evaluate stage")
-    scores = {n: system_scores(runs_dir / n, qrels) for n in metrics}
+    scores = {n: system_scores(runs_dir / n, qrels) for n in [*metrics, *points]}
     pairs = [(AGAINST_BASE, n, base) for n in metrics if n != base and base in metrics]
     pairs += [(MERGE_PARENT, m, parent) for m, parents in systems.merges.items()
               if m in metrics for parent in parents if parent in metrics]
     if "experiment" in metrics:
         pairs += [(EXPERIMENT_GRID, "experiment", g) for g in systems.neighbours if g in metrics]
+    pairs += sweep_pairs(systems.sweeps, metrics)
     intervals = {n: {k: bootstrap_ci(*scores[n][k], resamples, seed)
                      for k in ("clir_ovr", "mono_ovr")} for n in metrics}
     return Evidence(compare(pairs, scores, resamples, seed), intervals, alpha,
@@ -461,20 +490,24 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
     `qrels`: each benchmark's qrels file, in the report's order."""
     benchmarks = list(qrels)
     metrics = load_metrics(p.eval_dir, systems.names, p.first, benchmarks)
+    points = load_points(p.eval_dir, systems.sweeps, benchmarks)
     focus = inclination_rows(metrics, systems)
     judged = {b: read_qrels(path) for b, path in qrels.items()}
     evidence = gather_evidence(metrics, systems, p.base, runs_dir, judged, p.resamples, p.alpha,
-                               seed)
+                               seed, points)
     text = markdown(metrics, p.base, focus, evidence, benchmarks,
-                    [n for n in systems.names if n not in metrics])
+                    [n for n in systems.names if n not in metrics],
+                    sweep_markdown(systems.sweeps, metrics | points, evidence.comparisons,
+                                   p.alpha))
     with atomic_file(p.out) as f:
         f.write(text)
     tests = evidence_json(evidence)
     write_json(p.significance, tests)
     files = [p.out, p.significance,
              *write_csvs(metrics, p.plots_dir, focus, evidence, benchmarks),
+             write_sweeps_csv(systems.sweeps, metrics | points, p.plots_dir),
              *write_pngs(metrics, p.plots_dir, focus, system_kinds(metrics, systems), evidence,
-                         benchmarks)]
+                         benchmarks, systems.sweeps, points)]
     commit = git_commit()
     record = {"key": f"report/{hashlib.sha256(text.encode()).hexdigest()[:16]}",
               "name": "report", "params": {"models": ",".join(metrics),

@@ -10,6 +10,7 @@ from pathlib import Path
 from types import ModuleType
 
 TRAIN_INFO = "train_info.json"  # the train stage's record inside a model directory
+MERGE_INFO = "merge_info.json"  # the merge stage's record inside a model directory
 
 
 def files_digest(*paths: Path) -> str:

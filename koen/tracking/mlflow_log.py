@@ -4,6 +4,11 @@ A record is first saved as JSON under a pending directory, so a result produced 
 down is kept: `python -m koen.tracking sync` logs it later. Each record carries an idempotency
 key (tag `koen.key`), so logging or syncing twice never duplicates a run. Runs of one group (a
 commit, a DVC experiment) are children of one parent run, found again by its tag `koen.group`.
+
+The default store and the pending directory belong to the project, not to the working
+directory: `dvc exp run --queue` / `--temp` run the stages in a copy under
+`<project>/.dvc/tmp/exps/`, which DVC deletes afterwards; a relative `sqlite:///mlflow.db` there
+would be a new, lost database.
 """
 
 from __future__ import annotations
@@ -24,15 +29,35 @@ from mlflow.entities import Metric, Param
 
 from koen.repro.atomic import write_json
 
-DEFAULT_URI = "sqlite:///mlflow.db"
+DEFAULT_STORE = "mlflow.db"  # sqlite, in the project root
 DEFAULT_EXPERIMENT = "koen-retrieval"
+# MLflow 3's UI opens an experiment of this kind on its runs table (GenAI ones on traces).
+EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
+DVC_TEMP = (".dvc", "tmp", "exps")  # where DVC's queued and --temp experiments run
 DEFAULT_PENDING = Path("metrics/mlflow_pending")
 # mlflow's defaults retry 7 times with backoff (minutes) and wait 120 s per request.
 FAIL_FAST = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
 
 
+def project_root(cwd: Path | None = None) -> Path:
+    """The project a stage works for: `cwd`, or the project whose DVC experiment copy it is."""
+    path = (cwd or Path.cwd()).resolve()
+    parts = path.parts
+    for i in range(len(parts) - len(DVC_TEMP)):
+        if parts[i:i + len(DVC_TEMP)] == DVC_TEMP:
+            return Path(*parts[:i])
+    return path
+
+
 def tracking_uri() -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+    """MLFLOW_TRACKING_URI, else the project's sqlite store (an absolute path)."""
+    return (os.environ.get("MLFLOW_TRACKING_URI")
+            or f"sqlite:///{project_root() / DEFAULT_STORE}")
+
+
+def in_project(path: Path | str) -> Path:
+    """A relative path of params.yaml (the pending directory) taken in the project root."""
+    return project_root() / path if not Path(path).is_absolute() else Path(path)
 
 
 def experiment_name() -> str:
@@ -91,7 +116,13 @@ def _log(record: dict[str, Any], uri: str) -> str:
     """Log one record; raises on any failure. Returns "logged" or "exists"."""
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name(experiment_name())
-    exp_id = experiment.experiment_id if experiment else client.create_experiment(experiment_name())
+    if experiment is None:
+        exp_id = client.create_experiment(experiment_name(), tags=EXPERIMENT_TAGS)
+    else:
+        exp_id = experiment.experiment_id
+        for k, v in EXPERIMENT_TAGS.items():
+            if k not in experiment.tags:  # a store made before; never override a user's choice
+                client.set_experiment_tag(exp_id, k, v)
     if _find_run(client, exp_id, "koen.key", record["key"]):
         return "exists"
 
@@ -145,7 +176,7 @@ def log_run(record: dict[str, Any], pending_dir: Path | str) -> str:
     [path, folder] pairs),
     "steps": {"train_loss": [[step, value], ...]}}; only "key" and "name" are required.
     """
-    pending = pending_file(pending_dir, record["key"])
+    pending = pending_file(in_project(pending_dir), record["key"])
     write_json(pending, record)
     return _attempt(record, pending)
 
@@ -153,6 +184,6 @@ def log_run(record: dict[str, Any], pending_dir: Path | str) -> str:
 def sync(pending_dir: Path | str) -> dict[str, int]:
     """Log every pending record; returns how many were logged, already there, still pending."""
     counts = {"logged": 0, "exists": 0, "pending": 0}
-    for pending in sorted(Path(pending_dir).glob("*.json")):
+    for pending in sorted(in_project(pending_dir).glob("*.json")):
         counts[_attempt(json.loads(pending.read_text(encoding="utf-8")), pending)] += 1
     return counts

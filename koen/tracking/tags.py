@@ -1,0 +1,51 @@
+"""MLflow tags a user filters and groups runs by: what kind of system, which composition,
+seed and merge weights, and which DVC output (path and hash) holds its model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from koen.repro.provenance import MERGE_INFO, TRAIN_INFO, model_digest
+
+DVC_LOCK = Path("dvc.lock")
+
+
+def dvc_md5(path: Path, lock: Path = DVC_LOCK) -> str | None:
+    """The md5 DVC recorded for the output `path` in `lock` (None until a stage made it)."""
+    if not lock.is_file():
+        return None
+    stages = (yaml.safe_load(lock.read_text(encoding="utf-8")) or {}).get("stages", {})
+    for stage in stages.values():
+        for out in stage.get("outs", []):
+            if Path(out["path"]) == Path(path):
+                return out.get("md5")
+    return None
+
+
+def system_tags(model_dir: Path | None, lock: Path = DVC_LOCK) -> dict[str, str]:
+    """kind (baseline | composition | merge), composition, seed, merge method/models/weights,
+    and the model's DVC path, DVC md5 and content digest. `None`: a system without a model."""
+    if model_dir is None:
+        return {"kind": "baseline"}
+    model_dir = Path(model_dir)
+    tags = {"dvc.path": str(model_dir), "model.sha256": model_digest(model_dir)}
+    if md5 := dvc_md5(model_dir, lock):
+        tags["dvc.md5"] = md5
+    train = model_dir / TRAIN_INFO
+    merge = model_dir / MERGE_INFO
+    if merge.is_file():
+        info = json.loads(merge.read_text())
+        tags |= {"kind": "merge", "merge.method": info["method"],
+                 "merge.models": ",".join(info["models"]),
+                 "merge.weights": ",".join(f"{w:g}" for w in info["weights"])}
+    elif train.is_file():
+        tags["kind"] = "composition"
+    else:
+        tags["kind"] = "baseline"
+    if train.is_file():
+        info = json.loads(train.read_text())
+        tags |= {k: str(info[k]) for k in ("composition", "seed") if k in info}
+    return tags
