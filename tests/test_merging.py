@@ -7,6 +7,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
+from tiny_data import PARAMS
 from tiny_models import tiny_model
 
 from koen.config.parse import ParamsError, parse
@@ -46,7 +47,12 @@ def test_task_arithmetic_and_ties_by_hand():
 @pytest.mark.parametrize("recipe, message", [
     ({"method": "linear", "models": ["a", "b"], "weights": [0.6, 0.6]}, "must sum to 1"),
     ({"method": "linear", "models": ["a", "b"], "weights": [1.0]}, "has 1 values for 2 models"),
-    ({"method": "slerp", "models": ["a", "b"]}, "allowed: linear, task_arithmetic, ties"),
+    ({"method": "slerp", "models": ["a", "b"]}, "allowed: linear, task_arithmetic, ties, cocktail"),
+    ({"method": "cocktail", "models": ["a", "b"], "examples": 8}, "'merges.x.temperature' must be "
+     "given"),
+    ({"method": "cocktail", "models": ["a", "b"], "examples": 8, "temperature": 1.0,
+      "weights": [0.5, 0.5]}, "are what method cocktail computes"),
+    ({"method": "linear", "models": ["a", "b"], "temperature": 1.0}, "not used by method linear"),
     ({"method": "ties", "models": ["a", "base"]}, "relative to base"),
     ({"method": "linear", "models": ["a"], "weight": [1.0]}, "unknown key 'merges.x.weight'"),
     ({"method": "linear", "models": ["a", "b"], "weights": [1.5, -0.5]}, "must be >= 0"),
@@ -104,7 +110,8 @@ def test_experiment_merge_averages_the_trained_model_in_place_and_keeps_its_reco
     grid_model = tiny_model(tmp_path / "tiny2", seed=2).rename(tmp_path / "grid/kokoen")
     kokoen = load_file(str(grid_model / "model.safetensors"))
     dirs = parse(MergeDirs, {"base": str(tmp_path / "base"), "grid_dir": str(tmp_path / "grid"),
-                             "out_dir": str(tmp_path / "merged")}, "merge")
+                             "out_dir": str(tmp_path / "merged"),
+                             "cocktail": PARAMS["merge"]["cocktail"]}, "merge")
     recipe = parse(Recipe, {"method": "linear", "models": ["experiment", "kokoen"],
                             "weights": [0.25, 0.75]}, "experiment_merge")
     assert merge_experiment(recipe, exp, dirs)["weights"] == [0.25, 0.75]

@@ -159,10 +159,23 @@ class TrainParams(Section):
 
 
 @dataclass
+class CocktailData(Section):
+    """Where `method: cocktail` takes its few dev-split examples, and how it encodes them."""
+
+    corpus: Path
+    queries: Path
+    qrels: Path  # the dev split's: examples are never test queries
+    batch_size: int
+    device: str
+    precision: Precision
+
+
+@dataclass
 class MergeDirs(Section):
     base: Path
     grid_dir: Path
     out_dir: Path
+    cocktail: CocktailData
 
 
 @dataclass
@@ -175,6 +188,8 @@ class Recipe(Section):
     weights: list[float] | None = None
     scale: float | None = None
     density: float | None = None
+    examples: int | None = None  # cocktail: dev queries per target
+    temperature: float | None = None  # cocktail: softmax temperature over the losses
 
     def validate(self, where: str) -> None:
         if self.method not in METHODS:
@@ -190,7 +205,13 @@ class Recipe(Section):
             if self.method == "linear" and abs(sum(self.weights) - 1) > 1e-6:
                 raise _fail(f"{where}.weights", "of a linear merge must sum to 1, got "
                             f"{sum(self.weights):g}")
-        for option in ("scale", "density"):
+        if self.method == "cocktail":
+            if self.weights is not None:
+                raise _fail(f"{where}.weights", "are what method cocktail computes; remove them")
+            for option in ("examples", "temperature"):
+                if getattr(self, option) is None or getattr(self, option) <= 0:
+                    raise _fail(f"{where}.{option}", "must be given and > 0 for method cocktail")
+        for option in ("scale", "density", "examples", "temperature"):
             if getattr(self, option) is not None and option not in OPTIONS[self.method]:
                 raise _fail(f"{where}.{option}", f"is not used by method {self.method}; it takes "
                             f"{', '.join(OPTIONS[self.method]) or 'no options'}")
@@ -203,7 +224,8 @@ class Recipe(Section):
         return self.weights or [1 / len(self.models)] * len(self.models)
 
     def options(self) -> dict[str, float]:
-        given = {"lambda": self.scale, "density": self.density}
+        given = {"lambda": self.scale, "density": self.density, "examples": self.examples,
+                 "temperature": self.temperature}
         return {k: v for k, v in given.items() if v is not None}
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 
 from koen.config.schema import BASE, MergeDirs, Recipe
+from koen.merging.cocktail import cocktail_weights
 from koen.merging.methods import METHODS, NEEDS_BASE
 from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import MERGE_INFO, TRAIN_INFO
@@ -95,8 +96,17 @@ def merge_experiment(recipe: Recipe, experiment: Path, dirs: MergeDirs) -> dict:
     return merge(recipe, paths, base, experiment, keep_train_info=True)
 
 
-def merge_recipe(name: str, recipe: Recipe, dirs: MergeDirs) -> dict:
-    """Merge the models of recipe `name` into `dirs.out_dir / name`."""
+def merge_recipe(name: str, recipe: Recipe, dirs: MergeDirs, seed: int) -> dict:
+    """Merge the models of recipe `name` into `dirs.out_dir / name` (cocktail: with the
+    weights its examples give, recorded with each model's losses)."""
     paths = [resolve(m, dirs) for m in recipe.models]
     base = dirs.base if recipe.method in NEEDS_BASE else None
-    return merge(recipe, paths, base, dirs.out_dir / name)
+    if recipe.method != "cocktail":
+        return merge(recipe, paths, base, dirs.out_dir / name)
+    check_compatible(paths)
+    weights, losses = cocktail_weights(paths, dirs.cocktail, recipe.examples, recipe.temperature,
+                                       seed)
+    print("cocktail weights: " + ", ".join(f"{m} {w:.3f}" for m, w in
+                                           zip(recipe.models, weights, strict=True)))
+    return merge_models("cocktail", recipe.models, weights,
+                        recipe.options() | {"losses": losses}, paths, None, dirs.out_dir / name)

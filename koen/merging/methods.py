@@ -3,6 +3,8 @@
 A registry of methods, each `fn(states, weights, base, options) -> state`:
 - `linear`: weighted average (Wortsman et al., 2022, "Model soups"); the paper's merge.
 - `task_arithmetic`: base + lambda * sum_i w_i (theta_i - base) (Ilharco et al., 2023).
+- `cocktail`: `linear` with weights from each model's contrastive loss on a few dev examples
+  (LM-Cocktail, Xiao et al., 2023; the weights come from koen/merging/cocktail.py).
 - `ties`: trim each task vector to its top-`density` magnitudes, elect a sign per parameter,
   average the agreeing entries (Yadav et al., 2023, "TIES-Merging").
 Written here because mergekit 0.1.5's `BertModel` definition is broken (see REFERENCE.md) and
@@ -71,8 +73,9 @@ def ties(states: list[State], weights: list[float], base: State | None,
 
 
 METHODS: dict[str, MergeFn] = {"linear": linear, "task_arithmetic": task_arithmetic,
-                               "ties": ties}
+                               "ties": ties, "cocktail": linear}
 NEEDS_BASE = {"task_arithmetic", "ties"}
 # Recipe options each method uses (`scale` is lambda); giving another one is an error.
 OPTIONS: dict[str, tuple[str, ...]] = {"linear": (), "task_arithmetic": ("scale",),
-                                       "ties": ("scale", "density")}
+                                       "ties": ("scale", "density"),
+                                       "cocktail": ("examples", "temperature")}
