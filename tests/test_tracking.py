@@ -5,13 +5,18 @@ import time
 import urllib.request
 from pathlib import Path
 
+import mlflow.sentence_transformers
+import numpy as np
 import pytest
 from conftest import free_port
 from mlflow import MlflowClient
+from sentence_transformers import SentenceTransformer
+from tiny_models import tiny_model
 
 from koen.repro.atomic import write_json
 from koen.tracking.__main__ import main
 from koen.tracking.mlflow_log import log_run, pending_file, project_root, sync, tracking_uri
+from koen.tracking.registry import best_merge, register_all
 from koen.tracking.tags import dvc_md5, system_tags
 
 
@@ -87,6 +92,8 @@ def test_a_stage_in_a_dvc_experiment_copy_logs_to_the_project_store(tmp_path, mo
     assert not (copy / "mlflow.db").exists() and (tmp_path / "mlflow.db").is_file()
     assert len(children(f"sqlite:///{tmp_path}/mlflow.db")) == 1
     assert (tmp_path / "metrics/pending").is_dir() and not (copy / "metrics").exists()
+    (run,) = children(f"sqlite:///{tmp_path}/mlflow.db")
+    assert run.info.artifact_uri.startswith((tmp_path / "mlruns").as_uri())
 
 
 def test_the_experiment_is_a_model_training_one_unless_the_user_said_otherwise(tmp_path):
@@ -126,6 +133,42 @@ def test_system_tags_say_kind_composition_seed_merge_weights_and_dvc_output(tmp_
     assert system_tags(None) == {"kind": "baseline"}
 
 
+def test_register_logs_a_sentence_transformers_model_once_and_moves_the_alias(tmp_path):
+    one, two = tiny_model(tmp_path / "one", seed=1), tiny_model(tmp_path / "two", seed=2)
+    systems = {"one": one, "two": two}
+    metrics = {"one": {"clir_ovr": 50.0, "mono_ovr": 70.0},   # mean 60.0
+               "two": {"clir_ovr": 55.0, "mono_ovr": 66.0}}   # mean 60.5: the best
+    assert best_merge(metrics, ["one", "two"]) == "two"
+    out = tmp_path / "registry.json"
+    done = register_all(metrics, ["one", "two"], systems, "koen", "champion", ["one"], out)
+    assert [(d["system"], d["registered_model"], d["version"], d["status"]) for d in done] == [
+        ("two", "koen", 1, "registered"), ("one", "koen-one", 1, "registered")]
+    assert json.loads(out.read_text()) == done
+    client = MlflowClient(f"sqlite:///{tmp_path}/mlflow.db")
+    version = client.get_model_version_by_alias("koen", "champion")
+    assert int(version.version) == 1
+    loaded = mlflow.sentence_transformers.load_model("models:/koen@champion")
+    expected = SentenceTransformer(str(two), device="cpu").encode(["표 삽입"])
+    np.testing.assert_allclose(loaded.encode(["표 삽입"]), expected, atol=1e-6)
+    tags = client.get_run(version.run_id).data.tags
+    assert tags["stage"] == "register" and tags["model"] == "two"
+    # the same weights again: no new version; new weights under the alias: version 2
+    again = register_all(metrics, ["one", "two"], systems, "koen", "champion", [], out)
+    assert again[0]["status"] == "exists" and again[0]["version"] == 1
+    metrics["one"]["clir_ovr"] = 60.0
+    moved = register_all(metrics, ["one", "two"], systems, "koen", "champion", [], out)
+    assert moved[0]["system"] == "one" and moved[0]["version"] == 2
+    assert int(client.get_model_version_by_alias("koen", "champion").version) == 2
+
+
+def test_register_with_mlflow_down_says_so_and_does_not_fail(tmp_path, monkeypatch):
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
+    one = tiny_model(tmp_path / "one", seed=1)
+    done = register_all({"one": {"clir_ovr": 1.0, "mono_ovr": 1.0}}, ["one"], {"one": one},
+                        "koen", "champion", [], tmp_path / "registry.json")
+    assert done[0]["status"].startswith("not registered: ")
+
+
 def rest(url: str, path: str, body: dict | None = None) -> dict:
     """The MLflow REST API, as the UI calls it."""
     data = None if body is None else json.dumps(body).encode()
@@ -150,6 +193,12 @@ def test_log_to_a_real_server(tmp_path, monkeypatch, mlflow_server):
         "experiment_ids": [experiment["experiment_id"]],
         "filter": "tags.stage = 'evaluate'"})["runs"]
     assert [r["info"]["run_name"] for r in found] == ["eval stagehash1-e5"]
+    # the registered best merge, as the UI's models page reads it
+    one = tiny_model(tmp_path / "one", seed=1)
+    register_all({"one": {"clir_ovr": 1.0, "mono_ovr": 1.0}}, ["one"], {"one": one}, "koen",
+                 "champion", [], tmp_path / "registry.json")
+    version = rest(url, "/api/2.0/mlflow/registered-models/alias?name=koen&alias=champion")
+    assert version["model_version"]["version"] == "1"
 
 
 @pytest.mark.slow

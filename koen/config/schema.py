@@ -349,8 +349,17 @@ class ReportParams(Section):
 
 
 @dataclass
+class RegisterParams(Section):
+    name: str  # the registered model whose `alias` points at the best merge
+    alias: str
+    also: list[str]  # more systems, each registered as `<name>-<system>`
+    out: Path  # what was registered (the stage's output)
+
+
+@dataclass
 class TrackingParams(Section):
     pending: Path  # MLflow runs not yet logged (MLflow unreachable): `python -m koen.tracking sync`
+    register: RegisterParams
 
 
 @dataclass
@@ -414,6 +423,12 @@ class Params(Section):
             if b.corpus == self.index.shift.corpus and b.split == self.index.shift.split:
                 raise _fail("index.shift.split", f"is {b.split!r}, the split benchmark {name} "
                             "indexes; estimate the language vector on another split")
+        for i, name in enumerate(self.tracking.register.also):
+            if name not in self.systems:
+                raise _fail(f"tracking.register.also[{i}]", f"is {name!r}, not a model system; "
+                            f"allowed: {', '.join(self.systems)}")
+        if not self.merges:
+            raise _fail("merges", "is empty; the register stage registers the best merge")
         known = [*self.systems, *NON_MODEL_SYSTEMS]
         if self.evaluate.hybrid.dense not in self.systems:
             raise _fail("evaluate.hybrid.dense", f"is {self.evaluate.hybrid.dense!r}; allowed: "

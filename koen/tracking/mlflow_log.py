@@ -87,7 +87,7 @@ def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 @contextmanager
-def _fail_fast() -> Iterator[None]:
+def fail_fast() -> Iterator[None]:
     """Shorten mlflow's HTTP retries and timeout for one attempt, unless the user set them."""
     added = [k for k in FAIL_FAST if k not in os.environ]
     os.environ.update({k: FAIL_FAST[k] for k in added})
@@ -96,6 +96,21 @@ def _fail_fast() -> Iterator[None]:
     finally:
         for k in added:
             os.environ.pop(k, None)
+
+
+def experiment_id(client: MlflowClient) -> str:
+    """The project's experiment, created as a model-training one if missing."""
+    experiment = client.get_experiment_by_name(experiment_name())
+    if experiment is None:
+        # with the default store, artifacts too go to the project, not a DVC temp copy
+        location = (None if os.environ.get("MLFLOW_TRACKING_URI")
+                    else (project_root() / "mlruns" / experiment_name()).as_uri())
+        return client.create_experiment(experiment_name(), artifact_location=location,
+                                        tags=EXPERIMENT_TAGS)
+    for k, v in EXPERIMENT_TAGS.items():
+        if k not in experiment.tags:  # a store made before; never override a user's choice
+            client.set_experiment_tag(experiment.experiment_id, k, v)
+    return experiment.experiment_id
 
 
 def _find_run(client: Any, exp_id: str, tag: str, value: str) -> str | None:
@@ -115,14 +130,7 @@ def _parent_run(client: Any, exp_id: str, group: str) -> str:
 def _log(record: dict[str, Any], uri: str) -> str:
     """Log one record; raises on any failure. Returns "logged" or "exists"."""
     client = MlflowClient(uri)
-    experiment = client.get_experiment_by_name(experiment_name())
-    if experiment is None:
-        exp_id = client.create_experiment(experiment_name(), tags=EXPERIMENT_TAGS)
-    else:
-        exp_id = experiment.experiment_id
-        for k, v in EXPERIMENT_TAGS.items():
-            if k not in experiment.tags:  # a store made before; never override a user's choice
-                client.set_experiment_tag(exp_id, k, v)
+    exp_id = experiment_id(client)
     if _find_run(client, exp_id, "koen.key", record["key"]):
         return "exists"
 
@@ -148,7 +156,7 @@ def _log(record: dict[str, Any], uri: str) -> str:
     return "logged"
 
 
-def _short(text: str, keep: int = 120) -> str:
+def short(text: str, keep: int = 120) -> str:
     """One line; both ends kept, since the cause of a connection error comes last."""
     text = " ".join(text.split())
     return text if len(text) <= 2 * keep else f"{text[:keep]} ... {text[-keep:]}"
@@ -158,10 +166,10 @@ def _attempt(record: dict[str, Any], pending: Path) -> str:
     """Log a pending record and delete its file, or leave it there and say so on one line."""
     uri = tracking_uri()
     try:
-        with _fail_fast():
+        with fail_fast():
             status = _log(record, uri)
     except Exception as err:  # never let tracking fail a stage
-        reason = _short(f"{type(err).__name__}: {err}")
+        reason = short(f"{type(err).__name__}: {err}")
         print(f"mlflow: could not log to {uri} ({reason}); run kept in {pending}; log it later "
               f"with: python -m koen.tracking sync --pending {pending.parent}", file=sys.stderr)
         return "pending"

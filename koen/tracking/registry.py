@@ -1,0 +1,93 @@
+"""Log chosen models to MLflow as sentence-transformers models and register them.
+
+Only what a user would deploy goes into the MLflow store: the best merge (by the mean of its
+CLIR and Mono OVR) and the systems named in `tracking.register.also`; the grid stays a DVC
+output. Registering the same weights again makes no new version: a version's run carries the
+model's content digest (tag `koen.key`), and the alias is only moved.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import sentence_transformers
+import torch
+from mlflow import MlflowClient
+from sentence_transformers import SentenceTransformer
+
+from koen.repro.atomic import write_json
+from koen.repro.provenance import model_digest
+from koen.tracking.mlflow_log import experiment_id, fail_fast, short, tracking_uri
+from koen.tracking.tags import system_tags
+
+Metrics = dict[str, dict[str, float]]
+
+
+def best_merge(metrics: Metrics, merges: list[str]) -> str:
+    """The merge with the highest mean of CLIR OVR and Mono OVR."""
+    scored = [m for m in merges if m in metrics]
+    if not scored:
+        raise SystemExit(f"register: none of the merges {', '.join(merges)} is evaluated yet")
+    return max(scored, key=lambda m: (metrics[m]["clir_ovr"] + metrics[m]["mono_ovr"]) / 2)
+
+
+def existing_version(client: MlflowClient, registered: str, key: str) -> str | None:
+    """The version of `registered` whose run logged weights with digest `key`, if any."""
+    for version in client.search_model_versions(f"name = '{registered}'"):
+        if version.run_id and client.get_run(version.run_id).data.tags.get("koen.key") == key:
+            return version.version
+    return None
+
+
+def register(system: str, model_dir: Path, registered: str, alias: str | None,
+             metrics: dict[str, float]) -> dict:
+    """Log `model_dir` as a sentence-transformers MLflow model, register it as a version of
+    `registered` (unless those weights are there already) and point `alias` at it."""
+    key = f"register/{model_digest(model_dir)}"
+    mlflow.set_tracking_uri(tracking_uri())
+    client = MlflowClient()
+    exp_id = experiment_id(client)
+    if not client.search_registered_models(f"name = '{registered}'"):
+        client.create_registered_model(registered)
+    version = existing_version(client, registered, key)
+    status = "exists"
+    if version is None:
+        tags = {"stage": "register", "model": system, **system_tags(model_dir)}
+        with mlflow.start_run(experiment_id=exp_id, run_name=f"register {system}",
+                              tags=tags):
+            mlflow.log_metrics({k: v for k, v in metrics.items() if k in ("clir_ovr",
+                                                                            "mono_ovr")})
+            logged = mlflow.sentence_transformers.log_model(
+                SentenceTransformer(str(model_dir), device="cpu"), name="model",
+                pip_requirements=[f"sentence-transformers=={sentence_transformers.__version__}",
+                                  f"torch=={torch.__version__.split('+')[0]}"])
+            version = mlflow.register_model(logged.model_uri, registered).version
+            mlflow.set_tag("koen.key", key)  # last: a run cut off halfway is not reused
+        status = "registered"
+    if alias:
+        client.set_registered_model_alias(registered, alias, version)
+    return {"system": system, "model_dir": str(model_dir), "registered_model": registered,
+            "version": int(version), "alias": alias, "status": status}
+
+
+def register_all(metrics: Metrics, merges: list[str], systems: dict[str, Path], name: str,
+                 alias: str, also: list[str], out: Path) -> list[dict]:
+    """Register the best merge (with `alias`) and the `also` systems; write what was done to
+    `out`. MLflow being unreachable is reported there and on stderr, not raised."""
+    best = best_merge(metrics, merges)
+    todo = [(best, name, alias)] + [(s, f"{name}-{s}", None) for s in also]
+    done = []
+    for system, registered, tag in todo:
+        try:
+            with fail_fast():
+                done.append(register(system, systems[system], registered, tag,
+                                     metrics.get(system, {})))
+        except Exception as err:  # tracking never fails the pipeline
+            reason = short(f"{type(err).__name__}: {err}")
+            print(f"register: could not register {system} in {tracking_uri()} ({reason}); "
+                  "rerun with dvc repro -f register")
+            done.append({"system": system, "registered_model": registered,
+                         "status": f"not registered: {reason}"})
+    write_json(out, done)
+    return done
