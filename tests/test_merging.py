@@ -12,7 +12,7 @@ from tiny_models import tiny_model
 
 from koen.config.parse import ParamsError, parse
 from koen.config.schema import MergeDirs, Recipe
-from koen.merging.merge import check_compatible, merge, merge_experiment
+from koen.merging.merge import check_compatible, merge, merge_experiment, merge_recipe
 from koen.merging.methods import linear, task_arithmetic, ties, trim
 
 
@@ -47,7 +47,13 @@ def test_task_arithmetic_and_ties_by_hand():
 @pytest.mark.parametrize("recipe, message", [
     ({"method": "linear", "models": ["a", "b"], "weights": [0.6, 0.6]}, "must sum to 1"),
     ({"method": "linear", "models": ["a", "b"], "weights": [1.0]}, "has 1 values for 2 models"),
-    ({"method": "slerp", "models": ["a", "b"]}, "allowed: linear, task_arithmetic, ties, cocktail"),
+    ({"method": "frankenmerge", "models": ["a", "b"]},
+     "allowed: linear, task_arithmetic, ties, cocktail, slerp"),
+    ({"method": "slerp", "models": ["a", "b"], "weights": [0.5, 0.5]}, "takes its options as "
+     "`parameters`"),
+    ({"method": "model_stock", "models": ["a", "base"]}, "relative to base"),
+    ({"method": "linear", "models": ["a", "b"], "parameters": {"t": 0.5}},
+     "'merges.x.parameters' are for sentence-transformers/mergekit methods"),
     ({"method": "cocktail", "models": ["a", "b"], "examples": 8}, "'merges.x.temperature' must be "
      "given"),
     ({"method": "cocktail", "models": ["a", "b"], "examples": 8, "temperature": 1.0,
@@ -124,3 +130,30 @@ def test_experiment_merge_averages_the_trained_model_in_place_and_keeps_its_reco
     SentenceTransformer(str(exp), device="cpu")
     with pytest.raises(SystemExit, match="already merged"):
         merge_experiment(recipe, exp, dirs)
+
+
+def test_library_methods_run_through_sentence_transformers_merge(tmp_path):
+    """SentenceTransformer.merge (mergekit): SLERP at t = 0 is its first model exactly and at
+    0.5 neither; Model Stock relative to base loads and encodes."""
+    grid = tmp_path / "grid"
+    grid.mkdir()
+    a = tiny_model(tmp_path / "t1", seed=1).rename(grid / "kokoen")
+    tiny_model(tmp_path / "t2", seed=2).rename(grid / "koenen")
+    base = tiny_model(tmp_path / "base", seed=3)
+    dirs = parse(MergeDirs, {"base": str(base), "grid_dir": str(grid),
+                             "out_dir": str(tmp_path / "merged"),
+                             "cocktail": PARAMS["merge"]["cocktail"]}, "merge")
+    first = load_file(str(a / "model.safetensors"))
+    for t, same in ((0.0, True), (0.5, False)):
+        recipe = parse(Recipe, {"method": "slerp", "models": ["kokoen", "koenen"],
+                                "parameters": {"t": t}}, "merges.s")
+        info = merge_recipe("s", recipe, dirs, seed=13)
+        assert info["parameters"] == {"t": t} and "mergekit 0.1.5" in info["library"]
+        got = load_file(str(tmp_path / "merged/s/model.safetensors"))
+        floats = [k for k, v in got.items() if v.is_floating_point()]
+        assert len(floats) == len([v for v in first.values() if v.is_floating_point()])
+        assert all(torch.allclose(got[k], first[k]) for k in floats) == same
+    recipe = parse(Recipe, {"method": "model_stock", "models": ["kokoen", "koenen"]}, "merges.m")
+    merge_recipe("m", recipe, dirs, seed=13)
+    model = SentenceTransformer(str(tmp_path / "merged/m"), device="cpu")
+    assert model.encode(["표 삽입"], prompt_name="query").shape == (1, 32)

@@ -93,6 +93,8 @@ def test_a_missing_key_is_named_not_defaulted(tmp_path, key):
      "'sweeps.s.weights' repeats a weight"),
     ({"sweeps": {"s": {"models": ["koenen", "grid-avg"], "weights": [0.5]}}},
      "'sweeps.s.models' names unknown model 'grid-avg'"),
+    ({"tracking": {"register": {"also": ["bm25"]}}},
+     r"'tracking.register.also\[0\]' is 'bm25', not a model system"),
     ({"merges": {"sweeps": {"method": "linear", "models": ["koenen", "base"]}}},
      "'merges.sweeps' names a system that exists already"),
     ({"benchmarks": {"x": {"corpus": "c", "queries": "q", "qrels": "r", "split": "all"}}},

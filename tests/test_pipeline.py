@@ -92,7 +92,7 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     first = project.dvc("repro")
     assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg", "index_shift",
             "index@avg", "evaluate@avg", "evaluate_hybrid", "benchmark_belebele",
-            "sweep@koenen~kokoen", "report"} <= ran(first.stdout)
+            "sweep@koenen~kokoen", "report", "register"} <= ran(first.stdout)
     # every key a stage read is declared: a change to it reruns the stage
     assert undeclared_reads(project.root, tmp_path / "trace") == {}
     del project.env[TRACE_ENV]
@@ -119,6 +119,8 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     merge = json.loads((project.root / "models/sweeps/koenen~kokoen/w0.25/merge_info.json")
                        .read_text())
     assert merge["weights"] == [0.25, 0.75] and merge["models"] == ["koenen", "kokoen"]
+    (registered,) = json.loads((project.root / "metrics/registry.json").read_text())
+    assert registered["system"] == "avg" and registered["status"] == "registered"
     plots = json.loads(project.dvc("plots", "show", "--json").stdout)
     assert "errors" not in plots
     assert {f"metrics/plots/{n}" for n in ("tradeoff.csv", "directions.csv", "inclination.csv",

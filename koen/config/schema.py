@@ -22,7 +22,7 @@ from koen.config.parse import (
 )
 from koen.data.compositions import CompositionError, canonical, parse_code
 from koen.data.compositions import parse as parse_composition
-from koen.merging.methods import METHODS, NEEDS_BASE, OPTIONS
+from koen.merging.methods import LIBRARY, LIBRARY_NEEDS_BASE, METHODS, NEEDS_BASE, OPTIONS
 
 PARAMS_FILE = Path("params.yaml")
 SPLITS = ("train", "dev", "test")
@@ -190,10 +190,23 @@ class Recipe(Section):
     density: float | None = None
     examples: int | None = None  # cocktail: dev queries per target
     temperature: float | None = None  # cocktail: softmax temperature over the losses
+    parameters: dict[str, Any] | None = None  # sentence-transformers/mergekit methods' own
 
     def validate(self, where: str) -> None:
-        if self.method not in METHODS:
-            raise _fail(f"{where}.method", f"is {self.method!r}; allowed: {', '.join(METHODS)}")
+        if self.method not in METHODS and self.method not in LIBRARY:
+            raise _fail(f"{where}.method", f"is {self.method!r}; allowed: "
+                        f"{', '.join([*METHODS, *LIBRARY])}")
+        if self.method in LIBRARY:
+            if self.weights is not None or self.scale is not None or self.density is not None:
+                raise _fail(where, f"method {self.method} (sentence-transformers/mergekit) takes "
+                            "its options as `parameters`, e.g. {weight: [...], density: 0.5}")
+            if BASE in self.models and self.method in LIBRARY_NEEDS_BASE:
+                raise _fail(f"{where}.models", f"lists base, but {self.method} is relative to "
+                            "base")
+            return
+        if self.parameters is not None:
+            raise _fail(f"{where}.parameters", f"are for sentence-transformers/mergekit methods "
+                        f"({', '.join(LIBRARY)}); {self.method} takes weights, scale, density")
         if not self.models or len(set(self.models)) != len(self.models):
             raise _fail(f"{where}.models", f"must list distinct models, got {self.models}")
         if self.weights is not None:

@@ -9,13 +9,17 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
+import sentence_transformers
 from safetensors.torch import load_file, save_file
+from sentence_transformers import SentenceTransformer
 
 from koen.config.schema import BASE, MergeDirs, Recipe
 from koen.merging.cocktail import cocktail_weights
-from koen.merging.methods import METHODS, NEEDS_BASE
+from koen.merging.methods import LIBRARY, LIBRARY_NEEDS_BASE, METHODS, NEEDS_BASE
 from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import MERGE_INFO, TRAIN_INFO
 
@@ -86,6 +90,22 @@ def merge_models(method: str, models: list[str], weights: list[float],
     return info
 
 
+def library_merge(method: str, models: list[str], parameters: dict[str, Any], paths: list[Path],
+                  base: Path | None, out: Path) -> dict:
+    """A sentence-transformers/mergekit method (`SentenceTransformer.merge`) into `out`."""
+    check_compatible(paths + ([base] if base else []))
+    merged = SentenceTransformer.merge([str(p) for p in paths], method,
+                                       base_model=str(base) if base else None,
+                                       parameters=parameters or None)
+    with atomic_dir(out) as tmp:
+        merged.save(str(tmp), safe_serialization=True)
+        info = {"name": out.name, "method": method, "models": models, "parameters": parameters,
+                "library": f"sentence-transformers {sentence_transformers.__version__}, "
+                           f"mergekit {version('mergekit')}"}
+        (tmp / MERGE_INFO).write_text(json.dumps(info, indent=2))
+    return info
+
+
 def merge_experiment(recipe: Recipe, experiment: Path, dirs: MergeDirs) -> dict:
     """Merge the experiment model in place by the `experiment_merge` recipe."""
     if "merge" in json.loads((experiment / TRAIN_INFO).read_text()):
@@ -100,7 +120,10 @@ def merge_recipe(name: str, recipe: Recipe, dirs: MergeDirs, seed: int) -> dict:
     """Merge the models of recipe `name` into `dirs.out_dir / name` (cocktail: with the
     weights its examples give, recorded with each model's losses)."""
     paths = [resolve(m, dirs) for m in recipe.models]
-    base = dirs.base if recipe.method in NEEDS_BASE else None
+    base = dirs.base if recipe.method in NEEDS_BASE | LIBRARY_NEEDS_BASE else None
+    if recipe.method in LIBRARY:
+        return library_merge(recipe.method, recipe.models, recipe.parameters or {}, paths, base,
+                             dirs.out_dir / name)
     if recipe.method != "cocktail":
         return merge(recipe, paths, base, dirs.out_dir / name)
     check_compatible(paths)

@@ -7,8 +7,13 @@ A registry of methods, each `fn(states, weights, base, options) -> state`:
   (LM-Cocktail, Xiao et al., 2023; the weights come from koen/merging/cocktail.py).
 - `ties`: trim each task vector to its top-`density` magnitudes, elect a sign per parameter,
   average the agreeing entries (Yadav et al., 2023, "TIES-Merging").
-Written here because mergekit 0.1.5's `BertModel` definition is broken (see REFERENCE.md) and
-fixing it means patching its internal registry; these are a few lines each, tested exactly.
+Written here because mergekit 0.1.5's `BertModel` definition is broken for its file-based
+`run_merge` (see REFERENCE.md); these are a few lines each, tested exactly.
+
+`LIBRARY` methods are done by sentence-transformers' `SentenceTransformer.merge` over mergekit's
+in-memory API, which works on this BERT encoder (its linear and task arithmetic agree with the
+ones here to 1e-8): SLERP and friends, Model Stock, DARE, DELLA, breadcrumbs, SCE; a recipe's
+`parameters` are mergekit's.
 """
 
 from __future__ import annotations
@@ -71,6 +76,13 @@ def ties(states: list[State], weights: list[float], base: State | None,
             base[k].dtype)
     return merged
 
+
+# sentence-transformers / mergekit methods offered in recipes; those of LIBRARY_NEEDS_BASE take
+# `base` as their reference model.
+LIBRARY = ("slerp", "nuslerp", "multislerp", "karcher", "model_stock", "dare_linear", "dare_ties",
+           "della", "della_linear", "breadcrumbs", "breadcrumbs_ties", "sce")
+LIBRARY_NEEDS_BASE = {"model_stock", "dare_linear", "dare_ties", "della", "della_linear",
+                      "breadcrumbs", "breadcrumbs_ties", "sce"}
 
 METHODS: dict[str, MergeFn] = {"linear": linear, "task_arithmetic": task_arithmetic,
                                "ties": ties, "cocktail": linear}

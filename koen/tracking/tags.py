@@ -39,8 +39,9 @@ def system_tags(model_dir: Path | None, lock: Path = DVC_LOCK) -> dict[str, str]
     if merge.is_file():
         info = json.loads(merge.read_text())
         tags |= {"kind": "merge", "merge.method": info["method"],
-                 "merge.models": ",".join(info["models"]),
-                 "merge.weights": ",".join(f"{w:g}" for w in info["weights"])}
+                 "merge.models": ",".join(info["models"])}
+        if "weights" in info:  # sentence-transformers/mergekit methods have `parameters`
+            tags["merge.weights"] = ",".join(f"{w:g}" for w in info["weights"])
     elif train.is_file():
         tags["kind"] = "composition"
     else:
