@@ -61,12 +61,13 @@ def plain(model_dir: str, steps: int, batch: int, max_len: int) -> dict:
     return {"triplets_per_s": steps * batch / (time.perf_counter() - start)}
 
 
-def stage(model_dir: str, steps: int, batch: int, max_len: int) -> dict:
+def stage(model_dir: str, steps: int, batch: int, max_len: int, checkpointing: bool) -> dict:
     from koen.config.schema import load
     from koen.training.run import hyper
     from koen.training.trainer import run_training
 
     settings = hyper(load().train, "contrastive")
+    settings["gradient_checkpointing"] |= checkpointing
     with tempfile.TemporaryDirectory() as tmp:
         spec = {**settings, "examples": examples(steps * batch), "seed": 13, "init": model_dir,
                 "output": f"{tmp}/out", "checkpoints": f"{tmp}/ckpt", "fingerprint": "bench",
@@ -83,8 +84,11 @@ def stage(model_dir: str, steps: int, batch: int, max_len: int) -> dict:
 
 
 def child(args: argparse.Namespace) -> None:
-    fn = {"plain": plain, "stage": stage}[args.variant]
-    out = fn(args.model, args.steps, args.batch, args.max_len)
+    if args.variant == "plain":
+        out = plain(args.model, args.steps, args.batch, args.max_len)
+    else:
+        out = stage(args.model, args.steps, args.batch, args.max_len,
+                    args.gradient_checkpointing)
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
     print(json.dumps(out))
 
@@ -95,6 +99,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=128)
+    ap.add_argument("--gradient-checkpointing", action="store_true",
+                    help="the stage with train.gradient_checkpointing on (less memory)")
+    ap.add_argument("--out", default="train_speed", help="metrics/bench/<out>.json")
     ap.add_argument("--variant", choices=["plain", "stage"])
     args = ap.parse_args()
     if args.variant:
@@ -104,12 +111,13 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--variant", variant, "--model", args.model,
                "--steps", str(args.steps), "--batch", str(args.batch),
                "--max-len", str(args.max_len)]
+        cmd += ["--gradient-checkpointing"] if args.gradient_checkpointing else []
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         results[variant] = json.loads(out.strip().splitlines()[-1])
         print(variant, results[variant])
     ratio = results["stage"]["triplets_per_s"] / results["plain"]["triplets_per_s"]
     print(f"stage / plain triplets/s: {ratio:.2f}x")
-    record.write("train_speed", {"steps": args.steps, "batch": args.batch,
+    record.write(args.out, {"steps": args.steps, "batch": args.batch,
                                  "max_len": args.max_len, **results,
                                  "ratio_stage_over_plain": round(ratio, 3)})
 

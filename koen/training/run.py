@@ -159,8 +159,7 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
                    **hyper(p, method)},
         "metrics": {"final_loss": info["loss"][-1][1]} if info.get("loss") else {},
         "steps": {"train_loss": info.get("loss", [])},
-        "tags": {"stage": "train", "fingerprint": print_, "kind": "composition",
-                 "composition": compositions.canonical(composition), "seed": str(seed)},
+        "tags": {"stage": "train", "fingerprint": print_},
     }, pending)
     return info
 
