@@ -140,6 +140,14 @@ def test_library_methods_run_through_sentence_transformers_merge(tmp_path):
     a = tiny_model(tmp_path / "t1", seed=1).rename(grid / "kokoen")
     tiny_model(tmp_path / "t2", seed=2).rename(grid / "koenen")
     base = tiny_model(tmp_path / "base", seed=3)
+    # as in the real models: training filled in generation ids that base has as null
+    config = json.loads((base / "config.json").read_text())
+    (base / "config.json").write_text(json.dumps(config | {"bos_token_id": None,
+                                                           "eos_token_id": None}))
+    for d in (a, grid / "koenen"):
+        config = json.loads((d / "config.json").read_text())
+        (d / "config.json").write_text(json.dumps(config | {"bos_token_id": 0,
+                                                            "eos_token_id": 2}))
     dirs = parse(MergeDirs, {"base": str(base), "grid_dir": str(grid),
                              "out_dir": str(tmp_path / "merged"),
                              "cocktail": PARAMS["merge"]["cocktail"]}, "merge")

@@ -24,6 +24,7 @@ from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import MERGE_INFO, TRAIN_INFO
 
 WEIGHTS = "model.safetensors"
+GENERATION_IDS = ("bos_token_id", "eos_token_id")  # set by training, unused by an encoder
 
 
 def resolve(name: str, dirs: MergeDirs) -> Path:
@@ -36,7 +37,7 @@ def signature(model_dir: Path) -> tuple[str, str]:
     config = json.loads((model_dir / "config.json").read_text())
     # not architecture: provenance, storage dtype, and generation ids that training fills in
     for volatile in ("_name_or_path", "transformers_version", "dtype", "torch_dtype",
-                     "bos_token_id", "eos_token_id"):
+                     *GENERATION_IDS):
         config.pop(volatile, None)
     tok = json.loads((model_dir / "tokenizer.json").read_text(encoding="utf-8"))
     for runtime in ("truncation", "padding"):  # set by whoever saved last, not the vocabulary
@@ -94,8 +95,16 @@ def library_merge(method: str, models: list[str], parameters: dict[str, Any], pa
                   base: Path | None, out: Path) -> dict:
     """A sentence-transformers/mergekit method (`SentenceTransformer.merge`) into `out`."""
     check_compatible(paths + ([base] if base else []))
-    merged = SentenceTransformer.merge([str(p) for p in paths], method,
-                                       base_model=str(base) if base else None,
+    loaded = [SentenceTransformer(str(p), device="cpu") for p in [*paths, *([base] if base
+                                                                              else [])]]
+    # Training fills in generation ids that base lacks (null); sentence-transformers refuses
+    # models whose configs differ at all, and an encoder never reads them.
+    first = loaded[0][0].auto_model.config
+    for model in loaded[1:]:
+        for key in GENERATION_IDS:
+            setattr(model[0].auto_model.config, key, getattr(first, key, None))
+    merged = SentenceTransformer.merge(loaded[:len(paths)], method,
+                                       base_model=loaded[-1] if base else None,
                                        parameters=parameters or None)
     with atomic_dir(out) as tmp:
         merged.save(str(tmp), safe_serialization=True)
