@@ -29,7 +29,8 @@ def systems(params: Params) -> Systems:
                    shift=f"alpha {shift.alpha}, {Path(shift.model).name}", neighbours=neighbours,
                    sweeps=[SweepLine(name, list(sw.models),
                                      {w: sw.system(name, w) for w in sw.weights})
-                           for name, sw in params.sweeps.items()])
+                           for name, sw in params.sweeps.items()],
+                   seeds=params.train.seeds)
 
 
 def main() -> None:

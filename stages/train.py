@@ -1,6 +1,7 @@
-"""DVC stages `train@<composition>` and `train_experiment`.
+"""DVC stages `train@<composition>`, `train_seed@<composition>-<seed>` and `train_experiment`.
 
     python -m stages.train grid kokoen     # -> <train.grid_dir>/kokoen, always contrastive
+    python -m stages.train seed kokoen 42  # -> <train.seeds_dir>/s42/grid/kokoen (train.more_seeds)
     python -m stages.train experiment      # -> <train.experiment_dir>: `composition`, train.method
 """
 
@@ -9,11 +10,12 @@ from __future__ import annotations
 import json
 import sys
 
-from koen.config.schema import load
+from koen.config.schema import SEEDS, load
 from koen.data.compositions import CompositionError
 from koen.training.run import train
 
-USAGE = "usage: python -m stages.train grid <composition> | experiment"
+USAGE = ("usage: python -m stages.train grid <composition> | seed <composition> <seed> | "
+         "experiment")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -24,14 +26,19 @@ def main(argv: list[str] | None = None) -> None:
         # the grid is the composition study: always contrastive, never reused
         method, composition, slot, out, grid = "contrastive", args[1], f"grid/{args[1]}", \
             p.grid_dir / args[1], []
+        seed = p.seed
+    elif args[:1] == ["seed"] and len(args) == 3 and args[2].isdigit():
+        seed = int(args[2])
+        method, composition, grid = "contrastive", args[1], []
+        slot, out = f"{SEEDS}/s{seed}/{args[1]}", p.seed_dir(seed) / "grid" / args[1]
     elif args == ["experiment"]:
         method, composition, slot, out = p.method, params.composition, "experiment", \
             p.experiment_dir
-        grid = params.grid
+        grid, seed = params.grid, p.seed
     else:
         raise SystemExit(USAGE)
     try:
-        info = train(p, method, composition, params.seed, out, slot, grid,
+        info = train(p, method, composition, seed, out, slot, grid,
                      params.tracking.pending)
     except CompositionError as err:
         raise SystemExit(f"train: {err}") from None

@@ -41,4 +41,19 @@ def test_a_dep_removed_from_dvc_yaml_is_reported_with_stage_and_file(tmp_path):
                                        "koen/training/batching.py", "koen/training/run.py",
                                        "koen/training/trainer.py"]
     assert missing["report"] == ["koen/report/__init__.py", "koen/report/frontier.py",
-                                 "koen/report/report.py"]
+                                 "koen/report/report.py", "koen/report/seeds.py"]
+
+
+def test_further_seeds_have_complete_stages_and_rerun_nothing_else(tmp_path):
+    """With `train.more_seeds` set, its stages list their imports too; and no other stage
+    declares the list (adding a seed must not retrain or re-evaluate anything else)."""
+    project = copy_project(tmp_path / "repo")
+    project.set_params(train={"more_seeds": [42, 7]})
+    found = stages(project.root)
+    assert {"train_seed@koenen-42", "train_seed@enenen-7", "seed@42", "seed@7"} <= set(found)
+    assert missing_deps(project.root) == {}
+    declaring = {name for name, stage in found.items()
+                 if any(p in ("train", "train.more_seeds") for p in stage["params"])}
+    assert declaring == {"report"}
+    assert found["seed@42"]["cmd"] == "python -m stages.seed 42"
+    assert "models/seeds/s42/grid" in found["seed@42"]["deps"]

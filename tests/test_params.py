@@ -56,6 +56,13 @@ def test_a_missing_key_is_named_not_defaulted(tmp_path, key):
     ({"grid": ["kokoen", "kokojp"]}, r"'grid\[1\]' is invalid: unknown composition 'kokojp'"),
     ({"grid": ["kokoen", "ko-ko-en"]}, r"'grid\[1\]' is invalid: write 'ko-ko-en' as 'kokoen'"),
     ({"grid": ["kokoen", "kokoen"]}, "'grid' repeats a composition"),
+    ({"train": {"more_seeds": [42, 13]}}, r"'train.more_seeds' repeats train.seed \(13\): "
+     "list only the further seeds"),
+    ({"train": {"more_seeds": [42, 42]}}, r"'train.more_seeds' repeats a seed: \[42, 42\]"),
+    ({"train": {"more_seeds": [-1]}}, r"'train.more_seeds\[0\]' must be >= 0, got -1"),
+    ({"train": {"more_seeds": ["s42"]}}, r"'train.more_seeds\[0\]' must be int, got 's42'"),
+    ({"merges": {"seeds": {"method": "linear", "models": ["koenen", "base"]}}},
+     "'merges.seeds' names a system that exists already"),
     ({"composition": "ko+jp"}, "'composition' is invalid: unknown composition 'jp'"),
     ({"merges": {"m": {"method": "linear", "models": ["koenen", "base"],
                        "weights": [0.7, 0.7]}}}, "'merges.m.weights' of a linear merge must sum"),

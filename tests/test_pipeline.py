@@ -73,12 +73,14 @@ def undeclared_reads(root: Path, trace: Path) -> dict[str, list[str]]:
 
 @pytest.fixture
 def tiny_grid(project, tmp_path):
-    """The whole pipeline on a tiny base model: two compositions, one merge, one experiment."""
+    """The whole pipeline on a tiny base model: two compositions, one merge, one experiment,
+    a further training seed."""
     base = tiny_model(tmp_path / "tiny")
     project.set_params(
         base_model={"source": str(base), "vocab": "full"},
         grid=["kokoen", "koenen"], composition="enkoko",
-        train={"triplets": 32, "batch_size": 8, "max_seq_length": 32, "checkpoint_steps": 100},
+        train={"triplets": 32, "batch_size": 8, "max_seq_length": 32, "checkpoint_steps": 100,
+               "more_seeds": [7]},
         merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}},
         sweeps={"koenen~kokoen": {"models": ["koenen", "kokoen"], "weights": [0.25, 0.75]}},
         belebele={"source": str(FIXTURES / "belebele")}, replace=("merges", "sweeps"))
@@ -92,7 +94,8 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     first = project.dvc("repro")
     assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg", "index_shift",
             "index@avg", "evaluate@avg", "evaluate_hybrid", "benchmark_belebele",
-            "sweep@koenen~kokoen", "report", "register"} <= ran(first.stdout)
+            "sweep@koenen~kokoen", "train_seed@kokoen-7", "train_seed@koenen-7", "seed@7",
+            "report", "register"} <= ran(first.stdout)
     # every key a stage read is declared: a change to it reruns the stage
     assert undeclared_reads(project.root, tmp_path / "trace") == {}
     del project.env[TRACE_ENV]
@@ -119,6 +122,15 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     merge = json.loads((project.root / "models/sweeps/koenen~kokoen/w0.25/merge_info.json")
                        .read_text())
     assert merge["weights"] == [0.25, 0.75] and merge["models"] == ["koenen", "kokoen"]
+    # the further seed: its own grid (another seed, other weights), merge, evaluation, spread
+    seven = json.loads((project.root / "models/seeds/s7/grid/koenen/train_info.json").read_text())
+    assert seven["seed"] == 7 and seven["fingerprint"] != json.loads(
+        (project.root / "models/grid/koenen/train_info.json").read_text())["fingerprint"]
+    assert (project.root / "models/seeds/s7/merged/avg/merge_info.json").is_file()
+    spread = json.loads((project.root / "metrics/seeds.json").read_text())
+    assert spread["seeds"] == [13, 7]
+    assert set(spread["spread"]["avg/clir_ovr"]["values"]) == {"13", "7"}
+    assert "| Model | s13 | s7 | mean ± sd |" in report
     (registered,) = json.loads((project.root / "metrics/registry.json").read_text())
     assert registered["system"] == "avg" and registered["status"] == "registered"
     plots = json.loads(project.dvc("plots", "show", "--json").stdout)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +145,7 @@ def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     assert run.data.params["models"] == "base,bm25,koenen+base,kokoen"
     assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == [
         "directions.csv", "directions.png", "inclination.csv", "inclination.png", "report.md",
-        "significance.json", "sweeps.csv", "tradeoff.csv", "tradeoff.png"]
+        "seeds.json", "significance.json", "sweeps.csv", "tradeoff.csv", "tradeoff.png"]
     logged = run.data.metrics
     assert logged[mlflow_name("against base/kokoen vs base/clir_ovr/p_holm")] < 0.05
     assert logged[mlflow_name("against base/koenen+base vs base/clir_ovr/p_holm")] == 1.0
@@ -209,3 +210,45 @@ def test_trade_off_labels_overlap_neither_each_other_nor_markers():
     texts = [Text.get_window_extent(t, renderer) for t in ax.texts]
     assert not any(a.overlaps(b) for i, a in enumerate(texts) for b in texts[i + 1:])
     assert not any(box.contains(px, py) for box in texts for px, py in markers)
+
+
+def test_one_training_seed_says_the_spread_is_not_measured(evaluated):
+    report_stage.main()
+    section = Path(PARAMS["report"]["out"]).read_text().split("## Training seeds")[1]
+    assert "One training seed (train.seed 13): how much the models move with another seed is " \
+           "not measured." in section
+    assert load().report.seeds.is_file()
+
+
+def test_further_seeds_give_mean_and_sd_per_model_and_per_merge_change(evaluated):
+    write_params(evaluated, sweeps={}, train={"more_seeds": [42]})
+    # seed 42: kokoen CLIR (83.26 + 78.34) / 2 = 80.80 against seed 13's 82.30; koenen+base
+    # CLIR (86.02 + 79.34) / 2 = 82.68 against 84.18, Mono (92.0 + 94.17) / 2 = 93.09 (92.59)
+    write_json(evaluated / "metrics/eval/seeds/s42/kokoen.json",
+               metrics(83.26, 78.34, 90.55, 94.81))
+    write_json(evaluated / "metrics/eval/seeds/s42/koenen+base.json",
+               metrics(86.02, 79.34, 92.0, 94.17))
+    report_stage.main()
+    section = Path(PARAMS["report"]["out"]).read_text().split("## Training seeds")[1]
+    clir, rest = section.split("### CLIR OVR")[1].split("### Mono OVR")
+    mono, merges = rest.split("### Merges against their parents, per seed")
+    assert "| Model | s13 | s42 | mean ± sd |" in clir
+    # mean 81.55; sample sd of two values: |82.30 - 80.80| / sqrt(2) = 1.06
+    assert row(clir, "kokoen") == ["82.30", "80.80", "81.55 ± 1.06"]
+    assert row(clir, "koenen+base") == ["84.18", "82.68", "83.43 ± 1.06"]
+    assert row(mono, "koenen+base") == ["92.59", "93.09", "92.84 ± 0.35"]
+    # koenen (not evaluated here) has no row; base is the same model for both seeds:
+    # CLIR 84.18 - 79.90 = +4.28 and 82.68 - 79.90 = +2.78
+    assert row(merges, "koenen+base") == ["base", "+4.28", "+2.78", "+3.53 ± 1.06",
+                                          "-1.74", "-1.24", "-1.49 ± 0.35"]
+    spread = json.loads(load().report.seeds.read_text())["spread"]
+    assert spread["kokoen/clir_ovr"]["values"] == {"13": 82.3, "42": 80.8}
+    assert spread["kokoen/clir_ovr"]["sd"] == pytest.approx(1.5 / 2 ** 0.5)
+
+
+def test_a_further_seed_not_evaluated_yet_names_its_stage(evaluated):
+    write_params(evaluated, sweeps={}, train={"more_seeds": [42]})
+    with pytest.raises(SystemExit, match=r"no metrics of kokoen with training seed 42 "
+                       r"\(metrics/eval/seeds/s42/kokoen.json\): run its stage "
+                       r"\(dvc repro seed@42\)"):
+        report_stage.main()

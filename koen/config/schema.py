@@ -8,7 +8,7 @@ a default here except the optional parts of a merge recipe: `params.yaml` holds 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,6 +29,7 @@ SPLITS = ("train", "dev", "test")
 BASE, EXPERIMENT = "base", "experiment"
 NON_MODEL_SYSTEMS = ("bm25", "hybrid", "shift")  # systems that are not a model directory
 SWEEPS = "sweeps"  # the sweeps' folder inside the index, runs and metrics directories
+SEEDS = "seeds"  # the further training seeds' folder there (and under train.seeds_dir)
 Precision = Literal["fp32", "bf16", "fp16", "auto"]  # koen/models/precision.py resolves `auto`
 
 
@@ -136,9 +137,12 @@ class TrainParams(Section):
     device: str  # cpu, cuda, cuda:1, mps ...
     devices: int
     checkpoint_steps: int
+    seed: int  # the grid's and the experiment's training seed (`seed` splits the data)
+    more_seeds: list[int]  # the grid trained again with each: mean and sd over all seeds
     data: Path
     base: Path
     grid_dir: Path
+    seeds_dir: Path  # <seeds_dir>/s<seed>/{grid,merged}/<name>
     experiment_dir: Path
     checkpoints: Path
     logs: Path
@@ -156,6 +160,29 @@ class TrainParams(Section):
         if self.attention_dropout is not None and not 0.0 <= self.attention_dropout < 1.0:
             raise _fail(f"{where}.attention_dropout", f"must be null or in [0, 1), got "
                         f"{self.attention_dropout}")
+        for i, seed in enumerate(self.more_seeds):
+            if seed < 0:
+                raise _fail(f"{where}.more_seeds[{i}]", f"must be >= 0, got {seed}")
+        if self.seed in self.more_seeds:
+            raise _fail(f"{where}.more_seeds", f"repeats train.seed ({self.seed}): list only "
+                        "the further seeds")
+        if len(set(self.more_seeds)) != len(self.more_seeds):
+            raise _fail(f"{where}.more_seeds", f"repeats a seed: {self.more_seeds}")
+
+    @property
+    def seeds(self) -> list[int]:
+        """Every training seed of the grid: train.seed first."""
+        return [self.seed, *self.more_seeds]
+
+    def seed_dir(self, seed: int) -> Path:
+        """Where the grid trained with a further seed, and its merges, are kept."""
+        return self.seeds_dir / f"s{seed}"
+
+
+def seed_system(seed: int, name: str) -> str:
+    """The system name of grid model or merge `name` trained with further seed `seed`, e.g.
+    `seeds/s42/koenen`: its index, runs and metrics sit where a system's do."""
+    return f"{SEEDS}/s{seed}/{name}"
 
 
 @dataclass
@@ -176,6 +203,12 @@ class MergeDirs(Section):
     grid_dir: Path
     out_dir: Path
     cocktail: CocktailData
+
+    def moved(self, grid_dir: Path, out_dir: Path) -> MergeDirs:
+        """The same recipe sources with another grid and output folder (a further seed's)."""
+        dirs = replace(self, grid_dir=grid_dir, out_dir=out_dir)
+        object.__setattr__(dirs, "_where", object.__getattribute__(self, "_where"))
+        return dirs
 
 
 @dataclass
@@ -349,6 +382,7 @@ class ReportParams(Section):
     eval_dir: Path
     out: Path
     significance: Path
+    seeds: Path  # each seeded model's OVRs per training seed, mean and sd
     plots_dir: Path
     base: str
     first: list[str]
@@ -413,7 +447,7 @@ class Params(Section):
         models = [BASE, *self.grid]
         for name in self.merges:
             recipe = self.merges[name]
-            if name in (*models, EXPERIMENT, *NON_MODEL_SYSTEMS, SWEEPS):
+            if name in (*models, EXPERIMENT, *NON_MODEL_SYSTEMS, SWEEPS, SEEDS):
                 raise _fail(f"merges.{name}", "names a system that exists already; "
                             "choose another recipe name")
             _known_models(recipe.models, models, f"merges.{name}.models")

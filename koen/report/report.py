@@ -36,6 +36,7 @@ from koen.report.frontier import (
     sweep_pairs,
     write_sweeps_csv,
 )
+from koen.report.seeds import load_seed_metrics, seed_summary, seeds_markdown
 from koen.repro.atomic import atomic_file, write_json
 from koen.repro.provenance import git_commit, run_group
 from koen.tracking import mlflow_log
@@ -94,6 +95,7 @@ class Systems:
     shift: str
     neighbours: list[str]  # grid models the experiment is compared with
     sweeps: list[SweepLine]
+    seeds: list[int]  # training seeds: train.seed (the tested models' one), then further ones
 
 
 @dataclass
@@ -223,7 +225,8 @@ def comparison_table(evidence: Evidence, family: str) -> list[str]:
 
 
 def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
-             benchmarks: list[str], missing: list[str], sweeps: list[str]) -> str:
+             benchmarks: list[str], missing: list[str], sweeps: list[str],
+             seeds: list[str]) -> str:
     counts = ", ".join(f"{b} {n}" for b, n in evidence.queries.items())
     legend = (f"† significant at p < {evidence.alpha} in a paired two-sided permutation test over "
               "queries (per-query nDCG@10; an OVR per query is the mean of its two directions; "
@@ -281,6 +284,9 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
         *sweeps,
         legend,
         "",
+        "## Training seeds",
+        "",
+        *seeds,
     ])
 
 
@@ -495,15 +501,21 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
     judged = {b: read_qrels(path) for b, path in qrels.items()}
     evidence = gather_evidence(metrics, systems, p.base, runs_dir, judged, p.resamples, p.alpha,
                                seed, points)
+    seeded = [n for n in [*systems.grid, *systems.merges] if n in metrics]
+    per_seed = load_seed_metrics(p.eval_dir, systems.seeds, seeded, metrics)
+    spreads = seed_summary(per_seed, systems.merges,
+                           {n: m for n, m in metrics.items() if n not in seeded})
     text = markdown(metrics, p.base, focus, evidence, benchmarks,
                     [n for n in systems.names if n not in metrics],
                     sweep_markdown(systems.sweeps, metrics | points, evidence.comparisons,
-                                   p.alpha))
+                                   p.alpha),
+                    seeds_markdown(spreads, systems.seeds, seeded, systems.merges))
     with atomic_file(p.out) as f:
         f.write(text)
     tests = evidence_json(evidence)
     write_json(p.significance, tests)
-    files = [p.out, p.significance,
+    write_json(p.seeds, {"seeds": systems.seeds, "spread": spreads})
+    files = [p.out, p.significance, p.seeds,
              *write_csvs(metrics, p.plots_dir, focus, evidence, benchmarks),
              write_sweeps_csv(systems.sweeps, metrics | points, p.plots_dir),
              *write_pngs(metrics, p.plots_dir, focus, system_kinds(metrics, systems), evidence,
@@ -512,8 +524,10 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
     record = {"key": f"report/{hashlib.sha256(text.encode()).hexdigest()[:16]}",
               "name": "report", "params": {"models": ",".join(metrics),
                                            "benchmarks": ",".join(benchmarks)},
-              "metrics": {f"{k}/{field}": v for k, values in tests.items()
-                          for field, v in values.items() if field in ("p_holm", "delta")},
+              "metrics": {**{f"{k}/{field}": v for k, values in tests.items()
+                             for field, v in values.items() if field in ("p_holm", "delta")},
+                          **{f"seeds/{k}/{field}": v[field] for k, v in spreads.items()
+                             for field in ("mean", "sd") if v[field] is not None}},
               "tags": {"stage": "report", **({"git_commit": commit} if commit else {})},
               "artifacts": [str(x) for x in files]}
     if group := run_group(commit):
