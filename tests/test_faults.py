@@ -30,6 +30,7 @@ from koen.evaluation.metrics import read_qrels, read_trec_run
 from koen.training.run import train
 from stages import evaluate as evaluate_stage
 from stages import index as index_stage
+from stages import seed as seed_stage
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNS = ("en-ko", "ko-en", "ko-ko", "en-en", "multi-ko", "multi-en")
@@ -235,3 +236,13 @@ def test_disk_full_while_saving_a_model_or_an_index(at, small_disk):
     assert proc.returncode != 0
     assert f"could not write {small_disk}/indexes/base: No space left on device" in proc.stderr
     assert not list(small_disk.glob("indexes/*"))
+
+
+def test_a_further_seed_without_its_grid_names_the_training_stage(at):
+    write_params(at, grid=["kokoen", "koenen"], train={"more_seeds": [42]},
+                 merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}})
+    shutil.copytree(at / "tiny/model", at / "models/seeds/s42/grid/kokoen")
+    with pytest.raises(SystemExit, match=r"seed 42: no model at models/seeds/s42/grid/koenen; "
+                       r"train it first \(dvc repro train_seed@koenen-42\)"):
+        seed_stage.main(["42"])
+    assert not (at / "models/seeds/s42/merged").exists()

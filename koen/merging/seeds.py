@@ -10,9 +10,8 @@ same way.
 from __future__ import annotations
 
 from koen.config.schema import Params, seed_system
-from koen.evaluation.evaluate import evaluate
 from koen.merging.merge import merge_recipe
-from koen.retrieval.indexes import build
+from koen.merging.sweep import index_and_evaluate
 
 
 def run_seed(seed: int, params: Params) -> dict[str, dict[str, float]]:
@@ -28,12 +27,5 @@ def run_seed(seed: int, params: Params) -> dict[str, dict[str, float]]:
     for name in params.merges:
         merge_recipe(name, params.merges[name], dirs, params.seed)
         models[name] = dirs.out_dir / name
-    out: dict[str, dict[str, float]] = {}
-    for name, model_dir in models.items():
-        system = seed_system(seed, name)
-        build(system, model_dir, params.benchmarks, params.index, params.seed)
-        metrics = evaluate(system, params.benchmarks, params.evaluate, params.tracking.pending)
-        out[name] = {k: metrics[k] for k in ("clir_ovr", "mono_ovr")}
-        print(f"seed {seed} {name}: CLIR OVR {metrics['clir_ovr']:.2f}, "
-              f"Mono OVR {metrics['mono_ovr']:.2f}")
-    return out
+    return {name: index_and_evaluate(seed_system(seed, name), model_dir, params)
+            for name, model_dir in models.items()}

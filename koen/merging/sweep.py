@@ -8,6 +8,8 @@ the same way.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from koen.config.schema import Params, Sweep
 from koen.evaluation.evaluate import evaluate
 from koen.merging.merge import merge_models, resolve
@@ -27,10 +29,14 @@ def run_sweep(name: str, sweep: Sweep, params: Params) -> dict[str, dict[str, fl
         model_dir = params.sweep.out_dir / name / point
         merge_models("linear", list(sweep.models), [weight, round(1 - weight, 10)], {}, paths,
                      None, model_dir)
-        system = sweep.system(name, weight)
-        build(system, model_dir, params.benchmarks, params.index, params.seed)
-        metrics = evaluate(system, params.benchmarks, params.evaluate, params.tracking.pending)
-        out[point] = {k: metrics[k] for k in ("clir_ovr", "mono_ovr")}
-        print(f"sweep {name} {point}: CLIR OVR {metrics['clir_ovr']:.2f}, "
-              f"Mono OVR {metrics['mono_ovr']:.2f}")
+        out[point] = index_and_evaluate(sweep.system(name, weight), model_dir, params)
     return out
+
+
+def index_and_evaluate(system: str, model_dir: Path, params: Params) -> dict[str, float]:
+    """Index and evaluate one merged model as system `system`, as its own stages would; returns
+    its CLIR and Mono OVR."""
+    build(system, model_dir, params.benchmarks, params.index, params.seed)
+    metrics = evaluate(system, params.benchmarks, params.evaluate, params.tracking.pending)
+    print(f"{system}: CLIR OVR {metrics['clir_ovr']:.2f}, Mono OVR {metrics['mono_ovr']:.2f}")
+    return {k: metrics[k] for k in ("clir_ovr", "mono_ovr")}

@@ -378,12 +378,30 @@ def whiskers(metrics: Metrics, names: list[str], evidence: Evidence,
                      (np.array(highs) - values).clip(min=0)])
 
 
+def draw_seeds(ax: Axes, metrics: Metrics, per_seed: dict[int, Metrics],
+               kinds: dict[str, str]) -> None:
+    """Each model of the further training seeds as a hollow marker tied to its tested one."""
+    further = list(per_seed)[1:]
+    for seed in further:
+        for name, m in per_seed[seed].items():
+            color, marker = KIND_STYLE[kinds.get(name, "other")]
+            ax.plot([metrics[name]["clir_ovr"], m["clir_ovr"]],
+                    [metrics[name]["mono_ovr"], m["mono_ovr"]], color=color, lw=0.6, alpha=0.5)
+            ax.scatter(m["clir_ovr"], m["mono_ovr"], facecolors="none", edgecolors=color,
+                       marker=marker, s=28, linewidths=0.8, zorder=2)
+    if further:
+        ax.scatter([], [], facecolors="none", edgecolors="0.3", marker="o",
+                   label=f"training seed {', '.join(map(str, further))} (filled: "
+                         f"{next(iter(per_seed))})")
+
+
 def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[str, str],
                evidence: Evidence, benchmarks: list[str], sweeps: list[SweepLine],
-               points: Metrics) -> list[Path]:
+               points: Metrics, per_seed: dict[int, Metrics]) -> list[Path]:
     names = list(metrics)
     fig, ax = new_figure((7.5, 6))
     draw_sweeps(ax, sweeps, metrics | points)
+    draw_seeds(ax, metrics, per_seed, kinds)
     for kind, (color, marker) in KIND_STYLE.items():
         members = [n for n in names if kinds.get(n, "other") == kind]
         if members:
@@ -519,7 +537,7 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
              *write_csvs(metrics, p.plots_dir, focus, evidence, benchmarks),
              write_sweeps_csv(systems.sweeps, metrics | points, p.plots_dir),
              *write_pngs(metrics, p.plots_dir, focus, system_kinds(metrics, systems), evidence,
-                         benchmarks, systems.sweeps, points)]
+                         benchmarks, systems.sweeps, points, per_seed)]
     commit = git_commit()
     record = {"key": f"report/{hashlib.sha256(text.encode()).hexdigest()[:16]}",
               "name": "report", "params": {"models": ",".join(metrics),
