@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from koen.config.schema import SEEDS, load
+from koen.config.schema import load, seed_system
 from koen.data.compositions import CompositionError
 from koen.training.run import train
 
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args[:1] == ["seed"] and len(args) == 3 and args[2].isdigit():
         seed = int(args[2])
         method, composition, grid = "contrastive", args[1], []
-        slot, out = f"{SEEDS}/s{seed}/{args[1]}", p.seed_dir(seed) / "grid" / args[1]
+        slot, out = seed_system(seed, args[1]), p.seed_dir(seed) / "grid" / args[1]
     elif args == ["experiment"]:
         method, composition, slot, out = p.method, params.composition, "experiment", \
             p.experiment_dir
