@@ -1,4 +1,5 @@
-"""The statistics of the report, exactly, on small hand-made score lists."""
+"""The statistics of the report, exactly on small hand-made score lists, and against scipy's
+`permutation_test` and `bootstrap` on larger ones."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from koen.evaluation.metrics import ir_metrics, write_trec_run
 from koen.evaluation.significance import (
@@ -33,6 +35,44 @@ def test_paired_permutation_is_exact_for_small_samples():
     d = np.array([4.0, -1.0, -1.0, -1.0, -1.0])
     assert paired_permutation(d, np.zeros(5), np.array([1, 0.25, 0.25, 0.25, 0.25]), 10_000,
                               0) == pytest.approx(1.0)
+
+
+def test_permutation_test_agrees_with_scipy_on_weighted_queries():
+    """A Monte Carlo p-value (200 queries, unequal weights) within Monte Carlo error of
+    `scipy.stats.permutation_test`'s; one-sided or unweighted p-values would not be."""
+    rng = np.random.default_rng(5)
+    weights = rng.uniform(0.5, 2.0, 200)
+    a = rng.normal(50, 20, 200)
+    b = a + rng.normal(-4, 20, 200) * weights
+
+    def statistic(x, y, axis):
+        return weighted_mean(x - y, weights, axis)
+
+    scipy_p = stats.permutation_test((a, b), statistic, permutation_type="samples",
+                                     vectorized=True, n_resamples=20_000,
+                                     random_state=1).pvalue
+    ours = paired_permutation(a, b, weights, 20_000, 0)
+    assert 0.01 < scipy_p < 0.2
+    assert ours == pytest.approx(scipy_p, abs=0.01)
+    assert paired_permutation(a, b, weights, 20_000, 0) == ours  # one plan per (n, seed)
+    assert paired_permutation(a, b, np.ones(200), 20_000, 0) != pytest.approx(scipy_p,
+                                                                             abs=0.01)
+
+
+def test_bootstrap_interval_is_scipys_bca_on_a_skewed_sample():
+    """BCa bounds within 2.5 % of the interval's width of `scipy.stats.bootstrap`'s on a
+    lognormal sample, where plain percentiles are off by more."""
+    rng = np.random.default_rng(5)
+    values, weights = rng.lognormal(0, 1.2, 200), rng.uniform(0.5, 2.0, 200)
+    ours = bootstrap_ci(values, weights, 10_000, 1)
+    kwargs = {"paired": True, "vectorized": True, "n_resamples": 10_000, "random_state": 3}
+    bca = stats.bootstrap((values, weights), weighted_mean, **kwargs).confidence_interval
+    percentile = stats.bootstrap((values, weights), weighted_mean, method="percentile",
+                                 **kwargs).confidence_interval
+    width = bca.high - bca.low
+    assert ours == pytest.approx((bca.low, bca.high), abs=0.025 * width)
+    assert (percentile.low, percentile.high) != pytest.approx((bca.low, bca.high),
+                                                              abs=0.025 * width)
 
 
 def test_holm_adjusts_in_step_down_order_and_stays_monotone():
