@@ -109,7 +109,8 @@ def paired_permutation(a: np.ndarray, b: np.ndarray, weights: np.ndarray, resamp
                        seed: int) -> float:
     """Two-sided p-value of the weighted mean of a - b being 0: the share of sign patterns
     (each query's pair swapped or not) whose |mean| reaches the observed one; exact when
-    2^n <= resamples, else (hits + 1) / (resamples + 1) as `scipy.stats.permutation_test`."""
+    2^n <= resamples, else (hits + 1) / (resamples + 1) (Phipson and Smyth, 2010; scipy
+    doubles the smaller tail instead, so its least p-value is twice this one)."""
     if np.array_equal(a, b):
         return 1.0
     terms = weights * (a - b) / np.sum(weights)
