@@ -7,7 +7,8 @@ The fp32 side is a copy of this repository with `train.precision`, `index.precis
 system to compare (training, indexing and evaluation all in fp32; same data, seeds and code).
 For every system evaluated on both sides: nDCG@10 per benchmark and direction, the OVRs, the
 mean absolute difference over the benchmark-direction figures (goal of #11: <= 0.5 points),
-and a paired permutation test of each OVR over queries (Holm over the systems), from the two
+each grid model's training loss step by step (same batches on both sides), and a paired
+permutation test of each OVR over queries (Holm over the systems), from the two
 sides' TREC runs. Writes the figures to metrics/bench/<out>.json.
 """
 
@@ -41,6 +42,14 @@ def ran_in_fp32(copy: Path, name: str) -> bool:
                for stage, key in needed.items())
 
 
+def losses(logs: Path, name: str) -> np.ndarray | None:
+    """A grid model's per-step training loss (the train stage's `<logs>/grid-<code>.csv`)."""
+    path = logs / f"grid-{name}.csv"
+    if not path.exists():
+        return None
+    return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)[:, 1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--fp32", type=Path, required=True, help="the fp32 copy of the repository")
@@ -70,6 +79,14 @@ def main() -> None:
                       "fp32": {k: fp32[k] for k in [*keys, *OVRS]},
                       "mean_abs_diff": round(float(np.mean(np.abs(diffs))), 3),
                       "max_abs_diff": round(float(np.max(np.abs(diffs))), 3)}
+        bf16_loss = losses(ROOT / params.train.logs, name)
+        fp32_loss = losses(args.fp32 / params.train.logs, name)
+        if bf16_loss is not None and fp32_loss is not None and len(bf16_loss) == len(fp32_loss):
+            # same batches in the same order: the losses differ by precision alone
+            rows[name]["loss"] = {"mean_abs_step_diff": round(float(np.mean(np.abs(
+                bf16_loss - fp32_loss))), 4), "bf16_last_quarter": round(float(np.mean(
+                    bf16_loss[-len(bf16_loss) // 4:])), 4), "fp32_last_quarter": round(float(
+                        np.mean(fp32_loss[-len(fp32_loss) // 4:])), 4)}
         scores[f"bf16:{name}"] = system_scores(ROOT / runs_dir / name, qrels)
         scores[f"fp32:{name}"] = system_scores(args.fp32 / runs_dir / name, qrels)
     tests = compare([("bf16 vs fp32", f"bf16:{n}", f"fp32:{n}") for n in systems],
@@ -88,6 +105,12 @@ def main() -> None:
                 f"{row[f'{m}_p_holm']:.2f})" for m in OVRS]
         print(f"| {name} | {' | '.join(cells)} | {row['mean_abs_diff']:.2f} | "
               f"{' | '.join(ovrs)} |")
+    for name, row in rows.items():
+        if "loss" in row:
+            print(f"{name}: training loss, mean |bf16 - fp32| per step "
+                  f"{row['loss']['mean_abs_step_diff']:.4f}; last quarter of the steps "
+                  f"{row['loss']['bf16_last_quarter']:.4f} (bf16) vs "
+                  f"{row['loss']['fp32_last_quarter']:.4f} (fp32)")
     overall = float(np.mean([row["mean_abs_diff"] for row in rows.values()]))
     print(f"mean absolute difference over {len(rows)} systems x {len(keys)} figures: "
           f"{overall:.3f} points (goal <= 0.5)")
