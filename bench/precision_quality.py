@@ -31,15 +31,31 @@ OVRS = ("clir_ovr", "mono_ovr")
 
 
 def ran_in_fp32(copy: Path, name: str) -> bool:
-    """Whether the copy's dvc.lock says `name` was trained (if it is), indexed and evaluated
-    in fp32: its metrics file alone may still be the bf16 one from git."""
+    """Whether the copy's dvc.lock says `name` was trained (if it is), weighted (an LM-Cocktail
+    merge), indexed and evaluated in fp32: its metrics file alone may still be the bf16 one
+    from git."""
     lock = copy / "dvc.lock"
     stages = yaml.safe_load(lock.read_text())["stages"] if lock.exists() else {}
+
+    def value(stage: str, key: str) -> object:
+        """A param as the lock holds it: under its own key or inside a section's."""
+        declared = stages.get(stage, {}).get("params", {}).get("params.yaml", {})
+        parts = key.split(".")
+        for cut in range(len(parts), 0, -1):
+            if ".".join(parts[:cut]) in declared:
+                found = declared[".".join(parts[:cut])]
+                for part in parts[cut:]:
+                    found = found.get(part) if isinstance(found, dict) else None
+                return found
+        return None
+
     needed = {f"index@{name}": "index.precision", f"evaluate@{name}": "evaluate.precision"}
-    if f"train@{name}" in stages:
-        needed[f"train@{name}"] = "train.precision"
-    return all(stages.get(stage, {}).get("params", {}).get("params.yaml", {}).get(key) == "fp32"
-               for stage, key in needed.items())
+    train = "train_experiment" if name == "experiment" else f"train@{name}"
+    if train in stages:
+        needed[train] = "train.precision"
+    if value(f"merge@{name}", f"merges.{name}.method") == "cocktail":
+        needed[f"merge@{name}"] = "merge.cocktail.precision"
+    return all(value(stage, key) == "fp32" for stage, key in needed.items())
 
 
 def losses(logs: Path, name: str) -> np.ndarray | None:
