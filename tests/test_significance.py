@@ -54,7 +54,6 @@ def test_permutation_test_agrees_with_scipy_on_weighted_queries():
     ours = paired_permutation(a, b, weights, 20_000, 0)
     assert 0.01 < scipy_p < 0.2
     assert ours == pytest.approx(scipy_p, abs=0.01)
-    assert paired_permutation(a, b, weights, 20_000, 0) == ours  # one plan per (n, seed)
     assert paired_permutation(a, b, np.ones(200), 20_000, 0) != pytest.approx(scipy_p,
                                                                              abs=0.01)
 
