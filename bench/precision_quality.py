@@ -99,10 +99,11 @@ def main() -> None:
         fp32_loss = losses(args.fp32 / params.train.logs, name)
         if bf16_loss is not None and fp32_loss is not None and len(bf16_loss) == len(fp32_loss):
             # same batches in the same order: the losses differ by precision alone
-            rows[name]["loss"] = {"mean_abs_step_diff": round(float(np.mean(np.abs(
-                bf16_loss - fp32_loss))), 4), "bf16_last_quarter": round(float(np.mean(
-                    bf16_loss[-len(bf16_loss) // 4:])), 4), "fp32_last_quarter": round(float(
-                        np.mean(fp32_loss[-len(fp32_loss) // 4:])), 4)}
+            last = -(-len(bf16_loss) // 4)  # a quarter of the steps, rounded up
+            rows[name]["loss"] = {
+                "mean_abs_step_diff": round(float(np.mean(np.abs(bf16_loss - fp32_loss))), 4),
+                "bf16_last_quarter": round(float(np.mean(bf16_loss[-last:])), 4),
+                "fp32_last_quarter": round(float(np.mean(fp32_loss[-last:])), 4)}
         scores[f"bf16:{name}"] = system_scores(ROOT / runs_dir / name, qrels)
         scores[f"fp32:{name}"] = system_scores(args.fp32 / runs_dir / name, qrels)
     tests = compare([("bf16 vs fp32", f"bf16:{n}", f"fp32:{n}") for n in systems],
