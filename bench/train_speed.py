@@ -61,13 +61,15 @@ def plain(model_dir: str, steps: int, batch: int, max_len: int) -> dict:
     return {"triplets_per_s": steps * batch / (time.perf_counter() - start)}
 
 
-def stage(model_dir: str, steps: int, batch: int, max_len: int, checkpointing: bool) -> dict:
+def stage(model_dir: str, steps: int, batch: int, max_len: int,
+          checkpointing: bool | int | None) -> dict:
     from koen.config.schema import load
     from koen.training.run import hyper
     from koen.training.trainer import run_training
 
     settings = hyper(load().train, "contrastive")
-    settings["gradient_checkpointing"] |= checkpointing
+    if checkpointing is not None:
+        settings["gradient_checkpointing"] = checkpointing
     with tempfile.TemporaryDirectory() as tmp:
         spec = {**settings, "examples": examples(steps * batch), "seed": 13, "init": model_dir,
                 "output": f"{tmp}/out", "checkpoints": f"{tmp}/ckpt", "fingerprint": "bench",
@@ -81,6 +83,15 @@ def stage(model_dir: str, steps: int, batch: int, max_len: int, checkpointing: b
             "padding_share_random": result["padding_share_random"],
             "settings": {k: settings[k] for k in ("precision", "group_by_length",
                                                   "attention_dropout", "gradient_checkpointing")}}
+
+
+def checkpointing_value(text: str) -> bool | int:
+    """`true`, `false` or a token budget, as train.gradient_checkpointing takes them."""
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    if text.lower() in ("true", "false"):
+        return text.lower() == "true"
+    raise argparse.ArgumentTypeError(f"expected true, false or a token count >= 1, got {text!r}")
 
 
 def child(args: argparse.Namespace) -> None:
@@ -99,8 +110,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=16)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--max-len", type=int, default=128)
-    ap.add_argument("--gradient-checkpointing", action="store_true",
-                    help="the stage with train.gradient_checkpointing on (less memory)")
+    ap.add_argument("--gradient-checkpointing", type=checkpointing_value, metavar="true|false|N",
+                    help="the stage with this train.gradient_checkpointing, not params.yaml's")
     ap.add_argument("--out", default="train_speed", help="metrics/bench/<out>.json")
     ap.add_argument("--variant", choices=["plain", "stage"])
     args = ap.parse_args()
@@ -111,7 +122,8 @@ def main() -> None:
         cmd = [sys.executable, __file__, "--variant", variant, "--model", args.model,
                "--steps", str(args.steps), "--batch", str(args.batch),
                "--max-len", str(args.max_len)]
-        cmd += ["--gradient-checkpointing"] if args.gradient_checkpointing else []
+        if args.gradient_checkpointing is not None:
+            cmd += ["--gradient-checkpointing", str(args.gradient_checkpointing).lower()]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         results[variant] = json.loads(out.strip().splitlines()[-1])
         print(variant, results[variant])

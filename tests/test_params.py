@@ -92,6 +92,8 @@ def test_a_missing_key_is_named_not_defaulted(tmp_path, key):
     ({"train": {"precision": "fp8"}}, "'train.precision' is 'fp8'; allowed: fp32, bf16, fp16"),
     ({"index": {"precision": "half"}}, "'index.precision' is 'half'"),
     ({"train": {"attention_dropout": 1.0}}, "'train.attention_dropout' must be null or in"),
+    ({"train": {"gradient_checkpointing": 0}}, "'train.gradient_checkpointing' must be true, fal"),
+    ({"train": {"gradient_checkpointing": "auto"}}, "'train.gradient_checkpointing' must be bool"),
     ({"sweeps": {"s": {"models": ["koenen"], "weights": [0.5]}}},
      "'sweeps.s.models' must name two different models"),
     ({"sweeps": {"s": {"models": ["koenen", "base"], "weights": [0.0, 0.5]}}},

@@ -16,6 +16,7 @@ import torch
 import yaml
 from datasets import Dataset
 from safetensors.torch import load_file
+from sentence_transformers import SentenceTransformer
 from tiny_data import PARAMS, with_systems
 from tiny_models import WORDS, tiny_model
 
@@ -23,6 +24,7 @@ from koen.config.parse import parse
 from koen.config.schema import TrainParams
 from koen.data.compositions import CompositionError
 from koen.training.run import train as train_run
+from koen.training.trainer import ActivationBudget
 
 KO = [w for w in WORDS if not w.isascii()]
 EN = [w for w in WORDS if w.isascii()]
@@ -75,6 +77,8 @@ def test_same_params_same_weights_and_compositions_differ(setup, monkeypatch):
     a, b, c = weights(tmp / "grid/kokoen"), weights(tmp / "again"), weights(tmp / "grid/enenko")
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert any(not torch.equal(a[k], c[k]) for k in a)
+    card = (tmp / "again/README.md").read_text()  # reproducible by hash: no wall-clock time
+    assert "- **Training**:" not in card and card == (tmp / "grid/kokoen/README.md").read_text()
     assert (tmp / "logs/grid-kokoen.csv").read_text().startswith("step,loss\n1,")
     assert not (tmp / "ckpt/grid/kokoen").exists()  # checkpoints gone after success
 
@@ -87,6 +91,30 @@ def test_experiment_in_the_grid_reuses_the_grid_model(setup, monkeypatch):
     assert info["reused_from"] == str(tmp / "grid/kokoen")
     a, b = weights(tmp / "grid/kokoen"), weights(tmp / "exp")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_token_budget_recomputes_the_layers_over_it_and_keeps_the_weights(setup, monkeypatch):
+    tmp, params = setup
+    monkeypatch.chdir(tmp)
+    base = tiny_model(tmp / "deep", layers=4)
+    budget = ActivationBudget(SentenceTransformer(str(base), device="cpu"), tokens=300)
+    assert [budget.recomputed(t) for t in (100, 300, 301, 400, 600, 10_000)] == [0, 0, 1, 1, 2, 4]
+    features = [{"input_ids": torch.zeros(8, 25, dtype=torch.long)}] * 3  # 600 padded tokens
+    budget(torch.nn.Identity(), (features, None))
+    assert [layer.gradient_checkpointing for layer in budget.layers] == [True, True, False, False]
+    assert budget.share() == 0.5
+
+    runs = {}
+    for setting in (False, True, 150):
+        p = params(base=base, gradient_checkpointing=setting)
+        runs[setting] = train(p, "kokoen", 13, tmp / f"m{setting}", f"grid/m{setting}", [])
+    assert "recomputed_share" not in runs[False] and "recomputed_share" not in runs[True]
+    assert 0 < runs[150]["recomputed_share"] < 1  # tiny steps hold about 200 padded tokens
+    plain = weights(tmp / "mFalse")
+    for setting in (True, 150):
+        again = weights(tmp / f"m{setting}")
+        assert all(torch.allclose(plain[k], again[k], atol=1e-6) for k in plain)
+    assert any(not torch.equal(plain[k], weights(base)[k]) for k in plain)
 
 
 def test_unknown_composition_fails_before_work(setup):

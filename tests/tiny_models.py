@@ -55,8 +55,9 @@ WORDS = [
 ]
 
 
-def tiny_model(path: Path, seed: int = 0, hidden: int = 32) -> Path:
-    """Save a 1-layer BERT with a word-level Korean/English vocabulary as a sentence-transformer."""
+def tiny_model(path: Path, seed: int = 0, hidden: int = 32, layers: int = 1) -> Path:
+    """Save a `layers`-layer BERT with a word-level Korean/English vocabulary as a
+    sentence-transformer."""
     import torch
 
     torch.manual_seed(seed)
@@ -71,7 +72,7 @@ def tiny_model(path: Path, seed: int = 0, hidden: int = 32) -> Path:
     config = BertConfig(
         vocab_size=len(vocab),
         hidden_size=hidden,
-        num_hidden_layers=1,
+        num_hidden_layers=layers,
         num_attention_heads=2,
         intermediate_size=37,
         max_position_embeddings=64,

@@ -132,7 +132,7 @@ class TrainParams(Section):
     freeze_embeddings: bool
     attention_dropout: float | None  # None: the checkpoint's own
     group_by_length: bool
-    gradient_checkpointing: bool
+    gradient_checkpointing: bool | int  # never, every step, or over this many padded tokens
     precision: Precision
     device: str  # cpu, cuda, cuda:1, mps ...
     devices: int
@@ -160,6 +160,10 @@ class TrainParams(Section):
         if self.attention_dropout is not None and not 0.0 <= self.attention_dropout < 1.0:
             raise _fail(f"{where}.attention_dropout", f"must be null or in [0, 1), got "
                         f"{self.attention_dropout}")
+        budget = self.gradient_checkpointing
+        if not isinstance(budget, bool) and budget < 1:
+            raise _fail(f"{where}.gradient_checkpointing", "must be true, false or a number of "
+                        f"padded tokens >= 1, got {budget}")
         for i, seed in enumerate(self.more_seeds):
             if seed < 0:
                 raise _fail(f"{where}.more_seeds[{i}]", f"must be >= 0, got {seed}")

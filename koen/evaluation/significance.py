@@ -11,7 +11,7 @@ BCa bootstrap intervals (queries resampled with their weights) give 95 % interva
 system's measure and of a paired difference. Both are `scipy.stats.permutation_test` and
 `scipy.stats.bootstrap` done as matrix products over one resampling plan per query count,
 shared by every test (scipy draws afresh per call: 0.3 s a test, 10 minutes for the report's
-1,700); `tests/test_significance.py` holds them to scipy's results.
+784 tests and 820 intervals); `tests/test_significance.py` holds them to scipy's results.
 """
 
 from __future__ import annotations

@@ -399,7 +399,7 @@ def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[st
                evidence: Evidence, benchmarks: list[str], sweeps: list[SweepLine],
                points: Metrics, per_seed: dict[int, Metrics]) -> list[Path]:
     names = list(metrics)
-    fig, ax = new_figure((7.5, 6))
+    fig, ax = new_figure((9.5, 6))
     draw_sweeps(ax, sweeps, metrics | points)
     draw_seeds(ax, metrics, per_seed, kinds)
     for kind, (color, marker) in KIND_STYLE.items():
@@ -414,7 +414,7 @@ def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[st
     ax.set(xlabel="CLIR OVR (nDCG@10)", ylabel="Mono OVR (nDCG@10)",
            title="Cross-lingual vs mono-lingual retrieval (whiskers: 95 % bootstrap CI)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1, 1))  # never over a point
     fig.tight_layout()
     place_labels(ax, [(n, metrics[n]["clir_ovr"], metrics[n]["mono_ovr"]) for n in names])
     tradeoff = plots_dir / "tradeoff.png"

@@ -32,6 +32,11 @@ def token_lengths(dataset: Dataset, tokenizer: PreTrainedTokenizerBase, prompts:
     return np.array([[len(ids) for ids in col] for col in columns]).T
 
 
+def row_texts(dataset: Dataset, columns: Sequence[str]) -> list[frozenset[str]]:
+    """Each row's texts: two rows that share one cannot share a batch."""
+    return [frozenset(str(row[c]) for c in columns) for row in dataset]
+
+
 def no_duplicate_batches(order: Sequence[int], texts: Sequence[frozenset[str]],
                          batch_size: int) -> list[list[int]]:
     """Greedy batches in `order`; a row that shares a text with the batch waits for the next."""
@@ -103,7 +108,7 @@ class LengthGroupedBatchSampler(DefaultBatchSampler):
         if len(lengths) != len(dataset):
             raise ValueError(f"{len(lengths)} token lengths for {len(dataset)} rows")
         columns = [c for c in dataset.column_names if c not in (valid_label_columns or [])]
-        self.texts = [frozenset(str(row[c]) for c in columns) for row in dataset]
+        self.texts = row_texts(dataset, columns)
         self.lengths = lengths
         self._epoch_batches: tuple[int, list[list[int]]] | None = None
 

@@ -146,7 +146,8 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
             "seed": seed,
             "params": hyper(p, method),
             **{k: result[k] for k in ("steps", "resumed", "loss", "padding_share",
-                                      "padding_share_random", "reused_from", "ranks")
+                                      "padding_share_random", "recomputed_share", "reused_from",
+                                      "ranks")
                if k in result},
         }
         (tmp / TRAIN_INFO).write_text(json.dumps(info, indent=2, default=str))

@@ -9,6 +9,7 @@ output, so a killed run resumes from its last complete one; only rank 0 saves th
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import sys
@@ -26,6 +27,7 @@ from sentence_transformers import (
 from sentence_transformers.losses import MultipleNegativesRankingLoss
 from sentence_transformers.training_args import BatchSamplers
 from transformers import TrainerCallback
+from transformers.modeling_layers import GradientCheckpointingLayer
 
 from koen.repro.seeding import seed_everything
 from koen.training.alignment_loss import CrossLingualAlignmentLoss
@@ -34,6 +36,7 @@ from koen.training.batching import (
     LengthGroupedBatchSampler,
     no_duplicate_batches,
     padding_share,
+    row_texts,
     token_lengths,
 )
 
@@ -113,11 +116,43 @@ def set_attention_dropout(model: SentenceTransformer, p: float | None) -> None:
         layer.dropout.p = p
 
 
+class ActivationBudget:
+    """Recomputes the activations of just enough encoder layers to keep a step within `tokens`
+    padded tokens' worth of saved activations (a loss forward pre-hook, set every step).
+
+    Length-grouped batches differ a lot in size, so checkpointing every layer of every step
+    (`True`) pays the recompute on the short batches too, where memory is plentiful.
+    """
+
+    def __init__(self, model: SentenceTransformer, tokens: int):
+        self.layers = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)]
+        if not self.layers:
+            raise ValueError("train.gradient_checkpointing: no checkpointable layer in "
+                             f"{type(model[0].auto_model).__name__}; set it to true or false")
+        self.tokens = tokens
+        self.counts: list[int] = []  # layers recomputed, per loss call
+
+    def recomputed(self, step_tokens: int) -> int:
+        """Layers to recompute: those whose activations would go over the budget."""
+        over = max(0.0, 1.0 - self.tokens / step_tokens)
+        return min(len(self.layers), math.ceil(len(self.layers) * over))
+
+    def share(self) -> float:
+        """Share of the layer forwards run twice so far: the price of the budget."""
+        return sum(self.counts) / (len(self.counts) * len(self.layers)) if self.counts else 0.0
+
+    def __call__(self, loss: torch.nn.Module, args: tuple) -> None:  # noqa: ARG002
+        k = self.recomputed(sum(f["input_ids"].numel() for f in args[0]))
+        self.counts.append(k)
+        for i, layer in enumerate(self.layers):
+            layer.gradient_checkpointing = i < k
+
+
 def padding(dataset: Dataset, lengths: np.ndarray, batch_size: int, seed: int,
             grouped: list[LengthGroupedBatchSampler]) -> dict[str, float]:
     """Padding share of the length-grouped batches trained on (if any) and of random
     no-duplicate batches of the same rows, as the library's sampler makes them."""
-    texts = [frozenset(str(v) for v in row.values()) for row in dataset]
+    texts = row_texts(dataset, dataset.column_names)
     order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(seed)).tolist()
     out = {"padding_share_random": round(padding_share(
         no_duplicate_batches(order, texts, batch_size), lengths), 4)}
@@ -177,24 +212,33 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         batch_sampler=grouped if spec["group_by_length"] else BatchSamplers.NO_DUPLICATES,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        activation_checkpointing=spec["gradient_checkpointing"],
+        activation_checkpointing=spec["gradient_checkpointing"] is not False,
         activation_checkpointing_kwargs={"use_reentrant": False},
         prompts=prompts,
         disable_tqdm=False,
     )
+    loss = build_loss(model, spec)
+    budget = None
+    if not isinstance(spec["gradient_checkpointing"], bool):
+        budget = ActivationBudget(model, spec["gradient_checkpointing"])
+        loss.register_forward_pre_hook(budget)
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
         train_dataset=dataset,
-        loss=build_loss(model, spec),
+        loss=loss,
         callbacks=[RankLog(Path(spec.get("rank_logs", checkpoints))), MarkCompleteCheckpoints()],
     )
     trainer.train(resume_from_checkpoint=None if resume is None else str(resume))
     losses = [[h["step"], h["loss"]] for h in trainer.state.log_history if "loss" in h]
     if trainer.is_world_process_zero():
+        # The model card states the wall-clock training time, which would make the model
+        # directory's hash (and every stage downstream of it) differ from run to run.
+        model.model_card_data._training_start_time = None
         model.save(spec["output"], safe_serialization=True)
     return {"resumed": resume is not None, "steps": trainer.state.global_step, "loss": losses,
-            **padding(dataset, lengths, spec["batch_size"], spec["seed"], grouped.made)}
+            **padding(dataset, lengths, spec["batch_size"], spec["seed"], grouped.made),
+            **({"recomputed_share": round(budget.share(), 4)} if budget else {})}
 
 
 def worker_main(spec_path: str) -> None:
