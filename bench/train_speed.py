@@ -1,14 +1,16 @@
 """Training throughput of the train stage against a plain sentence-transformers fp32 loop.
 
     python bench/train_speed.py [--model models/base] [--steps 16] [--batch 32]
+                                [--gradient-checkpointing true|false|N] [--sorted-forward N|null]
 
 Both variants train the same model on the same kokoen examples with MultipleNegativesRankingLoss,
 the same batch size and maximum length, word embeddings frozen, each in its own process (so peak
 memory is per variant). The plain loop is the textbook one in fp32: tokenize, forward through
 the loss, AdamW step, in the order the examples were drawn. The stage runs with the settings of
-`train` in params.yaml (precision, length grouping, attention dropout, gradient checkpointing).
-Prints triplets/s, peak RSS, the stage's padding share and the ratio stage / plain (goal >= 2.5),
-and writes them to metrics/bench/train_speed.json.
+`train` in params.yaml (precision, length grouping, attention dropout, gradient checkpointing,
+sorted forwards). Prints triplets/s, peak RSS, the share of padding in the tokens each variant's
+forwards ran (counted by the stage's own `ForwardPadding` hook) and the ratio stage / plain
+(goal >= 2.5), and writes them to metrics/bench/train_speed.json.
 """
 
 from __future__ import annotations
@@ -42,11 +44,15 @@ def plain(model_dir: str, steps: int, batch: int, max_len: int) -> dict:
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.losses import MultipleNegativesRankingLoss
 
+    from koen.training.trainer import ForwardPadding
+
     data = examples(steps * batch)
     model = SentenceTransformer(model_dir, device="cpu")
     model.max_seq_length = max_len
     model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
     loss = MultipleNegativesRankingLoss(model)
+    forwards = ForwardPadding()
+    model.register_forward_pre_hook(forwards)
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=5e-5)
     model.train()
     start = time.perf_counter()
@@ -58,18 +64,16 @@ def plain(model_dir: str, steps: int, batch: int, max_len: int) -> dict:
         opt.zero_grad()
         loss(feats, None).backward()
         opt.step()
-    return {"triplets_per_s": steps * batch / (time.perf_counter() - start)}
+    return {"triplets_per_s": steps * batch / (time.perf_counter() - start),
+            "forward_padding_share": round(forwards.share(), 4)}
 
 
-def stage(model_dir: str, steps: int, batch: int, max_len: int,
-          checkpointing: bool | int | None) -> dict:
+def stage(model_dir: str, steps: int, batch: int, max_len: int, overrides: dict) -> dict:
     from koen.config.schema import load
     from koen.training.run import hyper
     from koen.training.trainer import run_training
 
-    settings = hyper(load().train, "contrastive")
-    if checkpointing is not None:
-        settings["gradient_checkpointing"] = checkpointing
+    settings = {**hyper(load().train, "contrastive"), **overrides}
     with tempfile.TemporaryDirectory() as tmp:
         spec = {**settings, "examples": examples(steps * batch), "seed": 13, "init": model_dir,
                 "output": f"{tmp}/out", "checkpoints": f"{tmp}/ckpt", "fingerprint": "bench",
@@ -79,10 +83,10 @@ def stage(model_dir: str, steps: int, batch: int, max_len: int,
         result = run_training(spec)
         # the stage's time includes its final save; the plain loop saves nothing
         rate = steps * batch / (time.perf_counter() - start)
-    return {"triplets_per_s": rate, "padding_share": result["padding_share"],
-            "padding_share_random": result["padding_share_random"],
+    return {"triplets_per_s": rate, "forward_padding_share": result["forward_padding_share"],
             "settings": {k: settings[k] for k in ("precision", "group_by_length",
-                                                  "attention_dropout", "gradient_checkpointing")}}
+                                                  "attention_dropout", "gradient_checkpointing",
+                                                  "sorted_forward")}}
 
 
 def checkpointing_value(text: str) -> bool | int:
@@ -94,12 +98,20 @@ def checkpointing_value(text: str) -> bool | int:
     raise argparse.ArgumentTypeError(f"expected true, false or a token count >= 1, got {text!r}")
 
 
+def sorted_forward_value(text: str) -> int | None:
+    """A number of texts >= 1 or `null`, as train.sorted_forward takes them."""
+    if text.isdigit() and int(text) > 0:
+        return int(text)
+    if text.lower() == "null":
+        return None
+    raise argparse.ArgumentTypeError(f"expected null or a number of texts >= 1, got {text!r}")
+
+
 def child(args: argparse.Namespace) -> None:
     if args.variant == "plain":
         out = plain(args.model, args.steps, args.batch, args.max_len)
     else:
-        out = stage(args.model, args.steps, args.batch, args.max_len,
-                    args.gradient_checkpointing)
+        out = stage(args.model, args.steps, args.batch, args.max_len, json.loads(args.overrides))
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
     print(json.dumps(out))
 
@@ -112,18 +124,24 @@ def main() -> None:
     ap.add_argument("--max-len", type=int, default=128)
     ap.add_argument("--gradient-checkpointing", type=checkpointing_value, metavar="true|false|N",
                     help="the stage with this train.gradient_checkpointing, not params.yaml's")
+    ap.add_argument("--sorted-forward", type=sorted_forward_value, metavar="N|null",
+                    default=argparse.SUPPRESS,
+                    help="the stage with this train.sorted_forward, not params.yaml's")
     ap.add_argument("--out", default="train_speed", help="metrics/bench/<out>.json")
     ap.add_argument("--variant", choices=["plain", "stage"])
+    ap.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.variant:
         return child(args)
+    overrides = {} if args.gradient_checkpointing is None else {
+        "gradient_checkpointing": args.gradient_checkpointing}
+    if "sorted_forward" in vars(args):  # given: a number or null
+        overrides["sorted_forward"] = args.sorted_forward
     results = {}
     for variant in ("plain", "stage"):
         cmd = [sys.executable, __file__, "--variant", variant, "--model", args.model,
                "--steps", str(args.steps), "--batch", str(args.batch),
-               "--max-len", str(args.max_len)]
-        if args.gradient_checkpointing is not None:
-            cmd += ["--gradient-checkpointing", str(args.gradient_checkpointing).lower()]
+               "--max-len", str(args.max_len), "--overrides", json.dumps(overrides)]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
         results[variant] = json.loads(out.strip().splitlines()[-1])
         print(variant, results[variant])

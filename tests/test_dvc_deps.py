@@ -39,7 +39,8 @@ def test_a_dep_removed_from_dvc_yaml_is_reported_with_stage_and_file(tmp_path):
     assert missing["train@koenen"] == ["koen/training/__init__.py",
                                        "koen/training/alignment_loss.py",
                                        "koen/training/batching.py", "koen/training/run.py",
-                                       "koen/training/trainer.py"]
+                                       "koen/training/trainer.py",
+                                       "koen/training/unpadding.py"]
     assert missing["report"] == ["koen/report/__init__.py", "koen/report/frontier.py",
                                  "koen/report/report.py", "koen/report/seeds.py"]
 

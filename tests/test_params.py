@@ -94,6 +94,8 @@ def test_a_missing_key_is_named_not_defaulted(tmp_path, key):
     ({"train": {"attention_dropout": 1.0}}, "'train.attention_dropout' must be null or in"),
     ({"train": {"gradient_checkpointing": 0}}, "'train.gradient_checkpointing' must be true, fal"),
     ({"train": {"gradient_checkpointing": "auto"}}, "'train.gradient_checkpointing' must be bool"),
+    ({"train": {"sorted_forward": 0}}, "'train.sorted_forward' must be null or a number of texts"),
+    ({"train": {"sorted_forward": 2.5}}, "'train.sorted_forward' must be"),
     ({"sweeps": {"s": {"models": ["koenen"], "weights": [0.5]}}},
      "'sweeps.s.models' must name two different models"),
     ({"sweeps": {"s": {"models": ["koenen", "base"], "weights": [0.0, 0.5]}}},

@@ -30,13 +30,15 @@ KO = [w for w in WORDS if not w.isascii()]
 EN = [w for w in WORDS if w.isascii()]
 
 
-def write_triplets(path: Path, n: int = 64) -> Path:
+def write_triplets(path: Path, n: int = 64, words: tuple[int, int] | None = None) -> Path:
+    """`n` triplets of 4 words a text, or of `words` (low, high) words drawn per text."""
     rng = random.Random(0)
     rows = []
     for i in range(n):
-        rows.append({"qid": f"q{i}", **{f"{part}_{lang}": " ".join(rng.sample(words, 4))
+        rows.append({"qid": f"q{i}", **{f"{part}_{lang}": " ".join(rng.sample(
+            pool, 4 if words is None else rng.randint(*words)))
                                          for part in ("query", "pos", "neg")
-                                         for lang, words in (("ko", KO), ("en", EN))}})
+                                         for lang, pool in (("ko", KO), ("en", EN))}})
     Dataset.from_list(rows).to_parquet(str(path))
     return path
 
@@ -97,7 +99,7 @@ def test_token_budget_recomputes_the_layers_over_it_and_keeps_the_weights(setup,
     tmp, params = setup
     monkeypatch.chdir(tmp)
     base = tiny_model(tmp / "deep", layers=4)
-    budget = ActivationBudget(SentenceTransformer(str(base), device="cpu"), tokens=300)
+    budget = ActivationBudget(SentenceTransformer(str(base), device="cpu"), 300, chunk=None)
     assert [budget.recomputed(t) for t in (100, 300, 301, 400, 600, 10_000)] == [0, 0, 1, 1, 2, 4]
     features = [{"input_ids": torch.zeros(8, 25, dtype=torch.long)}] * 3  # 600 padded tokens
     budget(torch.nn.Identity(), (features, None))
@@ -188,3 +190,19 @@ def test_align_method_trains_the_experiment_model_on_parallel_passages(setup, mo
     p.align.samples = 10_000
     with pytest.raises(ValueError, match="train.align.samples"):
         train(p, "ko+en", 13, tmp / "exp2", "experiment", [])
+
+
+def test_sorted_forwards_pay_less_padding_for_the_same_weights(setup, monkeypatch):
+    tmp, params = setup
+    monkeypatch.chdir(tmp)
+    base = tiny_model(tmp / "nodropout", dropout=0.0)  # dropout would draw per forward
+    data = write_triplets(tmp / "varied.parquet", words=(1, 12))
+    runs = {}
+    for chunk in (None, 4):
+        p = params(base=base, data=data, sorted_forward=chunk)
+        runs[chunk] = train(p, "kokoen", 13, tmp / f"m{chunk}", f"grid/m{chunk}", [])
+    assert runs[4]["forward_padding_share"] < runs[None]["forward_padding_share"]
+    assert runs[4]["fingerprint"] != runs[None]["fingerprint"]
+    library, again = weights(tmp / "mNone"), weights(tmp / "m4")
+    assert all(torch.allclose(library[k], again[k], atol=1e-5) for k in library)
+    assert any(not torch.equal(library[k], weights(base)[k]) for k in library)

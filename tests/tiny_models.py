@@ -55,7 +55,8 @@ WORDS = [
 ]
 
 
-def tiny_model(path: Path, seed: int = 0, hidden: int = 32, layers: int = 1) -> Path:
+def tiny_model(path: Path, seed: int = 0, hidden: int = 32, layers: int = 1,
+               dropout: float = 0.1) -> Path:
     """Save a `layers`-layer BERT with a word-level Korean/English vocabulary as a
     sentence-transformer."""
     import torch
@@ -76,6 +77,8 @@ def tiny_model(path: Path, seed: int = 0, hidden: int = 32, layers: int = 1) -> 
         num_attention_heads=2,
         intermediate_size=37,
         max_position_embeddings=64,
+        hidden_dropout_prob=dropout,
+        attention_probs_dropout_prob=dropout,
     )
     BertModel(config).save_pretrained(hf, safe_serialization=True)
     encoder = Transformer(str(hf), max_seq_length=32)

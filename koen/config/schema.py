@@ -133,6 +133,7 @@ class TrainParams(Section):
     attention_dropout: float | None  # None: the checkpoint's own
     group_by_length: bool
     gradient_checkpointing: bool | int  # never, every step, or over this many padded tokens
+    sorted_forward: int | None  # texts per forward, all columns sorted by length; None: library's
     precision: Precision
     device: str  # cpu, cuda, cuda:1, mps ...
     devices: int
@@ -164,6 +165,9 @@ class TrainParams(Section):
         if not isinstance(budget, bool) and budget < 1:
             raise _fail(f"{where}.gradient_checkpointing", "must be true, false or a number of "
                         f"padded tokens >= 1, got {budget}")
+        if self.sorted_forward is not None and self.sorted_forward < 1:
+            raise _fail(f"{where}.sorted_forward", "must be null or a number of texts >= 1, got "
+                        f"{self.sorted_forward}")
         for i, seed in enumerate(self.more_seeds):
             if seed < 0:
                 raise _fail(f"{where}.more_seeds[{i}]", f"must be >= 0, got {seed}")

@@ -16,6 +16,8 @@ import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
 from torch import Tensor, nn
 
+from koen.training.unpadding import sorted_forward
+
 Direction = Literal["en", "ko", "both"]
 
 
@@ -49,6 +51,8 @@ class CrossLingualAlignmentLoss(nn.Module):
         pairs: `query` as above, or `passage` (ablation: InfoNCE between passages only, the
             Korean passage finding its English translation).
         scale: inverse temperature of InfoNCE.
+        chunk: embed the step's texts `chunk` at a time, sorted by length (`sorted_forward`);
+            None: one forward per column.
 
     Inputs:
         Four text columns, in order: query_en, passage_en, passage_ko, query_ko.
@@ -61,17 +65,21 @@ class CrossLingualAlignmentLoss(nn.Module):
 
     def __init__(self, model: SentenceTransformer, jsd_weight: float = 1.0,
                  nce_weight: float = 1.0, direction: Direction = "en",
-                 pairs: Literal["query", "passage"] = "query", scale: float = 20.0) -> None:
+                 pairs: Literal["query", "passage"] = "query", scale: float = 20.0,
+                 chunk: int | None = None) -> None:
         super().__init__()
         if direction not in ("en", "ko", "both") or pairs not in ("query", "passage"):
             raise ValueError(f"direction must be en|ko|both, pairs query|passage; "
                              f"got {direction!r}, {pairs!r}")
         self.model, self.jsd_weight, self.nce_weight = model, jsd_weight, nce_weight
         self.direction, self.pairs, self.scale = direction, pairs, scale
+        self.chunk = chunk
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]],
                 labels: Tensor | None = None) -> Tensor:
-        embeddings = [self.model(f)["sentence_embedding"] for f in sentence_features]
+        features = list(sentence_features)
+        embeddings = sorted_forward(self.model, features, self.chunk) if self.chunk else \
+            [self.model(f)["sentence_embedding"] for f in features]
         return self.compute_loss_from_embeddings(embeddings, labels)
 
     def compute_loss_from_embeddings(self, embeddings: list[Tensor],

@@ -25,7 +25,7 @@ from koen.models.precision import resolve
 from koen.repro.atomic import atomic_dir, atomic_file
 from koen.repro.provenance import TRAIN_INFO, code_digest, files_digest, json_digest, model_digest
 from koen.tracking import mlflow_log
-from koen.training import alignment_loss, trainer
+from koen.training import alignment_loss, batching, trainer, unpadding
 from koen.training.trainer import run_training
 
 Method = Literal["contrastive", "align"]
@@ -33,7 +33,7 @@ TRIPLET_COLUMNS = tuple(f"{part}_{lang}" for part in ("query", "pos", "neg")
                         for lang in ("ko", "en"))
 HYPER = ("triplets", "epochs", "batch_size", "learning_rate", "warmup_ratio", "scale",
          "max_seq_length", "freeze_embeddings", "attention_dropout", "group_by_length",
-         "gradient_checkpointing", "devices", "device")
+         "gradient_checkpointing", "sorted_forward", "devices", "device")
 
 
 def hyper(p: TrainParams, method: Method) -> dict[str, Any]:
@@ -54,7 +54,8 @@ def fingerprint(composition: str, method: Method, p: TrainParams, seed: int, ini
         "seed": seed,
         "data": files_digest(p.data),
         "init": model_digest(init),
-        "code": code_digest(sys.modules[__name__], trainer, alignment_loss, compositions),
+        "code": code_digest(sys.modules[__name__], trainer, batching, unpadding, alignment_loss,
+                            compositions),
         **hyper(p, method),
     }
     return json_digest(what)
@@ -146,8 +147,8 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
             "seed": seed,
             "params": hyper(p, method),
             **{k: result[k] for k in ("steps", "resumed", "loss", "padding_share",
-                                      "padding_share_random", "recomputed_share", "reused_from",
-                                      "ranks")
+                                      "padding_share_random", "forward_padding_share",
+                                      "recomputed_share", "reused_from", "ranks")
                if k in result},
         }
         (tmp / TRAIN_INFO).write_text(json.dumps(info, indent=2, default=str))

@@ -24,7 +24,6 @@ from sentence_transformers import (
     SentenceTransformerTrainer,
     SentenceTransformerTrainingArguments,
 )
-from sentence_transformers.losses import MultipleNegativesRankingLoss
 from sentence_transformers.training_args import BatchSamplers
 from transformers import TrainerCallback
 from transformers.modeling_layers import GradientCheckpointingLayer
@@ -39,6 +38,7 @@ from koen.training.batching import (
     row_texts,
     token_lengths,
 )
+from koen.training.unpadding import SortedMultipleNegativesRankingLoss, step_tokens
 
 FINGERPRINT = "fingerprint.txt"
 COMPLETE = "complete"
@@ -87,8 +87,8 @@ def last_complete_checkpoint(checkpoints: Path) -> Path | None:
 
 def build_loss(model: SentenceTransformer, spec: dict[str, Any]) -> torch.nn.Module:
     if spec["method"] == "align":
-        return CrossLingualAlignmentLoss(model, **spec["align"])
-    return MultipleNegativesRankingLoss(model, scale=spec["scale"])
+        return CrossLingualAlignmentLoss(model, **spec["align"], chunk=spec["sorted_forward"])
+    return SortedMultipleNegativesRankingLoss(model, spec["sorted_forward"], scale=spec["scale"])
 
 
 def prompts_for(columns: list[str], model: SentenceTransformer) -> dict[str, str]:
@@ -124,17 +124,17 @@ class ActivationBudget:
     (`True`) pays the recompute on the short batches too, where memory is plentiful.
     """
 
-    def __init__(self, model: SentenceTransformer, tokens: int):
+    def __init__(self, model: SentenceTransformer, tokens: int, chunk: int | None):
         self.layers = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)]
         if not self.layers:
             raise ValueError("train.gradient_checkpointing: no checkpointable layer in "
                              f"{type(model[0].auto_model).__name__}; set it to true or false")
-        self.tokens = tokens
+        self.tokens, self.chunk = tokens, chunk
         self.counts: list[int] = []  # layers recomputed, per loss call
 
-    def recomputed(self, step_tokens: int) -> int:
-        """Layers to recompute: those whose activations would go over the budget."""
-        over = max(0.0, 1.0 - self.tokens / step_tokens)
+    def recomputed(self, step: int) -> int:
+        """Layers to recompute for a step of `step` padded tokens: those over the budget."""
+        over = max(0.0, 1.0 - self.tokens / step)
         return min(len(self.layers), math.ceil(len(self.layers) * over))
 
     def share(self) -> float:
@@ -142,10 +142,30 @@ class ActivationBudget:
         return sum(self.counts) / (len(self.counts) * len(self.layers)) if self.counts else 0.0
 
     def __call__(self, loss: torch.nn.Module, args: tuple) -> None:  # noqa: ARG002
-        k = self.recomputed(sum(f["input_ids"].numel() for f in args[0]))
+        features = list(args[0])
+        step = step_tokens(features, self.chunk) if self.chunk else \
+            sum(f["input_ids"].numel() for f in features)
+        k = self.recomputed(step)
         self.counts.append(k)
         for i, layer in enumerate(self.layers):
             layer.gradient_checkpointing = i < k
+
+
+class ForwardPadding:
+    """Counts the real and padded tokens of every training forward of the model (a forward
+    pre-hook): the padding the step really paid, whichever way the loss embeds its columns."""
+
+    def __init__(self) -> None:
+        self.real = self.padded = 0
+
+    def __call__(self, model: torch.nn.Module, args: tuple) -> None:
+        if model.training:
+            mask = args[0]["attention_mask"]
+            self.real += int(mask.sum())
+            self.padded += mask.numel()
+
+    def share(self) -> float:
+        return 1.0 - self.real / self.padded if self.padded else 0.0
 
 
 def padding(dataset: Dataset, lengths: np.ndarray, batch_size: int, seed: int,
@@ -218,9 +238,11 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         disable_tqdm=False,
     )
     loss = build_loss(model, spec)
+    forwards = ForwardPadding()
+    model.register_forward_pre_hook(forwards)
     budget = None
     if not isinstance(spec["gradient_checkpointing"], bool):
-        budget = ActivationBudget(model, spec["gradient_checkpointing"])
+        budget = ActivationBudget(model, spec["gradient_checkpointing"], spec["sorted_forward"])
         loss.register_forward_pre_hook(budget)
     trainer = SentenceTransformerTrainer(
         model=model,
@@ -238,6 +260,7 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         model.save(spec["output"], safe_serialization=True)
     return {"resumed": resume is not None, "steps": trainer.state.global_step, "loss": losses,
             **padding(dataset, lengths, spec["batch_size"], spec["seed"], grouped.made),
+            "forward_padding_share": round(forwards.share(), 4),
             **({"recomputed_share": round(budget.share(), 4)} if budget else {})}
 
 
