@@ -3,11 +3,11 @@
 The Trainer's collator pads every column of a batch to its longest text, and the library's
 MultipleNegativesRankingLoss runs the positives and negatives as one forward padded to the
 longer of the two: on the default kokoen triplets 40 % of the tokens a step runs are padding,
-even with length-grouped batches. `sorted_forward` pools the texts of all columns, sorts them
-by token length and runs them `chunk` at a time, so a chunk holds texts of about one length
-(padding about 7 % with chunks of 8). The attention mask hides padding, so the embeddings are
-those of the padded forward up to float rounding; the loss and its gradients are unchanged.
-"""
+even with length-grouped batches. `sorted_forward` pools the texts of the columns that can
+share a forward (the same prompt), sorts them by token length and runs them `chunk` at a time,
+so a chunk holds texts of about one length (padding about 7 % with chunks of 8). The attention
+mask hides padding, so embeddings, loss and gradients are those of the padded forwards up to
+float rounding, except that dropout draws its masks per forward."""
 
 from __future__ import annotations
 
@@ -80,7 +80,8 @@ def sorted_group(model: SentenceTransformer, columns: list[dict[str, Tensor]],
         return [model(f)["sentence_embedding"] for f in columns]
     mask = merged["attention_mask"]
     lengths = mask.sum(dim=1)
-    if not torch.equal(mask.bool(), torch.arange(mask.shape[1]) < lengths[:, None]):
+    positions = torch.arange(mask.shape[1], device=mask.device)
+    if not torch.equal(mask.bool(), positions < lengths[:, None]):
         raise ValueError("train.sorted_forward needs right-padded inputs (the tokenizer pads on "
                          "the left); set it to null")
     rows = chunks(lengths, chunk)
