@@ -133,7 +133,7 @@ class TrainParams(Section):
     attention_dropout: float | None  # None: the checkpoint's own
     group_by_length: bool
     gradient_checkpointing: bool | int  # never, every step, or over this many padded tokens
-    sorted_forward: int | None  # texts per forward, all columns sorted by length; None: library's
+    sorted_forward: int | None  # texts per forward, sorted by length; None: the library's forwards
     precision: Precision
     device: str  # cpu, cuda, cuda:1, mps ...
     devices: int
