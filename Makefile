@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 repro: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
 
+# two workers: the two long end-to-end tests run side by side (tests/conftest.py orders them)
 test: setup
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2 --dist load --maxschedchunk 1
 
 lint: setup
 	$(VENV)/bin/ruff check stages koen tests bench

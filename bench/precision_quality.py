@@ -30,32 +30,36 @@ import record  # noqa: E402  (bench/record.py)
 OVRS = ("clir_ovr", "mono_ovr")
 
 
+def lock_value(copy: Path, stage: str, key: str) -> object:
+    """A param of `stage` as the copy's dvc.lock holds it (under its own key or inside a
+    section's); None where the lock has no such stage or key."""
+    lock = copy / "dvc.lock"
+    stages = yaml.safe_load(lock.read_text())["stages"] if lock.exists() else {}
+    declared = stages.get(stage, {}).get("params", {}).get("params.yaml", {})
+    parts = key.split(".")
+    for cut in range(len(parts), 0, -1):
+        if ".".join(parts[:cut]) in declared:
+            found = declared[".".join(parts[:cut])]
+            for part in parts[cut:]:
+                found = found.get(part) if isinstance(found, dict) else None
+            return found
+    return None
+
+
+def train_stage(name: str) -> str:
+    return "train_experiment" if name == "experiment" else f"train@{name}"
+
+
 def ran_in_fp32(copy: Path, name: str) -> bool:
     """Whether the copy's dvc.lock says `name` was trained (if it is), weighted (an LM-Cocktail
     merge), indexed and evaluated in fp32: its metrics file alone may still be the bf16 one
     from git."""
-    lock = copy / "dvc.lock"
-    stages = yaml.safe_load(lock.read_text())["stages"] if lock.exists() else {}
-
-    def value(stage: str, key: str) -> object:
-        """A param as the lock holds it: under its own key or inside a section's."""
-        declared = stages.get(stage, {}).get("params", {}).get("params.yaml", {})
-        parts = key.split(".")
-        for cut in range(len(parts), 0, -1):
-            if ".".join(parts[:cut]) in declared:
-                found = declared[".".join(parts[:cut])]
-                for part in parts[cut:]:
-                    found = found.get(part) if isinstance(found, dict) else None
-                return found
-        return None
-
     needed = {f"index@{name}": "index.precision", f"evaluate@{name}": "evaluate.precision"}
-    train = "train_experiment" if name == "experiment" else f"train@{name}"
-    if train in stages:
-        needed[train] = "train.precision"
-    if value(f"merge@{name}", f"merges.{name}.method") == "cocktail":
+    if lock_value(copy, train_stage(name), "train.precision") is not None:
+        needed[train_stage(name)] = "train.precision"
+    if lock_value(copy, f"merge@{name}", f"merges.{name}.method") == "cocktail":
         needed[f"merge@{name}"] = "merge.cocktail.precision"
-    return all(value(stage, key) == "fp32" for stage, key in needed.items())
+    return all(lock_value(copy, stage, key) == "fp32" for stage, key in needed.items())
 
 
 def losses(logs: Path, name: str) -> np.ndarray | None:
@@ -66,6 +70,77 @@ def losses(logs: Path, name: str) -> np.ndarray | None:
     return np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)[:, 1]
 
 
+def compare_sides(params, sides: dict[str, Path], systems: list[str]) -> dict[str, dict]:
+    """Per system evaluated in both checkouts of `sides` (label -> checkout): nDCG@10 per
+    benchmark and direction and the OVRs of each side, their mean and largest absolute
+    difference, the per-step training loss of a grid model on both sides (same batches), and
+    the Holm-corrected p of a paired permutation test of each OVR over queries."""
+    from koen.evaluation.metrics import read_qrels
+    from koen.evaluation.significance import compare, system_scores
+
+    (a, a_dir), (b, b_dir) = sides.items()
+    eval_dir, runs_dir = params.evaluate.out_dir, params.evaluate.runs_dir
+    keys = figures(params)
+    qrels = {n: read_qrels(ROOT / params.benchmarks[n].qrels) for n in params.benchmarks}
+    scores, rows = {}, {}
+    for name in systems:
+        first = json.loads((a_dir / eval_dir / f"{name}.json").read_text())
+        second = json.loads((b_dir / eval_dir / f"{name}.json").read_text())
+        diffs = [first[k] - second[k] for k in keys]
+        rows[name] = {a: {k: first[k] for k in [*keys, *OVRS]},
+                      b: {k: second[k] for k in [*keys, *OVRS]},
+                      "mean_abs_diff": round(float(np.mean(np.abs(diffs))), 3),
+                      "max_abs_diff": round(float(np.max(np.abs(diffs))), 3)}
+        a_loss, b_loss = losses(a_dir / params.train.logs, name), losses(b_dir / params.train.logs,
+                                                                         name)
+        if a_loss is not None and b_loss is not None and len(a_loss) == len(b_loss):
+            last = -(-len(a_loss) // 4)  # a quarter of the steps, rounded up
+            rows[name]["loss"] = {
+                "mean_abs_step_diff": round(float(np.mean(np.abs(a_loss - b_loss))), 4),
+                f"{a}_last_quarter": round(float(np.mean(a_loss[-last:])), 4),
+                f"{b}_last_quarter": round(float(np.mean(b_loss[-last:])), 4)}
+        scores[f"{a}:{name}"] = system_scores(a_dir / runs_dir / name, qrels)
+        scores[f"{b}:{name}"] = system_scores(b_dir / runs_dir / name, qrels)
+    tests = compare([(f"{a} vs {b}", f"{a}:{n}", f"{b}:{n}") for n in systems],
+                    {k: {m: v[m] for m in OVRS} for k, v in scores.items()},
+                    params.report.resamples, params.seed)
+    for t in tests:
+        rows[t.system.split(":", 1)[1]][f"{t.measure}_p_holm"] = round(t.p_holm, 4)
+    return rows
+
+
+def figures(params) -> list[str]:
+    """nDCG@10 of every benchmark and direction, as the evaluate stage's metrics name them."""
+    return [f"{b}/{d}/ndcg@10" for b in params.benchmarks
+            for d in ("ko-en", "en-ko", "ko-ko", "en-en")]
+
+
+def show(rows: dict[str, dict], keys: list[str], labels: tuple[str, str]) -> float:
+    """Prints the first side's figures with the difference to the second's, and the loss
+    summaries; returns the mean absolute difference over the systems."""
+    a, b = labels
+    heads = [k.removesuffix("/ndcg@10").replace("/", " ") for k in keys]
+    print(f"| system | {' | '.join(heads)} | mean abs diff | CLIR OVR (Holm p) | "
+          "Mono OVR (Holm p) |")
+    print(f"|---|{'---:|' * (len(keys) + 3)}")
+    for name, row in rows.items():
+        cells = [f"{row[a][k]:.2f} ({row[a][k] - row[b][k]:+.2f})" for k in keys]
+        ovrs = [f"{row[a][m]:.2f} ({row[a][m] - row[b][m]:+.2f}, "
+                f"{row[f'{m}_p_holm']:.2f})" for m in OVRS]
+        print(f"| {name} | {' | '.join(cells)} | {row['mean_abs_diff']:.2f} | "
+              f"{' | '.join(ovrs)} |")
+    for name, row in rows.items():
+        if "loss" in row:
+            print(f"{name}: training loss, mean |{a} - {b}| per step "
+                  f"{row['loss']['mean_abs_step_diff']:.4f}; last quarter of the steps "
+                  f"{row['loss'][f'{a}_last_quarter']:.4f} ({a}) vs "
+                  f"{row['loss'][f'{b}_last_quarter']:.4f} ({b})")
+    overall = float(np.mean([row["mean_abs_diff"] for row in rows.values()]))
+    print(f"mean absolute difference over {len(rows)} systems x {len(keys)} figures: "
+          f"{overall:.3f} points (goal <= 0.5)")
+    return overall
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--fp32", type=Path, required=True, help="the fp32 copy of the repository")
@@ -73,66 +148,17 @@ def main() -> None:
     args = ap.parse_args()
 
     from koen.config.schema import load
-    from koen.evaluation.metrics import read_qrels
-    from koen.evaluation.significance import compare, system_scores
 
     params = load()
-    eval_dir, runs_dir = params.evaluate.out_dir, params.evaluate.runs_dir
-    systems = [n for n in params.systems
-               if (ROOT / eval_dir / f"{n}.json").exists() and ran_in_fp32(args.fp32, n)]
+    systems = [n for n in params.systems if (ROOT / params.evaluate.out_dir / f"{n}.json").exists()
+               and ran_in_fp32(args.fp32, n)]
     if not systems:
         raise SystemExit(f"no system of {args.fp32 / 'dvc.lock'} was trained, indexed and "
                          "evaluated in fp32 and evaluated here")
-    keys = [f"{b}/{d}/ndcg@10" for b in params.benchmarks
-            for d in ("ko-en", "en-ko", "ko-ko", "en-en")]
-    qrels = {b: read_qrels(ROOT / params.benchmarks[b].qrels) for b in params.benchmarks}
-    scores, rows = {}, {}
-    for name in systems:
-        bf16 = json.loads((ROOT / eval_dir / f"{name}.json").read_text())
-        fp32 = json.loads((args.fp32 / eval_dir / f"{name}.json").read_text())
-        diffs = [bf16[k] - fp32[k] for k in keys]
-        rows[name] = {"bf16": {k: bf16[k] for k in [*keys, *OVRS]},
-                      "fp32": {k: fp32[k] for k in [*keys, *OVRS]},
-                      "mean_abs_diff": round(float(np.mean(np.abs(diffs))), 3),
-                      "max_abs_diff": round(float(np.max(np.abs(diffs))), 3)}
-        bf16_loss = losses(ROOT / params.train.logs, name)
-        fp32_loss = losses(args.fp32 / params.train.logs, name)
-        if bf16_loss is not None and fp32_loss is not None and len(bf16_loss) == len(fp32_loss):
-            # same batches in the same order: the losses differ by precision alone
-            last = -(-len(bf16_loss) // 4)  # a quarter of the steps, rounded up
-            rows[name]["loss"] = {
-                "mean_abs_step_diff": round(float(np.mean(np.abs(bf16_loss - fp32_loss))), 4),
-                "bf16_last_quarter": round(float(np.mean(bf16_loss[-last:])), 4),
-                "fp32_last_quarter": round(float(np.mean(fp32_loss[-last:])), 4)}
-        scores[f"bf16:{name}"] = system_scores(ROOT / runs_dir / name, qrels)
-        scores[f"fp32:{name}"] = system_scores(args.fp32 / runs_dir / name, qrels)
-    tests = compare([("bf16 vs fp32", f"bf16:{n}", f"fp32:{n}") for n in systems],
-                    {k: {m: v[m] for m in OVRS} for k, v in scores.items()},
-                    params.report.resamples, params.seed)
-    for t in tests:
-        rows[t.system.split(":", 1)[1]][f"{t.measure}_p_holm"] = round(t.p_holm, 4)
-
-    heads = [k.removesuffix("/ndcg@10").replace("/", " ") for k in keys]
-    print(f"| system | {' | '.join(heads)} | mean abs diff | CLIR OVR (Holm p) | "
-          "Mono OVR (Holm p) |")
-    print(f"|---|{'---:|' * (len(keys) + 3)}")
-    for name, row in rows.items():
-        cells = [f"{row['bf16'][k]:.2f} ({row['bf16'][k] - row['fp32'][k]:+.2f})" for k in keys]
-        ovrs = [f"{row['bf16'][m]:.2f} ({row['bf16'][m] - row['fp32'][m]:+.2f}, "
-                f"{row[f'{m}_p_holm']:.2f})" for m in OVRS]
-        print(f"| {name} | {' | '.join(cells)} | {row['mean_abs_diff']:.2f} | "
-              f"{' | '.join(ovrs)} |")
-    for name, row in rows.items():
-        if "loss" in row:
-            print(f"{name}: training loss, mean |bf16 - fp32| per step "
-                  f"{row['loss']['mean_abs_step_diff']:.4f}; last quarter of the steps "
-                  f"{row['loss']['bf16_last_quarter']:.4f} (bf16) vs "
-                  f"{row['loss']['fp32_last_quarter']:.4f} (fp32)")
-    overall = float(np.mean([row["mean_abs_diff"] for row in rows.values()]))
-    print(f"mean absolute difference over {len(rows)} systems x {len(keys)} figures: "
-          f"{overall:.3f} points (goal <= 0.5)")
+    rows = compare_sides(params, {"bf16": ROOT, "fp32": args.fp32}, systems)
+    overall = show(rows, figures(params), ("bf16", "fp32"))
     record.write(args.out, {"systems": rows, "mean_abs_diff": round(overall, 3),
-                            "figures": keys})
+                            "figures": figures(params)})
 
 
 if __name__ == "__main__":

@@ -22,6 +22,19 @@ sys.path.insert(0, str(ROOT / "tests"))
 from tiny_data import with_systems  # noqa: E402  (tests/ on the path first)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the `longest` tests first, each followed by one short test: xdist's load scheduler
+    (`make test`: `-n 2 --maxschedchunk 1`) hands each worker two consecutive tests at the
+    start, so each worker begins with a long test and at most one short test waits behind it."""
+    longest = [item for item in items if item.get_closest_marker("longest")]
+    rest = [item for item in items if not item.get_closest_marker("longest")]
+    order = []
+    for item in longest:
+        order += [item, *rest[:1]]
+        rest = rest[1:]
+    items[:] = order + rest
+
+
 @pytest.fixture
 def fixtures() -> Path:
     return FIXTURES

@@ -88,7 +88,23 @@ def tiny_grid(project, tmp_path):
     return project
 
 
-def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
+@pytest.fixture
+def tiny_experiment(project, tmp_path):
+    """The least pipeline the experiment runs need: one grid composition, merged with base."""
+    base = tiny_model(tmp_path / "tiny")
+    project.set_params(
+        base_model={"source": str(base), "vocab": "full"}, grid=["kokoen"], composition="enkoko",
+        train={"triplets": 32, "batch_size": 8, "max_seq_length": 32, "checkpoint_steps": 100,
+               "more_seeds": []},
+        merges={"avg": {"method": "linear", "models": ["kokoen", "base"]}}, sweeps={},
+        belebele={"source": str(FIXTURES / "belebele")}, replace=("merges", "sweeps"))
+    project.dvc("repro")
+    project.commit("reproduced")
+    return project
+
+
+@pytest.mark.longest
+def test_grid_merges_seeds_and_sweeps(tiny_grid, tmp_path):
     project = tiny_grid
     project.env[TRACE_ENV] = str(tmp_path / "trace")
     first = project.dvc("repro")
@@ -140,29 +156,7 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     assert not ran(project.dvc("repro").stdout)
     project.commit("reproduced")
 
-    exp = project.dvc("exp", "run", "-S", "composition=ko+en")
-    # register looks at every evaluation (the best merge may change): it reruns, quickly
-    assert ran(exp.stdout) == {"train_experiment", "index@experiment", "evaluate@experiment",
-                               "report", "register"}
-    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
-    assert info["composition"] == "ko+en" and "reused_from" not in info
-    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
-    assert "ko+en" in json.dumps(shown)
-
-    # a composition already in the grid is not trained again: the grid model is reused
-    again = project.dvc("exp", "run", "-S", "composition=ko-ko-en")
-    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
-    assert info["reused_from"] == "models/grid/kokoen" and "train_experiment" in ran(again.stdout)
-
-    # the second study: align training, merged with base after training; then Shift alone
-    aligned = project.dvc("exp", "run", "-S", "train.method=align", "-S", "train.align.samples=16",
-                          "-S", "experiment_merge={method: linear, models: [experiment, base]}")
-    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
-    assert info["params"]["method"] == "align" and info["steps"] == 2
-    assert info["merge"] == {"name": "experiment", "method": "linear",
-                             "models": ["experiment", "base"], "weights": [0.5, 0.5]}
-    assert "evaluate@experiment" in ran(aligned.stdout)
-    assert "| experiment (align, init base) |" in (project.root / "metrics/report.md").read_text()
+    # Shift alone: its index, its evaluation and the stages that read every evaluation
     shifted = project.dvc("exp", "run", "-S", "index.shift.alpha=1.0")
     assert ran(shifted.stdout) == {"index_shift", "evaluate_shift", "report", "register"}
     assert "| shift (alpha 1.0, base) |" in (project.root / "metrics/report.md").read_text()
@@ -178,6 +172,34 @@ def test_grid_merges_and_an_experiment_composition(tiny_grid, tmp_path):
     assert "Success" in status and "Failed" not in status, status
     assert len(report_runs(store)) == len(before) + 1
     assert not list(project.root.glob(".dvc/tmp/exps/*/mlflow.db"))
+
+
+@pytest.mark.longest
+def test_experiments_rerun_only_what_they_change(tiny_experiment):
+    project = tiny_experiment
+    exp = project.dvc("exp", "run", "-S", "composition=ko+en")
+    # register looks at every evaluation (the best merge may change): it reruns, quickly
+    assert ran(exp.stdout) == {"train_experiment", "index@experiment", "evaluate@experiment",
+                               "report", "register"}
+    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
+    assert info["composition"] == "ko+en" and "reused_from" not in info
+    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
+    assert "ko+en" in json.dumps(shown)
+
+    # a composition already in the grid is not trained again: the grid model is reused
+    again = project.dvc("exp", "run", "-S", "composition=ko-ko-en", "train_experiment")
+    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
+    assert info["reused_from"] == "models/grid/kokoen" and "train_experiment" in ran(again.stdout)
+
+    # the second study: align training, merged with base after training
+    aligned = project.dvc("exp", "run", "-S", "train.method=align", "-S", "train.align.samples=16",
+                          "-S", "experiment_merge={method: linear, models: [experiment, base]}")
+    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
+    assert info["params"]["method"] == "align" and info["steps"] == 2
+    assert info["merge"] == {"name": "experiment", "method": "linear",
+                             "models": ["experiment", "base"], "weights": [0.5, 0.5]}
+    assert "evaluate@experiment" in ran(aligned.stdout)
+    assert "| experiment (align, init base) |" in (project.root / "metrics/report.md").read_text()
 
 
 def report_runs(uri: str) -> list:
