@@ -1,13 +1,14 @@
 """Passage encoding of the index stage against plain `SentenceTransformer.encode` in fp32.
 
     python bench/encode.py [--model models/base] [--n 512] [--batch 64] [--rounds 2]
+                           [--out encode]
 
 Same model, same texts (the first n/2 test passages of each language, interleaved, as the
 index stage encodes its mixed pool), same batch size and prompt, one process. Ours runs at
 `index.precision` of params.yaml (auto: bf16 on this CPU). The rounds alternate plain and ours
 so background load hits both alike; the best round of each counts. Prints passages/s, the
 ratio ours / plain (goal >= 2.5) and the largest embedding difference, and writes them to
-metrics/bench/encode.json.
+metrics/bench/<out>.json.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=512)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--out", default="encode", help="metrics/bench/<out>.json")
     args = ap.parse_args()
 
     import numpy as np
@@ -72,7 +74,7 @@ def main() -> None:
     cosine = float(np.sum(out["ours"] * out["plain"], axis=1).min())
     print(f"ours ({precision}) / plain (fp32): {ratio:.2f}x; max |diff| {diff:.1e}, "
           f"lowest cosine {cosine:.5f}")
-    record.write("encode", {"passages": len(data), "batch": args.batch, "precision": precision,
+    record.write(args.out, {"passages": len(data), "batch": args.batch, "precision": precision,
                             "plain_passages_per_s": round(best["plain"], 2),
                             "ours_passages_per_s": round(best["ours"], 2),
                             "ratio_ours_over_plain": round(ratio, 3), "max_abs_diff": diff,
