@@ -28,15 +28,14 @@ from precision_quality import compare_sides, figures, lock_value, show, train_st
 
 def comparable(sorted_copy: Path, library_copy: Path, name: str) -> bool:
     """Whether `name` was trained with sorted forwards in one copy and the library's in the
-    other, and indexed and evaluated in the same precision in both."""
+    other, and trained, indexed and evaluated in the same precision in both."""
     train = train_stage(name)
-    chunk = lock_value(sorted_copy, train, "train.sorted_forward")
-    return (isinstance(chunk, int)
-            and lock_value(library_copy, train, "train.precision") is not None
-            and lock_value(library_copy, train, "train.sorted_forward") is None
-            and all(lock_value(sorted_copy, f"{stage}@{name}", f"{stage}.precision")
-                    == lock_value(library_copy, f"{stage}@{name}", f"{stage}.precision")
-                    is not None for stage in ("index", "evaluate")))
+    stages = {train: "train", f"index@{name}": "index", f"evaluate@{name}": "evaluate"}
+    same = all(lock_value(sorted_copy, stage, f"{section}.precision")
+               == lock_value(library_copy, stage, f"{section}.precision") is not None
+               for stage, section in stages.items())
+    return (same and isinstance(lock_value(sorted_copy, train, "train.sorted_forward"), int)
+            and lock_value(library_copy, train, "train.sorted_forward") is None)
 
 
 def main() -> None:
@@ -58,7 +57,7 @@ def main() -> None:
     overall = show(rows, figures(params), ("sorted", "library"))
     record.write(args.out, {"systems": rows, "mean_abs_diff": round(overall, 3),
                             "figures": figures(params),
-                            "sorted_forward": {n: lock_value(args.sorted, f"train@{n}",
+                            "sorted_forward": {n: lock_value(args.sorted, train_stage(n),
                                                              "train.sorted_forward")
                                                for n in systems}})
 
