@@ -1,0 +1,130 @@
+"""Per-stage wall time of a `dvc repro`, from its own output: the README's per-stage table.
+
+    python bench/stage_times.py --out stage_times -- dvc repro      # run it, stamping each line
+    python bench/stage_times.py --log repro.log --out stage_times    # lines already stamped
+
+DVC prints no timings, so each output line gets the clock time it arrived at (`HH:MM:SS ` in
+front, as in the log this writes next to the JSON); a stage runs from its "Running stage" line
+to the next stage line or the end. Stages restored from the run-cache or unchanged are listed,
+not timed. Prints the table by stage family (`train@kokoen` -> `train`) and writes every stage's
+seconds to metrics/bench/<out>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import record  # noqa: E402  (bench/record.py)
+
+STAMP = re.compile(r"^(\d\d:\d\d:\d\d) (.*)$")
+RUNNING = re.compile(r"Running stage '([^']+)'")
+NOT_RUN = re.compile(r"Stage '([^']+)' (?:is cached|didn't change)")
+END = re.compile(r"^(?:exit |end rc=)\d+$")  # the last line `stamped` writes
+
+
+def stamped(cmd: list[str], log: Path) -> int:
+    """Run `cmd`, writing its output lines (stdout and stderr) to `log` with their arrival time;
+    its exit status."""
+    with open(log, "w", encoding="utf-8") as out, subprocess.Popen(
+            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            errors="replace") as proc:
+        for line in proc.stdout:
+            out.write(f"{datetime.now():%H:%M:%S} {line}")
+            out.flush()
+            print(line, end="")
+        out.write(f"{datetime.now():%H:%M:%S} exit {proc.wait()}\n")
+    return proc.returncode
+
+
+def stage_seconds(lines: list[str]) -> tuple[dict[str, float], list[str], str | None]:
+    """The seconds of each stage that ran to its end, in order; the stages that did not run;
+    the stage still running when the log ends without its end line (a live log), if any."""
+    events: list[tuple[datetime, str | None]] = []
+    finished = False
+    day = timedelta()
+    last = None
+    for line in lines:
+        if not (m := STAMP.match(line)):
+            continue
+        t = datetime.strptime(m[1], "%H:%M:%S") + day
+        if last is not None and t < last:  # past midnight
+            day += timedelta(days=1)
+            t += timedelta(days=1)
+        last = t
+        if run := RUNNING.search(m[2]):
+            events.append((t, run[1]))
+        elif skip := NOT_RUN.search(m[2]):
+            events.append((t, f"!{skip[1]}"))
+        elif END.match(m[2]):
+            finished = True
+    if last is None:
+        raise SystemExit("no stamped line (HH:MM:SS at the start) in the log")
+    running = None
+    if not finished and events and not events[-1][1].startswith("!"):
+        running = events.pop()[1]
+    events.append((last, None))
+    ran, skipped = {}, []
+    for (start, name), (end, _) in zip(events, events[1:], strict=False):
+        if name and name.startswith("!"):
+            skipped.append(name[1:])
+        elif name:
+            ran[name] = (end - start).total_seconds()
+    return ran, skipped, running
+
+
+def by_family(ran: dict[str, float]) -> dict[str, dict]:
+    families: dict[str, list[float]] = defaultdict(list)
+    for name, seconds in ran.items():
+        families[name.split("@")[0]].append(seconds)
+    return {f: {"runs": len(s), "total_s": round(sum(s)), "each_s": round(sum(s) / len(s))}
+            for f, s in families.items()}
+
+
+def minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {int(seconds % 60)} s" if seconds >= 60 \
+        else f"{seconds:.0f} s"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--log", type=Path, help="an already stamped log (else run the command)")
+    parser.add_argument("--out", default="stage_times", help="metrics/bench/<out>.json")
+    parser.add_argument("cmd", nargs="*", help="after --: the command to run and time")
+    args = parser.parse_args()
+    status = 0
+    if args.log is None:
+        if not args.cmd:
+            parser.error("give --log FILE or a command after --")
+        args.log = ROOT / "metrics" / "bench" / f"{args.out}.log"
+        status = stamped(args.cmd, args.log)
+    ran, skipped, running = stage_seconds(args.log.read_text(encoding="utf-8", errors="replace")
+                                 .splitlines())
+    families = by_family(ran)
+    print("| stage | runs | total | each |\n|---|---:|---:|---:|")
+    for family, f in families.items():
+        print(f"| `{family}` | {f['runs']} | {minutes(f['total_s'])} | {minutes(f['each_s'])} |")
+    print(f"| whole run (sum) | {len(ran)} | {minutes(sum(ran.values()))} | |")
+    if skipped:
+        print(f"not run (unchanged or restored from the run-cache): {', '.join(skipped)}")
+    if running:
+        print(f"still running when the log ends (not timed): {running}")
+    record.write(args.out, {"log": str(args.log), "stages_s": {k: round(v) for k, v in
+                                                               ran.items()},
+                            "families": families, "total_s": round(sum(ran.values())),
+                            "not_run": skipped, "running": running,
+                            "exit": status})
+    if status:
+        raise SystemExit(f"{' '.join(args.cmd)} failed ({status}): the table covers what ran")
+
+
+if __name__ == "__main__":
+    main()
