@@ -7,7 +7,7 @@ DVC prints no timings, so each output line gets the clock time it arrived at (`H
 front, as in the log this writes next to the JSON); a stage runs from its "Running stage" line
 to the next stage line or the end. Stages restored from the run-cache or unchanged are listed,
 not timed. Prints the table by stage family (`train@kokoen` -> `train`) and writes every stage's
-seconds to metrics/bench/<out>.json.
+seconds to metrics/bench/<out>.json (the stamped log, metrics/bench/<out>.log, is not tracked).
 """
 
 from __future__ import annotations
