@@ -48,7 +48,7 @@ def stamped(cmd: list[str], log: Path) -> int:
 def stage_seconds(lines: list[str]) -> tuple[dict[str, float], list[str], str | None]:
     """The seconds of each stage that ran to its end, in order; the stages that did not run;
     the stage still running when the log ends without its end line (a live log), if any."""
-    events: list[tuple[datetime, str | None]] = []
+    events: list[tuple[datetime, str | None, bool]] = []  # (time, stage, ran)
     finished = False
     day = timedelta()
     last = None
@@ -61,23 +61,23 @@ def stage_seconds(lines: list[str]) -> tuple[dict[str, float], list[str], str | 
             t += timedelta(days=1)
         last = t
         if run := RUNNING.search(m[2]):
-            events.append((t, run[1]))
+            events.append((t, run[1], True))
         elif skip := NOT_RUN.search(m[2]):
-            events.append((t, f"!{skip[1]}"))
+            events.append((t, skip[1], False))
         elif END.match(m[2]):
             finished = True
     if last is None:
         raise SystemExit("no stamped line (HH:MM:SS at the start) in the log")
     running = None
-    if not finished and events and not events[-1][1].startswith("!"):
+    if not finished and events and events[-1][2]:
         running = events.pop()[1]
-    events.append((last, None))
+    events.append((last, None, False))
     ran, skipped = {}, []
-    for (start, name), (end, _) in zip(events, events[1:], strict=False):
-        if name and name.startswith("!"):
-            skipped.append(name[1:])
-        elif name:
+    for (start, name, did_run), (end, _, _) in zip(events, events[1:], strict=False):
+        if did_run:
             ran[name] = (end - start).total_seconds()
+        else:
+            skipped.append(name)
     return ran, skipped, running
 
 
