@@ -2,12 +2,15 @@
 
     python bench/stage_times.py --out stage_times -- dvc repro      # run it, stamping each line
     python bench/stage_times.py --log repro.log --out stage_times    # lines already stamped
+    python bench/stage_times.py --log first.log --log resumed.log    # a run resumed after a stop
 
 DVC prints no timings, so each output line gets the clock time it arrived at (`HH:MM:SS ` in
 front, as in the log this writes next to the JSON); a stage runs from its "Running stage" line
 to the next stage line or the end. Stages restored from the run-cache or unchanged are listed,
 not timed. Prints the table by stage family (`train@kokoen` -> `train`) and writes every stage's
 seconds to metrics/bench/<out>.json (the stamped log, metrics/bench/<out>.log, is not tracked).
+Several logs are one run stopped and resumed: a stage is timed where it ran to its end (the
+stage a stop cut short is left untimed in its log and timed in the one that reran it).
 """
 
 from __future__ import annotations
@@ -69,17 +72,29 @@ def stage_seconds(lines: list[str]) -> tuple[dict[str, float], list[str], str | 
             finished = True
     if last is None:
         raise SystemExit("no stamped line (HH:MM:SS at the start) in the log")
-    running = None
-    if not finished and events and events[-1][2]:
-        running = events.pop()[1]
+    running = events[-1][1] if not finished and events and events[-1][2] else None
     events.append((last, None, False))
     ran, skipped = {}, []
-    for (start, name, did_run), (end, _, _) in zip(events, events[1:], strict=False):
+    timed = events[:-2] if running else events[:-1]  # the live stage ends the one before it
+    for (start, name, did_run), (end, _, _) in zip(timed, events[1:], strict=False):
         if did_run:
             ran[name] = (end - start).total_seconds()
         else:
             skipped.append(name)
     return ran, skipped, running
+
+
+def resumed(logs: list[list[str]]) -> tuple[dict[str, float], list[str], str | None]:
+    """`stage_seconds` over the logs of one run stopped and resumed, in order: the later log's
+    time for a stage that ran to its end in both; not run = run to its end in none."""
+    ran: dict[str, float] = {}
+    skipped: list[str] = []
+    running = None
+    for lines in logs:
+        done, not_run, running = stage_seconds(lines)
+        ran.update(done)
+        skipped += [name for name in not_run if name not in skipped]
+    return ran, [name for name in skipped if name not in ran], running
 
 
 def by_family(ran: dict[str, float]) -> dict[str, dict]:
@@ -97,7 +112,9 @@ def minutes(seconds: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--log", type=Path, help="an already stamped log (else run the command)")
+    parser.add_argument("--log", type=Path, action="append",
+                        help="an already stamped log (else run the command); repeat it for a "
+                             "run stopped and resumed, in order")
     parser.add_argument("--out", default="stage_times", help="metrics/bench/<out>.json")
     parser.add_argument("cmd", nargs="*", help="after --: the command to run and time")
     args = parser.parse_args()
@@ -105,10 +122,10 @@ def main() -> None:
     if args.log is None:
         if not args.cmd:
             parser.error("give --log FILE or a command after --")
-        args.log = ROOT / "metrics" / "bench" / f"{args.out}.log"
-        status = stamped(args.cmd, args.log)
-    ran, skipped, running = stage_seconds(args.log.read_text(encoding="utf-8", errors="replace")
-                                 .splitlines())
+        args.log = [ROOT / "metrics" / "bench" / f"{args.out}.log"]
+        status = stamped(args.cmd, args.log[0])
+    ran, skipped, running = resumed([log.read_text(encoding="utf-8", errors="replace")
+                                     .splitlines() for log in args.log])
     families = by_family(ran)
     print("| stage | runs | total | each |\n|---|---:|---:|---:|")
     for family, f in families.items():
@@ -118,8 +135,8 @@ def main() -> None:
         print(f"not run (unchanged or restored from the run-cache): {', '.join(skipped)}")
     if running:
         print(f"still running when the log ends (not timed): {running}")
-    record.write(args.out, {"log": str(args.log), "stages_s": {k: round(v) for k, v in
-                                                               ran.items()},
+    record.write(args.out, {"logs": [str(log) for log in args.log],
+                            "stages_s": {k: round(v) for k, v in ran.items()},
                             "families": families, "total_s": round(sum(ran.values())),
                             "not_run": skipped, "running": running,
                             "exit": status})

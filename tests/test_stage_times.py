@@ -7,7 +7,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from stage_times import by_family, stage_seconds  # noqa: E402  (bench/ on the path first)
+from stage_times import by_family, resumed, stage_seconds  # noqa: E402  (bench/ on the path first)
 
 LOG = """\
 23:58:00 Stage 'prepare' didn't change, skipping
@@ -32,5 +32,20 @@ def test_stages_are_timed_to_the_next_stage_across_midnight():
 
 
 def test_a_live_log_leaves_the_running_stage_untimed():
-    ran, _, running = stage_seconds(LOG.splitlines()[:-1])
+    live = [*LOG.splitlines()[:-1], "00:03:00 encode passage: 50%"]
+    ran, _, running = stage_seconds(live)
     assert running == "report" and "report" not in ran and ran["train@enenen"] == 121.0
+
+
+def test_a_run_stopped_and_resumed_times_each_stage_where_it_finished():
+    stopped = [*LOG.splitlines()[:-1], "00:03:00 encode passage: 50%"]  # stopped in `report`
+    again = """\
+09:00:00 Stage 'train@kokoen' didn't change, skipping
+09:00:01 Stage 'train@enenen' didn't change, skipping
+09:00:02 Running stage 'report':
+09:00:14 Running stage 'register':
+09:00:20 exit 0
+""".splitlines()
+    ran, skipped, running = resumed([stopped, again])
+    assert ran == {"train@kokoen": 91.0, "train@enenen": 121.0, "report": 12.0, "register": 6.0}
+    assert skipped == ["prepare", "train@koenen"] and running is None
