@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -176,27 +177,37 @@ def test_kill_during_merge_leaves_no_model_and_the_rerun_finishes(at):
                if merged[k].is_floating_point())
 
 
+def killed_when(cmd: list[str], root: Path, moment: Callable[[], bool]) -> None:
+    """Run a stage and SIGKILL it as soon as `moment()` holds (polled every millisecond once
+    its imports are done: at its first output, the model loading), or let it finish."""
+    proc = subprocess.Popen(cmd, cwd=root, env=env(root), stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
+    proc.stdout.read(1)
+    while not moment() and proc.poll() is None:
+        time.sleep(0.001)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+
+
 def test_evaluate_killed_at_any_moment_leaves_whole_outputs_or_none(at):
     index_stage.main(["base", "tiny/model"])
     cmd = stage("stages.evaluate", "base")
     runs, metrics = at / "data/runs/base", at / "metrics/eval/base.json"
-    start = time.monotonic()
     subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
-    whole = time.monotonic() - start
     reference = json.loads(metrics.read_text())
-    for fraction in (0.3, 0.5, 0.7, 0.8, 0.9, 0.95):
+    part = Path(f"{runs}.part"), Path(f"{metrics}.part")
+    moments = {"at the model loading": lambda: True,  # each write's start, end, and between
+               "writing the runs": part[0].exists, "runs written": runs.exists,
+               "writing the metrics": part[1].exists, "metrics written": metrics.exists}
+    for name, moment in moments.items():
         shutil.rmtree(runs, ignore_errors=True)
         metrics.unlink(missing_ok=True)
-        proc = subprocess.Popen(cmd, cwd=at, env=env(at), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        time.sleep(fraction * whole)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        killed_when(cmd, at, moment)
         if runs.exists():  # a run directory is there only complete
             assert sorted(p.name for p in (runs / "lohelp").iterdir()) == sorted(
-                f"{r}.trec" for r in RUNS)
+                f"{r}.trec" for r in RUNS), f"killed {name}"
         if metrics.exists():
-            assert json.loads(metrics.read_text()) == reference
+            assert json.loads(metrics.read_text()) == reference, f"killed {name}"
     subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
     assert json.loads(metrics.read_text()) == reference
     assert not list(at.glob("data/runs/*.part")) and not list(at.glob("metrics/eval/*.part"))
