@@ -52,8 +52,8 @@ def main() -> None:
     if args.records is None:
         args.records = Path(tempfile.mkdtemp(prefix="suite-cpu-"))
         env = {**os.environ, RECORDS_ENV: str(args.records),
-               "PYTHONPATH": os.pathsep.join([str(ROOT / "bench"), str(ROOT),
-                                              os.environ.get("PYTHONPATH", "")])}
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT / "bench"),
+                                                           os.environ.get("PYTHONPATH")]))}
         start = time.monotonic()
         status = subprocess.run([sys.executable, "-m", "pytest", "-p", "cpu_records",
                                  *args.pytest_args], cwd=ROOT, env=env).returncode
