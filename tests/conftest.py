@@ -23,16 +23,19 @@ from tiny_data import with_systems  # noqa: E402  (tests/ on the path first)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the `longest` tests first, each followed by one short test: xdist's load scheduler
-    (`make test`: `-n 2 --maxschedchunk 1`) hands each worker two consecutive tests at the
-    start, so each worker begins with a long test and at most one short test waits behind it."""
+    """Run the `longest` tests first, each followed by one short test, and the `last` ones at
+    the end: xdist's load scheduler (`make test`: `-n 2 --maxschedchunk 1`) hands each worker
+    two consecutive tests at the start, so one worker begins with the long test while the other
+    works through the short ones; the `last` tests, which start from what the long one builds,
+    come once the short ones are done."""
     longest = [item for item in items if item.get_closest_marker("longest")]
-    rest = [item for item in items if not item.get_closest_marker("longest")]
+    last = [item for item in items if item.get_closest_marker("last")]
+    rest = [item for item in items if item not in longest and item not in last]
     order = []
     for item in longest:
         order += [item, *rest[:1]]
         rest = rest[1:]
-    items[:] = order + rest
+    items[:] = order + rest + last
 
 
 @pytest.fixture

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
+import shutil
 import time
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, SMALL_PREPARE, Project, copy_project
 from datasets import Dataset
+from filelock import FileLock
 from mlflow import MlflowClient
 from project_deps import declared, interpolated_keys, stages
 from sentence_transformers import SentenceTransformer
@@ -71,11 +74,9 @@ def undeclared_reads(root: Path, trace: Path) -> dict[str, list[str]]:
     return out
 
 
-@pytest.fixture
-def tiny_grid(project, tmp_path):
+def set_tiny_grid(project: Project, base: Path) -> None:
     """The whole pipeline on a tiny base model: two compositions, one merge, one experiment,
-    a further training seed."""
-    base = tiny_model(tmp_path / "tiny")
+    one sweep, a further training seed."""
     project.set_params(
         base_model={"source": str(base), "vocab": "full"},
         grid=["kokoen", "koenen"], composition="enkoko",
@@ -85,36 +86,66 @@ def tiny_grid(project, tmp_path):
         sweeps={"koenen~kokoen": {"models": ["koenen", "kokoen"], "weights": [0.25, 0.75]}},
         belebele={"source": str(FIXTURES / "belebele")}, replace=("merges", "sweeps"))
     project.commit("tiny grid")
-    return project
 
 
 @pytest.fixture
-def tiny_experiment(project, tmp_path):
-    """The least pipeline the experiment runs need: one grid composition, merged with base."""
-    base = tiny_model(tmp_path / "tiny")
-    project.set_params(
-        base_model={"source": str(base), "vocab": "full"}, grid=["kokoen"], composition="enkoko",
-        train={"triplets": 32, "batch_size": 8, "max_seq_length": 32, "checkpoint_steps": 100,
-               "more_seeds": []},
-        merges={"avg": {"method": "linear", "models": ["kokoen", "base"]}}, sweeps={},
-        belebele={"source": str(FIXTURES / "belebele")}, replace=("merges", "sweeps"))
-    project.dvc("repro")
-    project.commit("reproduced")
+def tiny_grid(project, tmp_path):
+    set_tiny_grid(project, tiny_model(tmp_path / "tiny"))
     return project
 
 
+@pytest.fixture(scope="session")
+def built_grid(tmp_path_factory) -> Path:
+    """The tiny grid after its first `dvc repro` (its output in `repro.out`, the params its
+    stages read in `trace/`), built once per session for the tests that start from it.
+
+    pytest-xdist's recipe for a once-per-session fixture: the first worker to need it builds it
+    in the session's shared temp dir, under a file lock; another one waits, then copies it.
+    """
+    shared = tmp_path_factory.getbasetemp()  # under xdist: this worker's, in the session's
+    root = (shared.parent if os.environ.get("PYTEST_XDIST_WORKER") else shared) / "built-grid"
+    with FileLock(f"{root}.lock", timeout=1800):
+        if (root / "FAILED").is_file():
+            raise AssertionError(f"the tiny grid failed to build:\n{(root / 'FAILED').read_text()}")
+        if not (root / "repro.out").is_file():
+            try:
+                build_grid(root)
+            except BaseException as error:
+                (root / "FAILED").write_text(str(error)[-6000:])
+                raise
+    return root
+
+
+def build_grid(root: Path) -> None:
+    root.mkdir()
+    project = copy_project(root / "repo")
+    project.dvc("cache", "dir", "--local", str(root / "cache"))
+    project.set_params(prepare=SMALL_PREPARE)
+    set_tiny_grid(project, tiny_model(root / "tiny"))
+    project.env[TRACE_ENV] = str(root / "trace")
+    out = project.dvc("repro").stdout
+    project.commit("reproduced")
+    (root / "repro.out").write_text(out)
+
+
+def copy_built(built: Path, dest: Path) -> Project:
+    """A copy of the built grid with a tracking store of its own (the copied one would put
+    artifacts in the shared build)."""
+    shutil.copytree(built / "repo", dest, symlinks=True)
+    (dest / "mlflow.db").unlink()
+    shutil.rmtree(dest / "mlruns")
+    return Project(dest)
+
+
 @pytest.mark.longest
-def test_grid_merges_seeds_and_sweeps(tiny_grid, tmp_path):
-    project = tiny_grid
-    project.env[TRACE_ENV] = str(tmp_path / "trace")
-    first = project.dvc("repro")
+def test_grid_merges_seeds_and_sweeps(built_grid, tmp_path):
+    project = copy_built(built_grid, tmp_path / "repo")
     assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg", "index_shift",
             "index@avg", "evaluate@avg", "evaluate_hybrid", "benchmark_belebele",
             "sweep@koenen~kokoen", "train_seed@kokoen-7", "train_seed@koenen-7", "seed@7",
-            "report", "register"} <= ran(first.stdout)
+            "report", "register"} <= ran((built_grid / "repro.out").read_text())
     # every key a stage read is declared: a change to it reruns the stage
-    assert undeclared_reads(project.root, tmp_path / "trace") == {}
-    del project.env[TRACE_ENV]
+    assert undeclared_reads(built_grid / "repo", built_grid / "trace") == {}
     for name in ("grid/kokoen", "grid/koenen", "experiment", "merged/avg"):
         model = SentenceTransformer(str(project.root / "models" / name), device="cpu")
         assert model.encode(["표 삽입"], prompt_name="query").shape == (1, 32)
@@ -154,15 +185,21 @@ def test_grid_merges_seeds_and_sweeps(tiny_grid, tmp_path):
     assert {f"metrics/plots/{n}" for n in ("tradeoff.csv", "directions.csv", "inclination.csv",
                                            "sweeps.csv", "tradeoff.png")} <= set(plots["data"])
     assert not ran(project.dvc("repro").stdout)
-    project.commit("reproduced")
 
-    # Shift alone: its index, its evaluation and the stages that read every evaluation
+
+@pytest.mark.last
+def test_shift_alone_reruns_its_index_its_evaluation_and_the_readers(built_grid, tmp_path):
+    project = copy_built(built_grid, tmp_path / "repo")
     shifted = project.dvc("exp", "run", "-S", "index.shift.alpha=1.0")
     assert ran(shifted.stdout) == {"index_shift", "evaluate_shift", "report", "register"}
     assert "| shift (alpha 1.0, base) |" in (project.root / "metrics/report.md").read_text()
 
-    # a queued experiment runs in a copy under .dvc/tmp/exps that DVC deletes: with the default
-    # store it still logs to the project's mlflow.db
+
+@pytest.mark.last
+def test_queued_experiment_logs_to_the_project_store(built_grid, tmp_path):
+    """A queued experiment runs in a copy under .dvc/tmp/exps that DVC deletes: with the default
+    store it still logs to the project's mlflow.db."""
+    project = copy_built(built_grid, tmp_path / "repo")
     del project.env["MLFLOW_TRACKING_URI"]
     store = f"sqlite:///{project.root}/mlflow.db"
     before = report_runs(store)
@@ -174,9 +211,9 @@ def test_grid_merges_seeds_and_sweeps(tiny_grid, tmp_path):
     assert not list(project.root.glob(".dvc/tmp/exps/*/mlflow.db"))
 
 
-@pytest.mark.longest
-def test_experiments_rerun_only_what_they_change(tiny_experiment):
-    project = tiny_experiment
+@pytest.mark.last
+def test_experiment_reruns_only_what_it_changes(built_grid, tmp_path):
+    project = copy_built(built_grid, tmp_path / "repo")
     exp = project.dvc("exp", "run", "-S", "composition=ko+en")
     # register looks at every evaluation (the best merge may change): it reruns, quickly
     assert ran(exp.stdout) == {"train_experiment", "index@experiment", "evaluate@experiment",
@@ -186,12 +223,19 @@ def test_experiments_rerun_only_what_they_change(tiny_experiment):
     shown = json.loads(project.dvc("exp", "show", "--json").stdout)
     assert "ko+en" in json.dumps(shown)
 
-    # a composition already in the grid is not trained again: the grid model is reused
+
+@pytest.mark.last
+def test_experiment_on_a_grid_composition_reuses_the_grid_model(built_grid, tmp_path):
+    project = copy_built(built_grid, tmp_path / "repo")
     again = project.dvc("exp", "run", "-S", "composition=ko-ko-en", "train_experiment")
     info = json.loads((project.root / "models/experiment/train_info.json").read_text())
     assert info["reused_from"] == "models/grid/kokoen" and "train_experiment" in ran(again.stdout)
 
-    # the second study: align training, merged with base after training
+
+@pytest.mark.last
+def test_align_experiment_merged_with_base(built_grid, tmp_path):
+    """The second study: align training, merged with base after training."""
+    project = copy_built(built_grid, tmp_path / "repo")
     aligned = project.dvc("exp", "run", "-S", "train.method=align", "-S", "train.align.samples=16",
                           "-S", "experiment_merge={method: linear, models: [experiment, base]}")
     info = json.loads((project.root / "models/experiment/train_info.json").read_text())
@@ -205,6 +249,8 @@ def test_experiments_rerun_only_what_they_change(tiny_experiment):
 def report_runs(uri: str) -> list:
     client = MlflowClient(uri)
     experiment = client.get_experiment_by_name("koen-retrieval")
+    if experiment is None:
+        return []
     return client.search_runs([experiment.experiment_id], "tags.stage = 'report'")
 
 
