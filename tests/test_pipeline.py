@@ -187,6 +187,35 @@ def test_grid_merges_seeds_and_sweeps(built_grid, tmp_path):
     assert not ran(project.dvc("repro").stdout)
 
 
+# The tests that start from the built grid, longest first: xdist hands them out in this order
+# to whichever worker is free, so the two workers end about together.
+@pytest.mark.last
+def test_experiment_reruns_only_what_it_changes(built_grid, tmp_path):
+    project = copy_built(built_grid, tmp_path / "repo")
+    exp = project.dvc("exp", "run", "-S", "composition=ko+en")
+    # register looks at every evaluation (the best merge may change): it reruns, quickly
+    assert ran(exp.stdout) == {"train_experiment", "index@experiment", "evaluate@experiment",
+                               "report", "register"}
+    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
+    assert info["composition"] == "ko+en" and "reused_from" not in info
+    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
+    assert "ko+en" in json.dumps(shown)
+
+
+@pytest.mark.last
+def test_align_experiment_merged_with_base(built_grid, tmp_path):
+    """The second study: align training, merged with base after training."""
+    project = copy_built(built_grid, tmp_path / "repo")
+    aligned = project.dvc("exp", "run", "-S", "train.method=align", "-S", "train.align.samples=16",
+                          "-S", "experiment_merge={method: linear, models: [experiment, base]}")
+    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
+    assert info["params"]["method"] == "align" and info["steps"] == 2
+    assert info["merge"] == {"name": "experiment", "method": "linear",
+                             "models": ["experiment", "base"], "weights": [0.5, 0.5]}
+    assert "evaluate@experiment" in ran(aligned.stdout)
+    assert "| experiment (align, init base) |" in (project.root / "metrics/report.md").read_text()
+
+
 @pytest.mark.last
 def test_shift_alone_reruns_its_index_its_evaluation_and_the_readers(built_grid, tmp_path):
     project = copy_built(built_grid, tmp_path / "repo")
@@ -212,38 +241,11 @@ def test_queued_experiment_logs_to_the_project_store(built_grid, tmp_path):
 
 
 @pytest.mark.last
-def test_experiment_reruns_only_what_it_changes(built_grid, tmp_path):
-    project = copy_built(built_grid, tmp_path / "repo")
-    exp = project.dvc("exp", "run", "-S", "composition=ko+en")
-    # register looks at every evaluation (the best merge may change): it reruns, quickly
-    assert ran(exp.stdout) == {"train_experiment", "index@experiment", "evaluate@experiment",
-                               "report", "register"}
-    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
-    assert info["composition"] == "ko+en" and "reused_from" not in info
-    shown = json.loads(project.dvc("exp", "show", "--json").stdout)
-    assert "ko+en" in json.dumps(shown)
-
-
-@pytest.mark.last
 def test_experiment_on_a_grid_composition_reuses_the_grid_model(built_grid, tmp_path):
     project = copy_built(built_grid, tmp_path / "repo")
     again = project.dvc("exp", "run", "-S", "composition=ko-ko-en", "train_experiment")
     info = json.loads((project.root / "models/experiment/train_info.json").read_text())
     assert info["reused_from"] == "models/grid/kokoen" and "train_experiment" in ran(again.stdout)
-
-
-@pytest.mark.last
-def test_align_experiment_merged_with_base(built_grid, tmp_path):
-    """The second study: align training, merged with base after training."""
-    project = copy_built(built_grid, tmp_path / "repo")
-    aligned = project.dvc("exp", "run", "-S", "train.method=align", "-S", "train.align.samples=16",
-                          "-S", "experiment_merge={method: linear, models: [experiment, base]}")
-    info = json.loads((project.root / "models/experiment/train_info.json").read_text())
-    assert info["params"]["method"] == "align" and info["steps"] == 2
-    assert info["merge"] == {"name": "experiment", "method": "linear",
-                             "models": ["experiment", "base"], "weights": [0.5, 0.5]}
-    assert "evaluate@experiment" in ran(aligned.stdout)
-    assert "| experiment (align, init base) |" in (project.root / "metrics/report.md").read_text()
 
 
 def report_runs(uri: str) -> list:
