@@ -5,7 +5,9 @@
 DVC parses dvc.lock with `YAML(typ="safe")` several times per command (42 parses in one
 `dvc exp run` of the small test grid); ruamel.yaml 0.19.1 uses its C parser for that only when
 `ruamel.yaml.clib` is installed (pyproject: `ruamel.yaml[oldlibyaml]`). Prints both timings and
-their ratio, and `dvc status` as a user runs it; writes metrics/bench/lockfile_yaml.json.
+their ratio, and `dvc status` as a user runs it; also PyYAML's pure-Python and libyaml safe
+loaders, with which `koen.tracking.tags.dvc_md5` reads the lock once per evaluated system.
+Writes metrics/bench/lockfile_yaml.json.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.main import CParser
 
@@ -35,6 +38,16 @@ def parse_seconds(text: str, pure: bool, repeat: int) -> float:
     return best
 
 
+def pyyaml_seconds(text: str, loader: type, repeat: int) -> float:
+    """Best of `repeat` PyYAML loads of `text` with `loader`."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        yaml.load(text, Loader=loader)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -44,15 +57,22 @@ def main() -> None:
     lock = (ROOT / "dvc.lock").read_text(encoding="utf-8")
     pure = parse_seconds(lock, True, args.repeat)
     c = parse_seconds(lock, False, args.repeat)
+    pyyaml_pure = pyyaml_seconds(lock, yaml.SafeLoader, args.repeat)
+    pyyaml_c = pyyaml_seconds(lock, yaml.CSafeLoader, args.repeat)
     dvc = Path(sys.executable).parent / "dvc"
     start = time.perf_counter()
     subprocess.run([str(dvc), "status", "-q"], cwd=ROOT, check=False)
     status = time.perf_counter() - start
     print(f"dvc.lock ({len(lock) / 1024:.0f} KiB): pure Python {pure:.2f} s, C parser {c:.2f} s "
           f"per parse ({pure / c:.2f}x); dvc status {status:.1f} s")
+    print(f"PyYAML: SafeLoader {pyyaml_pure:.2f} s, CSafeLoader {pyyaml_c:.2f} s "
+          f"({pyyaml_pure / pyyaml_c:.2f}x)")
     record.write("lockfile_yaml", {"lock_kib": round(len(lock) / 1024), "repeat": args.repeat,
                                    "pure_s": round(pure, 3), "c_parser_s": round(c, 3),
-                                   "ratio": round(pure / c, 2), "dvc_status_s": round(status, 1)})
+                                   "ratio": round(pure / c, 2), "dvc_status_s": round(status, 1),
+                                   "pyyaml_safe_s": round(pyyaml_pure, 3),
+                                   "pyyaml_csafe_s": round(pyyaml_c, 3),
+                                   "pyyaml_ratio": round(pyyaml_pure / pyyaml_c, 2)})
 
 
 if __name__ == "__main__":
