@@ -13,8 +13,8 @@ TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml)
 UV := uv==0.13.8
 
 # pip takes torch (its CPU wheel lies on this machine's disk, where uv does not look); uv, already
-# satisfied on torch, installs the rest: 1 min instead of pip's 3 (bench/install.py). Bytecode is
-# compiled at install, so no stage process compiles a library (PYTHONDONTWRITEBYTECODE or not).
+# satisfied on torch, installs the rest: about 2 min in all instead of pip's 3.5 (bench/install.py).
+# Bytecode is compiled at install, so no stage process compiles a library.
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet $(TORCH) '$(UV)'

@@ -25,7 +25,7 @@ def test_dvc_parses_the_lock_file_with_the_c_parser_and_reads_the_same():
     assert parse_yaml(lock, "dvc.lock") == YAML(typ="safe", pure=True).load(lock)
 
 
-def test_tags_read_every_output_md5_as_dvc_does():
+def test_tags_read_the_output_md5s_dvc_recorded():
     lock = ROOT / "dvc.lock"
     stages = parse_yaml(lock.read_text(encoding="utf-8"), "dvc.lock")["stages"]
     outs = {out["path"]: out["md5"] for stage in stages.values() for out in stage.get("outs", [])}
