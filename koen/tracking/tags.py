@@ -15,7 +15,8 @@ DVC_LOCK = Path("dvc.lock")
 
 def dvc_md5(path: Path, lock: Path = DVC_LOCK) -> str | None:
     """The md5 DVC recorded for the output `path` in `lock` (None until a stage made it).
-    libyaml's loader: the pure-Python one takes about 1 s for this project's lock, once per system."""
+    libyaml's loader: the pure-Python one takes about 1 s for this project's lock, once per
+    evaluated system."""
     if not lock.is_file():
         return None
     text = lock.read_text(encoding="utf-8")
