@@ -16,6 +16,7 @@ import argparse
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -28,22 +29,12 @@ sys.path.insert(0, str(ROOT))
 import record  # noqa: E402  (bench/record.py)
 
 
-def parse_seconds(text: str, pure: bool, repeat: int) -> float:
-    """Best of `repeat` parses of `text`, as DVC's `parse_yaml` does it."""
+def best_seconds(load: Callable[[], object], repeat: int) -> float:
+    """Best of `repeat` runs of `load`."""
     best = float("inf")
     for _ in range(repeat):
         start = time.perf_counter()
-        YAML(typ="safe", pure=pure).load(text)
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
-def pyyaml_seconds(text: str, loader: type, repeat: int) -> float:
-    """Best of `repeat` PyYAML loads of `text` with `loader`."""
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        yaml.load(text, Loader=loader)
+        load()
         best = min(best, time.perf_counter() - start)
     return best
 
@@ -55,10 +46,11 @@ def main() -> None:
     if CParser is None:
         sys.exit("ruamel.yaml's C parser is missing: pip install 'ruamel.yaml[oldlibyaml]'")
     lock = (ROOT / "dvc.lock").read_text(encoding="utf-8")
-    pure = parse_seconds(lock, True, args.repeat)
-    c = parse_seconds(lock, False, args.repeat)
-    pyyaml_pure = pyyaml_seconds(lock, yaml.SafeLoader, args.repeat)
-    pyyaml_c = pyyaml_seconds(lock, yaml.CSafeLoader, args.repeat)
+    # as DVC's `parse_yaml` reads it, then as koen.tracking.tags does
+    pure = best_seconds(lambda: YAML(typ="safe", pure=True).load(lock), args.repeat)
+    c = best_seconds(lambda: YAML(typ="safe").load(lock), args.repeat)
+    pyyaml_pure = best_seconds(lambda: yaml.load(lock, Loader=yaml.SafeLoader), args.repeat)
+    pyyaml_c = best_seconds(lambda: yaml.load(lock, Loader=yaml.CSafeLoader), args.repeat)
     dvc = Path(sys.executable).parent / "dvc"
     start = time.perf_counter()
     subprocess.run([str(dvc), "status", "-q"], cwd=ROOT, check=False)
