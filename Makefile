@@ -10,6 +10,9 @@ setup: $(STAMP)
 
 # pyproject's torch pin, e.g. "torch==2.13.0"
 TORCH := $(shell grep -o '"torch==[^"]*"' pyproject.toml)
+ifeq ($(TORCH),)
+$(error pyproject.toml pins no torch ("torch==X.Y.Z"): uv would install a CUDA build)
+endif
 UV := uv==0.13.8
 
 # pip takes torch (its CPU wheel lies on this machine's disk, where uv does not look); uv, already
