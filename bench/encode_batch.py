@@ -3,14 +3,14 @@
 `index.batch_size` and `evaluate.batch_size` come from.
 
     python bench/encode_batch.py [--model models/base] [--batches 8 16 32 64] [--rounds 2]
-                                 [--all] [--out encode_batch]
+                                 [--out encode_batch]
 
 Texts: the first 256 lohelp test passages, 128 Belebele passages (longer), the first 400 lohelp
-queries (training split) in each language; `--all`: every test passage of both benchmarks and
-the lohelp test queries, what the index and evaluate stages encode (a batch of long texts costs
-the most, and in a whole set the longest fill only its first batches). Rounds alternate the
-cells so background load hits all alike; the best of each counts. Prints texts/s per cell and
-the mean tokens of a text, and writes metrics/bench/<out>.json.
+queries (training split) in each language. Samples overstate a whole stage's gain: a batch of
+long texts costs the most, and in a whole set the longest fill only its first batches (the
+stages' own times: bench/stage_times.py). Rounds alternate the cells so background load hits
+all alike; the best of each counts. Prints texts/s per cell and the mean tokens of a text, and
+writes metrics/bench/<out>.json.
 """
 
 from __future__ import annotations
@@ -34,16 +34,12 @@ from koen.retrieval.dense import encode  # noqa: E402
 from koen.retrieval.indexes import load_passages  # noqa: E402
 
 
-def text_sets(whole: bool) -> dict[str, tuple[str, list[str]]]:
-    """name -> (prompt name, texts): a sample of each set, or `whole` sets."""
+def text_sets() -> dict[str, tuple[str, list[str]]]:
+    """name -> (prompt name, texts)."""
     lohelp = [p.text for p in load_passages(ROOT / "data/prepared/corpus.parquet", "test")]
     belebele = [p.text for p in load_passages(ROOT / "data/benchmarks/belebele/corpus.parquet",
                                               "test")]
     queries = Dataset.from_parquet(str(ROOT / "data/prepared/queries.parquet"))
-    if whole:
-        test = queries.filter(lambda r: r["split"] == "test")
-        return {"lohelp passages": ("passage", lohelp), "belebele passages": ("passage", belebele),
-                "queries": ("query", test["ko"] + test["en"])}
     return {"lohelp passages": ("passage", lohelp[:256]),
             "belebele passages": ("passage", belebele[:128]),
             "queries": ("query", queries["ko"][:400] + queries["en"][:400])}
@@ -54,13 +50,12 @@ def main() -> None:
     ap.add_argument("--model", default=str(ROOT / "models/base"))
     ap.add_argument("--batches", type=int, nargs="+", default=[8, 16, 32, 64])
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--all", action="store_true", help="whole sets instead of samples")
     ap.add_argument("--out", default="encode_batch", help="metrics/bench/<out>.json")
     args = ap.parse_args()
 
     precision = resolve(load().index.precision, "cpu")
     model = SentenceTransformer(args.model, device="cpu")
-    sets = text_sets(args.all)
+    sets = text_sets()
     encode(model, sets["queries"][1][:64], "query", 64, precision, progress=False)  # warm-up
     best: dict[str, dict[str, dict[int, float]]] = {
         s: {"plain": {}, "ours": {}} for s in sets}
@@ -77,7 +72,7 @@ def main() -> None:
                     rate = len(texts) / (time.perf_counter() - start)
                     cell = best[name][who]
                     cell[batch] = max(cell.get(batch, 0.0), rate)
-    figures: dict = {"precision": precision, "whole_sets": args.all, "sets": {}}
+    figures: dict = {"precision": precision, "sets": {}}
     for name, (prompt, texts) in sets.items():
         ids = model.tokenizer([model.prompts[prompt] + t for t in texts], truncation=True,
                               max_length=model.max_seq_length)["input_ids"]
