@@ -198,8 +198,8 @@ def test_sorted_forwards_pay_less_padding_for_the_same_weights(setup, monkeypatc
     base = tiny_model(tmp / "nodropout", dropout=0.0)  # dropout would draw per forward
     data = write_triplets(tmp / "varied.parquet", words=(1, 12))
     runs = {}
-    for chunk in (None, 4):
-        p = params(base=base, data=data, sorted_forward=chunk)
+    for chunk in (None, 4):  # fp32: bf16 rounds a text differently beside other lengths
+        p = params(base=base, data=data, sorted_forward=chunk, precision="fp32")
         runs[chunk] = train(p, "kokoen", 13, tmp / f"m{chunk}", f"grid/m{chunk}", [])
     assert runs[4]["forward_padding_share"] < runs[None]["forward_padding_share"]
     assert runs[4]["fingerprint"] != runs[None]["fingerprint"]
