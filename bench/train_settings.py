@@ -2,13 +2,14 @@
 
     python bench/train_settings.py --key gradient_checkpointing --values false 2000 true
     python bench/train_settings.py --key sorted_forward --values null 8 [--composition kokoen]
+                                   [--record train_settings_sorted_forward]
 
 Each value trains the composition exactly as its train stage does (`train_spec` and
 `run_training` with params.yaml's `train`, all its triplets, that one key changed), in its own
 process so peak RSS is per value. Prints the training time, peak RSS, the padding share of the
 forwards, the share of layer forwards run twice, the ratio of time to the first value's, and how
 far the weights and the per-step training loss are from the first value's (0: bit for bit);
-writes them to metrics/bench/train_settings_<key>.json.
+writes them to metrics/bench/<record>.json (default train_settings_<key>).
 """
 
 from __future__ import annotations
@@ -67,6 +68,7 @@ def main() -> None:
     ap.add_argument("--key", choices=KEYS, required=True)
     ap.add_argument("--values", nargs="+", required=True, type=yaml_value,
                     help="as params.yaml writes them: false, 2000, null, bf16, ...")
+    ap.add_argument("--record", help="name of the figures file (default train_settings_<key>)")
     ap.add_argument("--child", type=yaml_value, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -88,8 +90,8 @@ def main() -> None:
                 row["loss"], first["loss"], strict=True))
             rows.append(row)
             print({k: v for k, v in row.items() if k != "loss"}, flush=True)
-    record.write(f"train_settings_{args.key}", {"composition": args.composition, "key": args.key,
-                                                "runs": rows})
+    record.write(args.record or f"train_settings_{args.key}",
+                 {"composition": args.composition, "key": args.key, "runs": rows})
 
 
 def yaml_value(text: str) -> object:
