@@ -35,11 +35,12 @@ END = re.compile(r"^(?:exit |end rc=)\d+$")  # the last line `stamped` writes
 
 
 def stamped(cmd: list[str], log: Path) -> int:
-    """Run `cmd`, writing its output lines (stdout and stderr) to `log` with their arrival time;
+    """Run `cmd` in the current directory (like `time`: a copy of the project elsewhere is timed
+    from there), writing its output lines (stdout and stderr) to `log` with their arrival time;
     its exit status."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w", encoding="utf-8") as out, subprocess.Popen(
-            cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             errors="replace") as proc:
         for line in proc.stdout:
             out.write(f"{datetime.now():%H:%M:%S} {line}")
