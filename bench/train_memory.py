@@ -67,10 +67,11 @@ def summary(samples: list[tuple[float, float]], events: list[tuple[float, str]])
     peak_at, peak = max(samples, key=lambda s: s[1])
     windows: dict[int, float] = {}
     for t, gb in samples:
-        windows[int(t // 30) * 30] = max(windows.get(int(t // 30) * 30, 0.0), gb)
+        start = int(t // 30) * 30
+        windows[start] = max(windows.get(start, 0.0), gb)
     return {"peak_rss_gb": peak, "peak_at_s": peak_at, "seconds": samples[-1][0],
             "rss_gb_by_30s": {str(k): round(v, 2) for k, v in sorted(windows.items())},
-            "checkpoints": dict((name, t) for t, name in events)}
+            "checkpoints": {name: t for t, name in events}}
 
 
 def main() -> None:
