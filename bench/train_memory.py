@@ -1,20 +1,26 @@
 """Resident memory over a whole grid training, sampled every 0.1 s: where its peak comes from.
 
     python bench/train_memory.py --budget 1500 --out train_memory_budget1500
+    python bench/train_memory.py --budget 1500 --trim 1 --out NAME   # malloc_trim(0) every 1 s
     ONEDNN_PRIMITIVE_CACHE_CAPACITY=8 python bench/train_memory.py --budget 1500 --out NAME
     MALLOC_MMAP_THRESHOLD_=1048576 python bench/train_memory.py --budget 1500 --out NAME
 
 Trains the composition as its train stage does (params.yaml's `train`, `gradient_checkpointing`
-set to --budget) in this process, with a thread reading VmRSS and noting each checkpoint the
+set to --budget) in this process, with a thread reading VmRSS and glibc's `mallinfo2` (what
+malloc has handed out, and what it holds free inside its arenas) and noting each checkpoint the
 Trainer writes. A whole training peaks well above the 16 steps of bench/train_speed.py because
-RSS climbs step after step; the environment variables above (oneDNN's cache of compiled
-kernels, one per new shape; glibc's mmap threshold) are recorded with the figures. Writes
-metrics/bench/<out>.json: the peak and when, the highest RSS of each 30 s, the checkpoints.
+RSS climbs step after step; the split shows whether live allocations, free memory malloc keeps,
+or memory outside malloc make the climb. --trim has the same thread hand malloc's free pages
+back to the kernel; the environment variables above (oneDNN's cache of compiled kernels, one
+per new shape; glibc's mmap threshold) are recorded with the figures. Writes
+metrics/bench/<out>.json: the peak and when, each 30 s window's highest RSS with what malloc
+held then, the checkpoints.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import sys
 import tempfile
@@ -34,6 +40,26 @@ from koen.training.trainer import run_training  # noqa: E402
 KNOBS = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "MALLOC_MMAP_THRESHOLD_", "MALLOC_ARENA_MAX")
 
 
+class Mallinfo2(ctypes.Structure):
+    """glibc's `struct mallinfo2` (2.33+): what malloc holds, summed over its arenas."""
+
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                 "uordblks", "fordblks", "keepcost")]
+
+
+LIBC = ctypes.CDLL("libc.so.6")
+LIBC.mallinfo2.restype = Mallinfo2
+
+
+def heap_gb() -> tuple[float, float]:
+    """(bytes malloc has handed out and not had back, bytes free inside its arenas), in GB:
+    with RSS they split a climb into live allocations, fragmentation, and memory outside malloc
+    (code, Python's own arenas)."""
+    m = LIBC.mallinfo2()
+    return (m.uordblks + m.hblkhd) / 1024 ** 3, m.fordblks / 1024 ** 3
+
+
 def rss_gb() -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS"):
@@ -42,20 +68,27 @@ def rss_gb() -> float:
 
 
 class Sampler(threading.Thread):
-    """(seconds, RSS GB) every `every` s, and when each `checkpoint-*` appeared under `root`."""
+    """(seconds, RSS, malloc in use, malloc free; GB) every `every` s, and when each
+    `checkpoint-*` appeared under `root`."""
 
-    def __init__(self, root: Path, every: float = 0.1):
+    def __init__(self, root: Path, every: float = 0.1, trim: float | None = None):
         super().__init__(daemon=True)
-        self.root, self.every = root, every
-        self.samples: list[tuple[float, float]] = []
+        self.root, self.every, self.trim = root, every, trim
+        self.trims, self.trim_s = 0, 0.0
+        self.samples: list[tuple[float, float, float, float]] = []
         self.events: list[tuple[float, str]] = []
         self.done = threading.Event()
 
     def run(self) -> None:
-        start, seen = time.perf_counter(), set()
+        start, seen, last_trim = time.perf_counter(), set(), 0.0
         while not self.done.is_set():
             t = time.perf_counter() - start
-            self.samples.append((round(t, 1), round(rss_gb(), 3)))
+            if self.trim is not None and t - last_trim >= self.trim:
+                LIBC.malloc_trim(0)
+                last_trim = time.perf_counter() - start
+                self.trims, self.trim_s = self.trims + 1, self.trim_s + last_trim - t
+            used, free = heap_gb()
+            self.samples.append((round(t, 1), round(rss_gb(), 3), round(used, 3), round(free, 3)))
             for p in self.root.rglob("checkpoint-*"):
                 if p.name not in seen:
                     seen.add(p.name)
@@ -63,14 +96,21 @@ class Sampler(threading.Thread):
             time.sleep(self.every)
 
 
-def summary(samples: list[tuple[float, float]], events: list[tuple[float, str]]) -> dict:
-    peak_at, peak = max(samples, key=lambda s: s[1])
-    windows: dict[int, float] = {}
-    for t, gb in samples:
-        start = int(t // 30) * 30
-        windows[start] = max(windows.get(start, 0.0), gb)
-    return {"peak_rss_gb": peak, "peak_at_s": peak_at, "seconds": samples[-1][0],
-            "rss_gb_by_30s": {str(k): round(v, 2) for k, v in sorted(windows.items())},
+def summary(samples: list[tuple[float, float, float, float]],
+            events: list[tuple[float, str]]) -> dict:
+    """The peak, and each 30 s window's highest RSS with what malloc held at that moment."""
+    peak = max(samples, key=lambda s: s[1])
+    windows: dict[int, tuple[float, float, float, float]] = {}
+    for sample in samples:
+        start = int(sample[0] // 30) * 30
+        if start not in windows or sample[1] > windows[start][1]:
+            windows[start] = sample
+    return {"peak_rss_gb": peak[1], "peak_at_s": peak[0],
+            "malloc_in_use_gb_at_peak": peak[2], "malloc_free_gb_at_peak": peak[3],
+            "seconds": samples[-1][0],
+            "rss_gb_by_30s": {str(k): round(v[1], 2) for k, v in sorted(windows.items())},
+            "malloc_in_use_gb_by_30s": {str(k): round(v[2], 2) for k, v in sorted(windows.items())},
+            "malloc_free_gb_by_30s": {str(k): round(v[3], 2) for k, v in sorted(windows.items())},
             "checkpoints": {name: t for t, name in events}}
 
 
@@ -78,6 +118,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--composition", default="kokoen")
     ap.add_argument("--budget", type=int, help="train.gradient_checkpointing (default: params)")
+    ap.add_argument("--trim", type=float, metavar="SECONDS",
+                    help="call glibc's malloc_trim(0) from the sampling thread every SECONDS")
     ap.add_argument("--out", required=True, help="metrics/bench/<out>.json")
     args = ap.parse_args()
     p = load().train
@@ -86,17 +128,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         spec = train_spec(p, "contrastive", args.composition, p.seed, p.base, Path(tmp) / "model",
                           Path(tmp) / "checkpoints", "bench")
-        sampler = Sampler(Path(tmp))
+        sampler = Sampler(Path(tmp), trim=args.trim)
         sampler.start()
         run_training(spec)
         sampler.done.set()
         sampler.join()
     figures = summary(sampler.samples, sampler.events)
-    print({k: v for k, v in figures.items() if k != "rss_gb_by_30s"})
-    print("highest RSS per 30 s:", figures["rss_gb_by_30s"])
+    print({k: v for k, v in figures.items() if not k.endswith("_by_30s")})
+    for key in ("rss_gb_by_30s", "malloc_in_use_gb_by_30s", "malloc_free_gb_by_30s"):
+        print(key, figures[key])
     record.write(args.out, {"composition": args.composition,
                             "gradient_checkpointing": p.gradient_checkpointing,
-                            "environment": {k: os.environ.get(k) for k in KNOBS}, **figures})
+                            "environment": {k: os.environ.get(k) for k in KNOBS},
+                            "malloc_trim_every_s": args.trim, "malloc_trims": sampler.trims,
+                            "malloc_trim_s": round(sampler.trim_s, 2), **figures})
 
 
 if __name__ == "__main__":
