@@ -38,6 +38,7 @@ from koen.training.run import train_spec  # noqa: E402
 from koen.training.trainer import run_training  # noqa: E402
 
 KNOBS = ("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "MALLOC_MMAP_THRESHOLD_", "MALLOC_ARENA_MAX")
+SERIES = ("rss_gb", "malloc_in_use_gb", "malloc_free_gb")  # a sample's fields after its time
 
 
 class Mallinfo2(ctypes.Structure):
@@ -108,9 +109,8 @@ def summary(samples: list[tuple[float, float, float, float]],
     return {"peak_rss_gb": peak[1], "peak_at_s": peak[0],
             "malloc_in_use_gb_at_peak": peak[2], "malloc_free_gb_at_peak": peak[3],
             "seconds": samples[-1][0],
-            "rss_gb_by_30s": {str(k): round(v[1], 2) for k, v in sorted(windows.items())},
-            "malloc_in_use_gb_by_30s": {str(k): round(v[2], 2) for k, v in sorted(windows.items())},
-            "malloc_free_gb_by_30s": {str(k): round(v[3], 2) for k, v in sorted(windows.items())},
+            **{f"{name}_by_30s": {str(k): round(v[i], 2) for k, v in sorted(windows.items())}
+               for i, name in enumerate(SERIES, start=1)},
             "checkpoints": {name: t for t, name in events}}
 
 
@@ -135,8 +135,8 @@ def main() -> None:
         sampler.join()
     figures = summary(sampler.samples, sampler.events)
     print({k: v for k, v in figures.items() if not k.endswith("_by_30s")})
-    for key in ("rss_gb_by_30s", "malloc_in_use_gb_by_30s", "malloc_free_gb_by_30s"):
-        print(key, figures[key])
+    for name in SERIES:
+        print(f"{name}_by_30s", figures[f"{name}_by_30s"])
     record.write(args.out, {"composition": args.composition,
                             "gradient_checkpointing": p.gradient_checkpointing,
                             "environment": {k: os.environ.get(k) for k in KNOBS},
