@@ -2,6 +2,7 @@
 
     python bench/train_memory.py --budget 1500 --out train_memory_budget1500
     python bench/train_memory.py --budget 1500 --trim 1 --out NAME   # malloc_trim(0) every 1 s
+    python bench/train_memory.py --trim-step --out NAME   # malloc_trim(0) once a training step
     ONEDNN_PRIMITIVE_CACHE_CAPACITY=8 python bench/train_memory.py --budget 1500 --out NAME
     MALLOC_MMAP_THRESHOLD_=1048576 python bench/train_memory.py --budget 1500 --out NAME
 
@@ -11,22 +12,29 @@ malloc has handed out, and what it holds free inside its arenas) and noting each
 Trainer writes. A whole training peaks well above the 16 steps of bench/train_speed.py because
 RSS climbs step after step; the split shows whether live allocations, free memory malloc keeps,
 or memory outside malloc make the climb. --trim has the same thread hand malloc's free pages
-back to the kernel; the environment variables above (oneDNN's cache of compiled kernels, one
-per new shape; glibc's mmap threshold) are recorded with the figures. Writes
-metrics/bench/<out>.json: the peak and when, each 30 s window's highest RSS with what malloc
-held then, the checkpoints.
+back to the kernel; --trim-step does it once a step instead, from the training thread as the
+loss's forward begins (torch's global module pre-hook; the stage would do it in a step-end
+callback, nothing running between the two but the next batch's collation); the environment
+variables above (oneDNN's cache of compiled kernels, one per new shape; glibc's mmap threshold)
+are recorded with the figures. Writes metrics/bench/<out>.json: the peak and when, each 30 s
+window's highest RSS with what malloc held then, the checkpoints, and the trained weights'
+SHA-256 and per-step loss, so two runs can be compared bit for bit.
 """
 
 from __future__ import annotations
 
 import argparse
 import ctypes
+import hashlib
 import os
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+import torch
+from sentence_transformers.losses import MultipleNegativesRankingLoss
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -56,7 +64,8 @@ LIBC.mallinfo2.restype = Mallinfo2
 def heap_gb() -> tuple[float, float]:
     """(bytes malloc has handed out and not had back, bytes free inside its arenas), in GB:
     with RSS they split a climb into live allocations, fragmentation, and memory outside malloc
-    (code, Python's own arenas)."""
+    (code, Python's own arenas). malloc_trim hands free pages back but leaves their chunks free
+    in malloc's books, so after a trim the second figure overstates what is resident."""
     m = LIBC.mallinfo2()
     return (m.uordblks + m.hblkhd) / 1024 ** 3, m.fordblks / 1024 ** 3
 
@@ -97,6 +106,20 @@ class Sampler(threading.Thread):
             time.sleep(self.every)
 
 
+class StepTrim:
+    """malloc_trim(0) as each forward of the training loss begins: once a step, in the training
+    thread, between one step's optimizer update and the next step's forwards."""
+
+    def __init__(self) -> None:
+        self.trims, self.seconds = 0, 0.0
+
+    def __call__(self, module: torch.nn.Module, args: tuple) -> None:  # noqa: ARG002
+        if isinstance(module, MultipleNegativesRankingLoss):
+            t = time.perf_counter()
+            LIBC.malloc_trim(0)
+            self.trims, self.seconds = self.trims + 1, self.seconds + time.perf_counter() - t
+
+
 def summary(samples: list[tuple[float, float, float, float]],
             events: list[tuple[float, str]]) -> dict:
     """The peak, and each 30 s window's highest RSS with what malloc held at that moment."""
@@ -120,6 +143,8 @@ def main() -> None:
     ap.add_argument("--budget", type=int, help="train.gradient_checkpointing (default: params)")
     ap.add_argument("--trim", type=float, metavar="SECONDS",
                     help="call glibc's malloc_trim(0) from the sampling thread every SECONDS")
+    ap.add_argument("--trim-step", action="store_true",
+                    help="call malloc_trim(0) once a step, in the training thread")
     ap.add_argument("--out", required=True, help="metrics/bench/<out>.json")
     args = ap.parse_args()
     p = load().train
@@ -129,19 +154,32 @@ def main() -> None:
         spec = train_spec(p, "contrastive", args.composition, p.seed, p.base, Path(tmp) / "model",
                           Path(tmp) / "checkpoints", "bench")
         sampler = Sampler(Path(tmp), trim=args.trim)
+        step_trim = StepTrim()
+        hook = (torch.nn.modules.module.register_module_forward_pre_hook(step_trim)
+                if args.trim_step else None)
         sampler.start()
-        run_training(spec)
+        result = run_training(spec)
         sampler.done.set()
         sampler.join()
+        if hook is not None:
+            hook.remove()
+        weights = hashlib.sha256((Path(tmp) / "model" / "model.safetensors").read_bytes())
     figures = summary(sampler.samples, sampler.events)
-    print({k: v for k, v in figures.items() if not k.endswith("_by_30s")})
+    print({k: v for k, v in figures.items() if not k.endswith("_by_30s")},
+          "weights sha256", weights.hexdigest()[:16], "step trims", step_trim.trims,
+          f"{step_trim.seconds:.2f} s")
     for name in SERIES:
         print(f"{name}_by_30s", figures[f"{name}_by_30s"])
     record.write(args.out, {"composition": args.composition,
                             "gradient_checkpointing": p.gradient_checkpointing,
                             "environment": {k: os.environ.get(k) for k in KNOBS},
                             "malloc_trim_every_s": args.trim, "malloc_trims": sampler.trims,
-                            "malloc_trim_s": round(sampler.trim_s, 2), **figures})
+                            "malloc_trim_s": round(sampler.trim_s, 2),
+                            "malloc_trim_each_step": args.trim_step,
+                            "step_trims": step_trim.trims,
+                            "step_trim_s": round(step_trim.seconds, 2),
+                            "weights_sha256": weights.hexdigest(), "loss": result["loss"],
+                            **figures})
 
 
 if __name__ == "__main__":

@@ -1,0 +1,216 @@
+"""Ways to encode faster where the CPU has no native bf16, each against fp32 `encode`.
+
+    python bench/encode_backends.py [--model models/base] [--n 512] [--batch 16] [--rounds 2]
+                                    [--quality] [--out encode_backends_avx2]
+    (needs `onnx`: uv pip install -e '.[bench]')
+
+On the AVX2-only kind `precision: auto` is fp32, and the index stage's encoding runs only about
+1.3x plain `SentenceTransformer.encode` (bench/encode.py: its token-count batches, nothing
+else). This times, on the texts of bench/encode.py (test passages, ko and en interleaved) and at
+one batch size, against plain fp32 `encode`:
+- ours: the index stage's `encode` in fp32;
+- int8: the same on a copy whose Linear layers PyTorch quantises to int8
+  (`torch.ao.quantization.quantize_dynamic`: int8 weights, activations quantised per batch);
+- onnxruntime: the transformer exported by `torch.onnx.export` and run by ONNX Runtime with
+  all its graph optimisations, and `fused`: the same graph after ONNX Runtime's BERT fusions
+  (`onnxruntime.transformers.optimizer`: attention, LayerNorm, GELU), both fed ours's
+  token-count batches and pooled like the model's own modules (mean, then unit length).
+sentence-transformers' own `backend="onnx"` / `"openvino"` need optimum-onnx or optimum-intel,
+which pin transformers 4.57 and 5.5 (this project's is 5.23), hence torch's exporter here.
+The rounds alternate the variants; the best round of each counts. Each variant's lowest
+cosine and largest difference against plain fp32 say what it costs in the embeddings;
+--quality also retrieves with each variant but plain (exact inner product over each
+benchmark's test pools, as the evaluate stage's four directions) and gives its nDCG@10 against
+ours in fp32, with a paired permutation test over queries (Holm over the eight figures).
+Writes metrics/bench/<out>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from onnxruntime.transformers.optimizer import optimize_model
+from sentence_transformers import SentenceTransformer
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import record  # noqa: E402  (bench/record.py)
+from encode import texts  # noqa: E402  (bench/encode.py)
+
+from koen.config.schema import load  # noqa: E402
+from koen.evaluation.evaluate import DIRECTIONS, load_queries  # noqa: E402
+from koen.evaluation.metrics import in_language, read_qrels  # noqa: E402
+from koen.evaluation.significance import holm, paired_permutation, per_query_ndcg  # noqa: E402
+from koen.retrieval.dense import encode  # noqa: E402
+from koen.retrieval.indexes import LANGS, load_passages  # noqa: E402
+
+Encoder = Callable[[list[str], str], np.ndarray]  # (texts, prompt name) -> unit vectors
+
+
+class Hidden(torch.nn.Module):
+    """The transformer as (token ids, mask) -> last hidden state: the tracer passes positionally."""
+
+    def __init__(self, net: torch.nn.Module):
+        super().__init__()
+        self.net = net
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        return self.net(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+
+
+def export(model: SentenceTransformer, path: Path) -> None:
+    """The transformer as ONNX, batch size and length free."""
+    example = model.tokenizer(["passage: a b c", "passage: d"], padding=True,
+                              return_tensors="pt")
+    torch.onnx.export(Hidden(model[0].auto_model.eval()),
+                      (example["input_ids"], example["attention_mask"]), str(path),
+                      input_names=["input_ids", "attention_mask"],
+                      output_names=["last_hidden_state"],
+                      dynamic_axes={"input_ids": {0: "batch", 1: "tokens"},
+                                    "attention_mask": {0: "batch", 1: "tokens"},
+                                    "last_hidden_state": {0: "batch", 1: "tokens"}},
+                      opset_version=17, dynamo=False)
+
+
+def session(path: Path) -> ort.InferenceSession:
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.intra_op_num_threads = torch.get_num_threads()
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def ort_encoder(model: SentenceTransformer, sess: ort.InferenceSession,
+                batch_size: int) -> Encoder:
+    """Encode as ours does (prompt, token-count batches, mean pooling, unit length) with `sess`."""
+    tokenizer = model.tokenizer
+
+    def run(data: list[str], prompt_name: str) -> np.ndarray:
+        prompted = [model.prompts[prompt_name] + t for t in data]
+        ids = tokenizer(prompted, truncation=True, max_length=model.max_seq_length)["input_ids"]
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        out = np.empty((len(data), model.get_embedding_dimension()), dtype=np.float32)
+        for start in range(0, len(data), batch_size):
+            batch = order[start:start + batch_size]
+            feats = tokenizer([prompted[i] for i in batch], padding=True, truncation=True,
+                              max_length=model.max_seq_length, return_tensors="np")
+            mask = feats["attention_mask"].astype(np.int64)
+            hidden = sess.run(None, {"input_ids": feats["input_ids"].astype(np.int64),
+                                     "attention_mask": mask})[0]
+            emb = (hidden * mask[..., None]).sum(1) / mask.sum(1, keepdims=True)
+            out[batch] = emb / np.linalg.norm(emb, axis=1, keepdims=True)
+        return out
+
+    return run
+
+
+def ndcg(run: Encoder) -> dict[str, np.ndarray]:
+    """Per-query nDCG@10 of `run` on each benchmark and direction (query lang, pool lang)."""
+    out = {}
+    for bench, b in load().benchmarks.items():
+        passages = load_passages(ROOT / b.corpus, b.split)
+        qrels = read_qrels(ROOT / b.qrels)
+        queries = load_queries(ROOT / b.queries, qrels)
+        qids = list(queries)
+        vectors = {lang: run([queries[q][lang] for q in qids], "query") for lang in LANGS}
+        for lang in LANGS:
+            pool = [p for p in passages if p.lang == lang]
+            docs = run([p.text for p in pool], "passage")
+            for direction, (q_lang, d_lang) in DIRECTIONS.items():
+                if d_lang != lang:
+                    continue
+                sims = vectors[q_lang] @ docs.T
+                top = np.argsort(-sims, axis=1, kind="stable")[:, :100]
+                ranking = {q: {pool[j].doc_id: float(sims[i, j]) for j in top[i]}
+                           for i, q in enumerate(qids)}
+                scores = per_query_ndcg(ranking, in_language(qrels, lang))
+                out[f"{bench}/{direction}"] = np.array([scores[q] for q in sorted(scores)])
+    return out
+
+
+def quality(variants: dict[str, Encoder], seed: int, resamples: int) -> dict:
+    """Each variant's nDCG@10 per benchmark/direction against ours in fp32, with Holm p."""
+    per_query = {name: ndcg(run) for name, run in variants.items() if name != "plain"}
+    out = {}
+    for name, figures in per_query.items():
+        keys = sorted(figures)
+        ref = per_query["ours"]
+        p = [paired_permutation(figures[k], ref[k], np.ones(len(ref[k])), resamples, seed)
+             for k in keys]
+        out[name] = {k: {"ndcg@10": round(float(figures[k].mean()), 2),
+                         "diff": round(float(figures[k].mean() - ref[k].mean()), 2),
+                         "p_holm": round(ph, 4)} for k, ph in zip(keys, holm(p), strict=True)}
+        diffs = [abs(v["diff"]) for v in out[name].values()]
+        print(f"{name:12s} nDCG@10 mean |diff| to ours {np.mean(diffs):.2f} points, largest "
+              f"{max(diffs):.2f}, significant (Holm p < 0.05): "
+              f"{[k for k, v in out[name].items() if v['p_holm'] < 0.05] or 'none'}")
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--model", default=str(ROOT / "models/base"))
+    ap.add_argument("--n", type=int, default=512)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--quality", action="store_true",
+                    help="also nDCG@10 of each variant on both benchmarks")
+    ap.add_argument("--out", default="encode_backends", help="metrics/bench/<out>.json")
+    args = ap.parse_args()
+
+    data = texts(args.n)
+    model = SentenceTransformer(args.model, device="cpu")
+    int8 = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear},
+                                                  dtype=torch.qint8)
+    bert = model[0].auto_model.config
+    with tempfile.TemporaryDirectory() as tmp:
+        plain_onnx, fused_onnx = Path(tmp) / "model.onnx", Path(tmp) / "fused.onnx"
+        export(model, plain_onnx)
+        optimize_model(str(plain_onnx), model_type="bert", num_heads=bert.num_attention_heads,
+                       hidden_size=bert.hidden_size).save_model_to_file(str(fused_onnx))
+        variants: dict[str, Encoder] = {
+            "plain": lambda d, pr: model.encode(d, prompt_name=pr, batch_size=args.batch,
+                                                normalize_embeddings=True),
+            "ours": lambda d, pr: encode(model, d, pr, args.batch, "fp32", progress=False),
+            "int8": lambda d, pr: encode(int8, d, pr, args.batch, "fp32", progress=False),
+            "onnxruntime": ort_encoder(model, session(plain_onnx), args.batch),
+            "fused": ort_encoder(model, session(fused_onnx), args.batch),
+        }
+        for run in variants.values():
+            run(data[:8], "passage")  # warm-up
+        best, out = dict.fromkeys(variants, 0.0), {}
+        for _ in range(args.rounds):
+            for name, run in variants.items():
+                start = time.perf_counter()
+                out[name] = run(data, "passage")
+                best[name] = max(best[name], len(data) / (time.perf_counter() - start))
+                print(f"{name}: {len(data) / (time.perf_counter() - start):.1f} passages/s")
+        config = load()
+        retrieval = (quality(variants, config.seed, config.report.resamples) if args.quality
+                     else None)
+    figures = {}
+    for name in variants:
+        figures[name] = {
+            "passages_per_s": round(best[name], 2),
+            "ratio_over_plain": round(best[name] / best["plain"], 3),
+            "max_abs_diff": float(np.abs(out[name] - out["plain"]).max()),
+            "lowest_cosine": float(np.sum(out[name] * out["plain"], axis=1).min())}
+        print(f"{name:12s} {best[name]:7.1f} passages/s  {figures[name]['ratio_over_plain']:.2f}x"
+              f"  max |diff| {figures[name]['max_abs_diff']:.1e}"
+              f"  lowest cosine {figures[name]['lowest_cosine']:.5f}")
+    record.write(args.out, {"passages": len(data), "batch": args.batch,
+                            "onnxruntime": ort.__version__, **figures,
+                            **({"ndcg@10": retrieval} if retrieval else {})})
+
+
+if __name__ == "__main__":
+    main()
