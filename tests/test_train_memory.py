@@ -1,14 +1,20 @@
-"""bench/train_memory.py: how it sums up a trace."""
+"""bench/train_memory.py: how it sums up a trace, and that --trim-step trims once a step."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import torch
+from sentence_transformers import SentenceTransformer
+from tiny_models import WORDS, tiny_model
+
+from koen.training.unpadding import SortedMultipleNegativesRankingLoss
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
-from train_memory import summary  # noqa: E402  (bench/ on the path first)
+from train_memory import StepTrim, summary  # noqa: E402  (bench/ on the path first)
 
 
 def test_summary_takes_each_windows_highest_rss_with_its_heap():
@@ -22,3 +28,20 @@ def test_summary_takes_each_windows_highest_rss_with_its_heap():
     assert s["malloc_free_gb_by_30s"] == {"0": 0.2, "30": 0.8, "60": 0.5}
     assert s["checkpoints"] == {"checkpoint-10": 12.0, "checkpoint-20": 61.0}
     assert s["seconds"] == 60.0
+
+
+def test_step_trim_trims_once_a_loss_forward_not_once_a_module(tmp_path):
+    model = SentenceTransformer(str(tiny_model(tmp_path / "m", layers=2)), device="cpu")
+    loss = SortedMultipleNegativesRankingLoss(model, 2)
+    columns = [model.preprocess([" ".join(WORDS[i:i + n]) for i, n in enumerate(lengths)])
+               for lengths in ([1, 5, 3], [4, 2, 6])]
+    trim = StepTrim()
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(trim)
+    try:
+        for _ in range(3):  # three steps, each many module forwards (chunks of 2, 2 layers)
+            loss([dict(c) for c in columns], None).backward()
+    finally:
+        hook.remove()
+    assert trim.trims == 3
+    model(dict(columns[0]))  # the hook is gone
+    assert trim.trims == 3
