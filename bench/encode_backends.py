@@ -13,8 +13,8 @@ one batch size, against plain fp32 `encode`:
   (`torch.ao.quantization.quantize_dynamic`: int8 weights, activations quantised per batch);
 - onnxruntime: the transformer exported by `torch.onnx.export` and run by ONNX Runtime with
   all its graph optimisations, and `fused`: the same graph after ONNX Runtime's BERT fusions
-  (`onnxruntime.transformers.optimizer`: attention, LayerNorm, GELU), both fed ours's
-  token-count batches and pooled like the model's own modules (mean, then unit length).
+  (`onnxruntime.transformers.optimizer`: attention, LayerNorm, GELU), both fed the
+  token-count batches of ours and pooled like the model's own modules (mean, unit length).
 sentence-transformers' own `backend="onnx"` / `"openvino"` need optimum-onnx or optimum-intel,
 which pin transformers 4.57 and 5.5 (this project's is 5.23), hence torch's exporter here.
 The rounds alternate the variants; the best round of each counts. Each variant's lowest
