@@ -48,11 +48,11 @@ import record  # noqa: E402  (bench/record.py)
 from encode import texts  # noqa: E402  (bench/encode.py)
 
 from koen.config.schema import load  # noqa: E402
-from koen.evaluation.evaluate import DIRECTIONS, load_queries  # noqa: E402
-from koen.evaluation.metrics import in_language, read_qrels  # noqa: E402
+from koen.evaluation.evaluate import DIRECTIONS, Queries, load_queries  # noqa: E402
+from koen.evaluation.metrics import Qrels, in_language, read_qrels  # noqa: E402
 from koen.evaluation.significance import holm, paired_permutation, per_query_ndcg  # noqa: E402
 from koen.retrieval import dense  # noqa: E402
-from koen.retrieval.indexes import LANGS, load_passages  # noqa: E402
+from koen.retrieval.indexes import LANGS, Passage, load_passages  # noqa: E402
 
 Encoder = Callable[[list[str], str], np.ndarray]  # (texts, prompt name) -> unit vectors
 
@@ -113,14 +113,24 @@ def ort_encoder(model: SentenceTransformer, sess: ort.InferenceSession,
     return run
 
 
-def ndcg(run: Encoder, k: int, threads: int) -> dict[str, np.ndarray]:
+Benchmark = tuple[str, list[Passage], Qrels, Queries]  # name, test passages, qrels, queries
+
+
+def benchmarks() -> list[Benchmark]:
+    out = []
+    for name, b in load().benchmarks.items():
+        qrels = read_qrels(ROOT / b.qrels)
+        out.append((name, load_passages(ROOT / b.corpus, b.split), qrels,
+                    load_queries(ROOT / b.queries, qrels)))
+    return out
+
+
+def ndcg(run: Encoder, benches: list[Benchmark], k: int,
+         threads: int) -> dict[str, np.ndarray]:
     """Per-query nDCG@10 of `run` on each benchmark and direction, searched as the evaluate
     stage searches (exact inner-product FAISS indexes of each language's pool, Pyserini)."""
     out = {}
-    for bench, b in load().benchmarks.items():
-        passages = load_passages(ROOT / b.corpus, b.split)
-        qrels = read_qrels(ROOT / b.qrels)
-        queries = load_queries(ROOT / b.queries, qrels)
+    for bench, passages, qrels, queries in benches:
         qids = list(queries)
         vectors = {lang: run([queries[q][lang] for q in qids], "query") for lang in LANGS}
         with tempfile.TemporaryDirectory() as tmp:
@@ -139,7 +149,8 @@ def quality(variants: dict[str, Encoder]) -> dict:
     """Each variant's nDCG@10 per benchmark/direction against ours in fp32, with Holm p."""
     config = load()
     seed, resamples = config.seed, config.report.resamples
-    per_query = {name: ndcg(run, config.evaluate.k, config.evaluate.threads)
+    benches = benchmarks()  # read once for all variants
+    per_query = {name: ndcg(run, benches, config.evaluate.k, config.evaluate.threads)
                  for name, run in variants.items() if name != "plain"}
     out = {}
     for name, figures in per_query.items():

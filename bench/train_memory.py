@@ -158,11 +158,13 @@ def main() -> None:
         hook = (torch.nn.modules.module.register_module_forward_pre_hook(step_trim)
                 if args.trim_step else None)
         sampler.start()
-        result = run_training(spec)
-        sampler.done.set()
-        sampler.join()
-        if hook is not None:
-            hook.remove()
+        try:
+            result = run_training(spec)
+        finally:
+            sampler.done.set()
+            sampler.join()
+            if hook is not None:
+                hook.remove()
         weights = hashlib.sha256((Path(tmp) / "model" / "model.safetensors").read_bytes())
     figures = summary(sampler.samples, sampler.events)
     print({k: v for k, v in figures.items() if not k.endswith("_by_30s")},
