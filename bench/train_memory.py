@@ -3,6 +3,7 @@
     python bench/train_memory.py --budget 1500 --out train_memory_budget1500
     python bench/train_memory.py --budget 1500 --trim 1 --out NAME   # malloc_trim(0) every 1 s
     python bench/train_memory.py --trim-step --out NAME   # malloc_trim(0) once a training step
+    python bench/train_memory.py --budget 3000 --release-memory --out NAME   # the stage's own
     ONEDNN_PRIMITIVE_CACHE_CAPACITY=8 python bench/train_memory.py --budget 1500 --out NAME
     MALLOC_MMAP_THRESHOLD_=1048576 python bench/train_memory.py --budget 1500 --out NAME
 
@@ -145,11 +146,14 @@ def main() -> None:
                     help="call glibc's malloc_trim(0) from the sampling thread every SECONDS")
     ap.add_argument("--trim-step", action="store_true",
                     help="call malloc_trim(0) once a step, in the training thread")
+    ap.add_argument("--release-memory", action="store_true",
+                    help="train.release_memory: true (the stage's own mmap threshold and trim)")
     ap.add_argument("--out", required=True, help="metrics/bench/<out>.json")
     args = ap.parse_args()
     p = load().train
     if args.budget is not None:
         p.gradient_checkpointing = args.budget
+    p.release_memory = p.release_memory or args.release_memory
     with tempfile.TemporaryDirectory() as tmp:
         spec = train_spec(p, "contrastive", args.composition, p.seed, p.base, Path(tmp) / "model",
                           Path(tmp) / "checkpoints", "bench")
@@ -174,6 +178,7 @@ def main() -> None:
         print(f"{name}_by_30s", figures[f"{name}_by_30s"])
     record.write(args.out, {"composition": args.composition,
                             "gradient_checkpointing": p.gradient_checkpointing,
+                            "release_memory": p.release_memory,
                             "environment": {k: os.environ.get(k) for k in KNOBS},
                             "malloc_trim_every_s": args.trim, "malloc_trims": sampler.trims,
                             "malloc_trim_s": round(sampler.trim_s, 2),

@@ -73,12 +73,14 @@ def stage(model_dir: str, steps: int, batch: int, max_len: int, overrides: dict)
     from koen.training.run import hyper
     from koen.training.trainer import run_training
 
-    settings = {**hyper(load().train, "contrastive"), **overrides}
+    p = load().train
+    settings = {**hyper(p, "contrastive"), **overrides}
     with tempfile.TemporaryDirectory() as tmp:
         spec = {**settings, "examples": examples(steps * batch), "seed": 13, "init": model_dir,
                 "output": f"{tmp}/out", "checkpoints": f"{tmp}/ckpt", "fingerprint": "bench",
                 "device": "cpu", "checkpoint_steps": 10_000, "epochs": 1, "batch_size": batch,
-                "max_seq_length": max_len, "freeze_embeddings": True, "align": None}
+                "max_seq_length": max_len, "freeze_embeddings": True, "align": None,
+                "release_memory": p.release_memory}
         start = time.perf_counter()
         result = run_training(spec)
         # the stage's time includes its final save; the plain loop saves nothing

@@ -92,6 +92,7 @@ def test_a_missing_key_is_named_not_defaulted(tmp_path, key):
     ({"train": {"precision": "fp8"}}, "'train.precision' is 'fp8'; allowed: fp32, bf16, fp16"),
     ({"index": {"precision": "half"}}, "'index.precision' is 'half'"),
     ({"train": {"attention_dropout": 1.0}}, "'train.attention_dropout' must be null or in"),
+    ({"train": {"attn_implementation": "flash"}}, "'train.attn_implementation' is 'flash'"),
     ({"train": {"gradient_checkpointing": 0}}, "'train.gradient_checkpointing' must be true, fal"),
     ({"train": {"gradient_checkpointing": "auto"}}, "'train.gradient_checkpointing' must be bool"),
     ({"train": {"sorted_forward": 0}}, "'train.sorted_forward' must be null or a number of texts"),

@@ -24,7 +24,7 @@ from koen.config.parse import parse
 from koen.config.schema import TrainParams
 from koen.data.compositions import CompositionError
 from koen.training.run import train as train_run
-from koen.training.trainer import ActivationBudget
+from koen.training.trainer import ActivationBudget, ReleaseMemory, attention
 
 KO = [w for w in WORDS if not w.isascii()]
 EN = [w for w in WORDS if w.isascii()]
@@ -206,3 +206,43 @@ def test_sorted_forwards_pay_less_padding_for_the_same_weights(setup, monkeypatc
     library, again = weights(tmp / "mNone"), weights(tmp / "m4")
     assert all(torch.allclose(library[k], again[k], atol=1e-5) for k in library)
     assert any(not torch.equal(library[k], weights(base)[k]) for k in library)
+
+
+def test_attention_auto_is_eager_only_for_bf16_on_a_cpu():
+    assert attention("auto", "bf16", "cpu") == "eager"
+    assert [attention("auto", p, d) for p, d in (("fp32", "cpu"), ("bf16", "cuda"),
+                                                 ("fp16", "cuda:1"))] == ["sdpa"] * 3
+    assert attention("sdpa", "bf16", "cpu") == "sdpa"
+    assert attention("eager", "fp32", "cuda") == "eager"
+
+
+def test_eager_and_sdpa_attention_train_the_same_weights(setup, monkeypatch):
+    tmp, params = setup
+    monkeypatch.chdir(tmp)
+    base = tiny_model(tmp / "nodropout", dropout=0.0)
+    data = write_triplets(tmp / "varied.parquet", words=(1, 12))  # padding for the mask to hide
+    runs = {}
+    for attn in ("sdpa", "eager"):
+        p = params(base=base, data=data, attn_implementation=attn, precision="fp32")
+        runs[attn] = train(p, "kokoen", 13, tmp / attn, f"grid/{attn}", [])
+        assert runs[attn]["params"]["attn_implementation"] == attn
+    assert runs["sdpa"]["fingerprint"] != runs["eager"]["fingerprint"]
+    sdpa, eager = weights(tmp / "sdpa"), weights(tmp / "eager")
+    assert all(torch.allclose(sdpa[k], eager[k], atol=1e-5) for k in sdpa)
+    assert any(not torch.equal(sdpa[k], weights(base)[k]) for k in sdpa)
+    # the saved model keeps the checkpoint's config: the kernels are a training choice only
+    assert (tmp / "eager/config.json").read_text() == (base / "config.json").read_text()
+
+
+def test_release_memory_trains_the_same_weights_under_the_same_fingerprint(setup, monkeypatch):
+    tmp, params = setup
+    monkeypatch.chdir(tmp)
+    trims = []
+    monkeypatch.setattr(ReleaseMemory, "on_step_end",
+                        lambda self, *a, **kw: trims.append(self.trim(0)))
+    runs = {flag: train(params(release_memory=flag, gradient_checkpointing=40), "kokoen", 13,
+                        tmp / f"r{flag}", f"grid/r{flag}", []) for flag in (False, True)}
+    assert len(trims) == runs[True]["steps"] == 4  # glibc's malloc_trim, once a step
+    assert runs[True]["fingerprint"] == runs[False]["fingerprint"]
+    plain, released = weights(tmp / "rFalse"), weights(tmp / "rTrue")
+    assert all(torch.equal(plain[k], released[k]) for k in plain)

@@ -31,6 +31,7 @@ NON_MODEL_SYSTEMS = ("bm25", "hybrid", "shift")  # systems that are not a model 
 SWEEPS = "sweeps"  # the sweeps' folder inside the index, runs and metrics directories
 SEEDS = "seeds"  # the further training seeds' folder there (and under train.seeds_dir)
 Precision = Literal["fp32", "bf16", "fp16", "auto"]  # koen/models/precision.py resolves `auto`
+Attention = Literal["auto", "sdpa", "eager"]  # koen/training/trainer.py resolves `auto`
 
 
 def _fail(key: str, message: str) -> ParamsError:
@@ -134,6 +135,8 @@ class TrainParams(Section):
     group_by_length: bool
     gradient_checkpointing: bool | int  # never, every step, or over this many padded tokens
     sorted_forward: int | None  # texts per forward, sorted by length; None: the library's forwards
+    attn_implementation: Attention  # transformers' attention kernels while training
+    release_memory: bool  # hand freed memory back to the kernel every step (glibc)
     precision: Precision
     device: str  # cpu, cuda, cuda:1, mps ...
     devices: int

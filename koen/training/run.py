@@ -38,9 +38,13 @@ HYPER = ("triplets", "epochs", "batch_size", "learning_rate", "warmup_ratio", "s
 
 def hyper(p: TrainParams, method: Method) -> dict[str, Any]:
     """What determines the weights besides data, seed and init; `align` only for that method.
-    The precision is the resolved one: `auto` trains differently on different machines."""
+    The precision and attention are the resolved ones: `auto` trains differently on different
+    machines."""
+    precision = resolve(p.precision, p.device)
     out: dict[str, Any] = {"method": method, **{k: getattr(p, k) for k in HYPER},
-                           "precision": resolve(p.precision, p.device)}
+                           "precision": precision,
+                           "attn_implementation": trainer.attention(p.attn_implementation,
+                                                                    precision, p.device)}
     if method == "align":
         out["align"] = {k: getattr(p.align, k) for k in ("samples", "init", "jsd_weight",
                                                          "nce_weight", "direction", "pairs",
@@ -90,6 +94,7 @@ def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init
         "checkpoints": str(checkpoints),
         "fingerprint": print_,
         "checkpoint_steps": p.checkpoint_steps,
+        "release_memory": p.release_memory,  # not in the fingerprint: the same weights
     }
 
 

@@ -8,13 +8,14 @@ output, so a killed run resumes from its last complete one; only rank 0 saves th
 
 from __future__ import annotations
 
+import ctypes
 import json
 import math
 import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -28,6 +29,8 @@ from sentence_transformers.training_args import BatchSamplers
 from transformers import TrainerCallback
 from transformers.modeling_layers import GradientCheckpointingLayer
 
+from koen.config.schema import Attention
+from koen.models.precision import device_type
 from koen.repro.seeding import seed_everything
 from koen.training.alignment_loss import CrossLingualAlignmentLoss
 from koen.training.batching import (
@@ -79,6 +82,27 @@ class MarkCompleteCheckpoints(TrainerCallback):
             (Path(args.output_dir) / f"checkpoint-{state.global_step}" / COMPLETE).touch()
 
 
+class ReleaseMemory(TrainerCallback):
+    """Hands the memory freed by each step back to the kernel, for a lower peak RSS: glibc
+    keeps freed pages in its arenas (RSS climbs step after step though live memory stays flat),
+    so large buffers are mapped on their own (an mmap threshold of 1 MiB; freed, they go back at
+    once) and `malloc_trim(0)` returns the rest at every step's end. The weights stay bit for
+    bit the same (bench/train_memory.py); the time grows with the pages faulted in again."""
+
+    MMAP_THRESHOLD = 1 << 20
+    M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
+
+    def __init__(self) -> None:
+        libc = ctypes.CDLL(None)
+        if not hasattr(libc, "malloc_trim"):
+            raise ValueError("train.release_memory needs glibc's malloc (Linux); set it to false")
+        self.trim = libc.malloc_trim
+        libc.mallopt(self.M_MMAP_THRESHOLD, self.MMAP_THRESHOLD)
+
+    def on_step_end(self, args, state, control, **kwargs):  # noqa: ANN001
+        self.trim(0)
+
+
 def last_complete_checkpoint(checkpoints: Path) -> Path | None:
     """The newest checkpoint that `MarkCompleteCheckpoints` marked, if any."""
     complete = [d for d in checkpoints.glob("checkpoint-*") if (d / COMPLETE).exists()]
@@ -95,6 +119,15 @@ def prompts_for(columns: list[str], model: SentenceTransformer) -> dict[str, str
     """Query prompt for the anchor and query columns, passage prompt for the others."""
     query, passage = model.prompts.get("query", ""), model.prompts.get("passage", "")
     return {c: query if c == "anchor" or c.startswith("query") else passage for c in columns}
+
+
+def attention(attn: Attention, precision: str, device: str) -> Literal["sdpa", "eager"]:
+    """The attention kernels `auto` stands for: transformers' eager (matmul, softmax, matmul)
+    for bf16 on a CPU, whose fused SDPA backward runs about ten times its forward there
+    (bench/train_speed.py, README Speed); SDPA everywhere else."""
+    if attn != "auto":
+        return attn
+    return "eager" if precision == "bf16" and device_type(device) == "cpu" else "sdpa"
 
 
 def set_attention_dropout(model: SentenceTransformer, p: float | None) -> None:
@@ -202,7 +235,8 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         (checkpoints / FINGERPRINT).write_text(spec["fingerprint"])
     device = spec["device"]
     distributed = int(os.environ.get("WORLD_SIZE", 1)) > 1
-    model = SentenceTransformer(spec["init"], device=device)
+    model = SentenceTransformer(spec["init"], device=device,
+                                model_kwargs={"attn_implementation": spec["attn_implementation"]})
     model.max_seq_length = spec["max_seq_length"]
     if spec["freeze_embeddings"]:
         model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
@@ -249,7 +283,8 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         args=args,
         train_dataset=dataset,
         loss=loss,
-        callbacks=[RankLog(Path(spec.get("rank_logs", checkpoints))), MarkCompleteCheckpoints()],
+        callbacks=[RankLog(Path(spec.get("rank_logs", checkpoints))), MarkCompleteCheckpoints(),
+                   *([ReleaseMemory()] if spec["release_memory"] else [])],
     )
     trainer.train(resume_from_checkpoint=None if resume is None else str(resume))
     losses = [[h["step"], h["loss"]] for h in trainer.state.log_history if "loss" in h]
