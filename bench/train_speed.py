@@ -88,7 +88,7 @@ def stage(model_dir: str, steps: int, batch: int, max_len: int, overrides: dict)
     return {"triplets_per_s": rate, "forward_padding_share": result["forward_padding_share"],
             "settings": {k: settings[k] for k in ("precision", "group_by_length",
                                                   "attention_dropout", "gradient_checkpointing",
-                                                  "sorted_forward")}}
+                                                  "sorted_forward", "attn_implementation")}}
 
 
 def checkpointing_value(text: str) -> bool | int:
