@@ -31,8 +31,7 @@ sys.path.insert(0, str(ROOT))
 import record  # noqa: E402  (bench/record.py)
 
 KEYS = ("gradient_checkpointing", "sorted_forward", "group_by_length", "attention_dropout",
-        "attn_implementation",
-        "precision")
+        "attn_implementation", "precision")
 
 
 def child(composition: str, key: str, value: object, out: Path) -> dict:
