@@ -1,13 +1,16 @@
-"""Search throughput: dense (Pyserini FaissSearcher over our FAISS layout) and BM25 (Pyserini
-LuceneSearcher), batch against one query at a time, and FaissSearcher against raw FAISS.
+"""Search throughput: dense (ours, `koen.retrieval.dense.search`: FAISS over the layout
+Pyserini's FaissSearcher opens, against FaissSearcher's own batch search turned into the same
+run) and BM25 (Pyserini LuceneSearcher), batch against one query at a time.
 
-    python bench/search.py [--queries 600] [--k 100] [--threads 2]
+    python bench/search.py [--queries 600] [--k 100] [--threads 2] [--out search]
 
 The pool is the Multi pool of the test split (both languages). Dense search takes
 precomputed query vectors, so the vectors here are random unit vectors of the base model's
 size (384): exact inner-product search costs the same whatever the values; encoding is
-measured by bench/encode.py. BM25 searches the real test queries, Korean and English, over a
-`multi` index built here with the index stage's analyzer. Prints queries/s and ratios.
+measured by bench/encode.py. Dense runs at `--k` and over the whole pool (`multi_k: null`,
+as the evaluate stage ranks Multi). BM25 searches the real test queries, Korean and English,
+over a `multi` index built here with the index stage's analyzer. Prints queries/s and ratios
+and writes them to metrics/bench/<out>.json.
 """
 
 from __future__ import annotations
@@ -22,11 +25,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import record  # noqa: E402  (bench/record.py)
+
+
+def timed(n: int, fn: Callable[[], object]) -> tuple[float, object]:
+    """Items a second, and what `fn` returned."""
+    start = time.perf_counter()
+    out = fn()
+    return n / (time.perf_counter() - start), out
+
 
 def rate(n: int, fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return n / (time.perf_counter() - start)
+    return timed(n, fn)[0]
 
 
 def main() -> None:
@@ -35,14 +45,17 @@ def main() -> None:
     ap.add_argument("--k", type=int, default=100)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dim", type=int, default=384)
+    ap.add_argument("--out", default="search", help="metrics/bench/<out>.json")
     args = ap.parse_args()
 
-    import faiss
     import numpy as np
     from datasets import Dataset
 
-    from koen.retrieval import bm25, dense
+    from koen.retrieval import bm25, dense  # first: it points Pyserini's JVM at Java 21
     from koen.retrieval.indexes import BM25_ANALYZER, in_pool, load_passages
+
+    # isort: split
+    from pyserini.search.faiss import FaissSearcher
 
     passages = [p for p in load_passages(ROOT / "data/prepared/corpus.parquet", "test")
                 if in_pool(p, "multi")]
@@ -56,20 +69,29 @@ def main() -> None:
         x = rng.normal(size=(n, args.dim)).astype(np.float32)
         return x / np.linalg.norm(x, axis=1, keepdims=True)
 
+    figures: dict[str, float] = {"passages": len(passages), "queries": len(qids)}
     with tempfile.TemporaryDirectory() as tmp:
-        dense.write_index(Path(tmp) / "dense", [p.doc_id for p in passages], unit(len(passages)))
+        ix = Path(tmp) / "dense"
+        dense.write_index(ix, [p.doc_id for p in passages], unit(len(passages)))
         vectors = unit(len(qids))
-        s = dense.searcher(Path(tmp) / "dense")
-        faiss.omp_set_num_threads(args.threads)
-        raw = rate(len(qids), lambda: s.index.search(vectors, args.k))
-        batch = rate(len(qids), lambda: s.batch_search(vectors, qids, args.k, args.threads))
-        single = rate(len(qids), lambda: [s.search(v.reshape(1, -1), args.k, args.threads)
-                                          for v in vectors])
-        print(f"dense, {len(passages)} passages, {len(qids)} queries, k={args.k}: "
-              f"FaissSearcher batch {batch:,.0f} q/s, one at a time {single:,.0f} q/s, "
-              f"raw faiss batch {raw:,.0f} q/s")
-        print(f"dense batch / one-at-a-time: {batch / single:.2f}x; "
-              f"FaissSearcher / raw faiss: {batch / raw:.2f}x")
+        pyserini = FaissSearcher(str(ix), None)
+
+        def theirs(k: int) -> dict[str, dict[str, float]]:
+            hits = pyserini.batch_search(vectors, qids, k, args.threads)
+            return {q: {h.docid: float(h.score) for h in hits[q]} for q in qids}
+
+        for name, k in ((f"k{args.k}", args.k), ("pool", len(passages))):
+            ours, mine = timed(len(qids), lambda k=k: dense.search(ix, qids, vectors, k,
+                                                                   args.threads))
+            plain, their = timed(len(qids), lambda k=k: theirs(k))
+            same = mine == their and all(list(mine[q]) == list(their[q]) for q in qids)
+            print(f"dense, {len(passages)} passages, {len(qids)} queries, k={k}: ours "
+                  f"{ours:,.0f} q/s, FaissSearcher {plain:,.0f} q/s: {ours / plain:.2f}x; "
+                  f"the same runs: {same}")
+            figures |= {f"dense_{name}_ours_q_per_s": round(ours, 1),
+                        f"dense_{name}_faiss_searcher_q_per_s": round(plain, 1),
+                        f"dense_{name}_ratio": round(ours / plain, 2),
+                        f"dense_{name}_same_runs": same}
 
         index = Path(tmp) / "bm25"
         bm25.build_index(((p.doc_id, p.text) for p in passages), index, BM25_ANALYZER["multi"])
@@ -80,6 +102,8 @@ def main() -> None:
         single = rate(len(qids), lambda: [lucene.search(t, k=args.k) for t in texts.values()])
         print(f"bm25: LuceneSearcher batch ({args.threads} threads) {batch:,.0f} q/s, "
               f"one at a time {single:,.0f} q/s; batch / one-at-a-time: {batch / single:.2f}x")
+        figures |= {"bm25_batch_q_per_s": round(batch, 1), "bm25_single_q_per_s": round(single, 1)}
+    record.write(args.out, figures)
 
 
 if __name__ == "__main__":

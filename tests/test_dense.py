@@ -5,7 +5,10 @@ import pytest
 from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
 
-from koen.retrieval import dense
+from koen.retrieval import dense  # first: it points Pyserini's JVM at Java 21
+
+# isort: split
+from pyserini.search.faiss import FaissSearcher
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +37,18 @@ def test_layout_opens_in_pyserini_and_ranks_by_exact_inner_product(tmp_path):
         assert list(full[q]) == order
         np.testing.assert_allclose([full[q][d] for d in order],
                                    np.sort(expected[i])[::-1], atol=1e-6)
-    # The searcher itself, one precomputed query vector.
-    hits = dense.searcher(tmp_path / "ix").search(queries[0].reshape(1, -1), k=3)
-    assert [h.docid for h in hits] == list(top["q0"])[:3]
+    # Pyserini opens the layout and ranks as ours does, hit for hit.
+    pyserini = FaissSearcher(str(tmp_path / "ix"), None).batch_search(queries, qids, k=300)
+    assert {q: {h.docid: float(h.score) for h in hits} for q, hits in pyserini.items()} == full
+    assert all(list(full[q]) == [h.docid for h in pyserini[q]] for q in qids)
+
+
+def test_search_refuses_an_index_whose_docids_do_not_match(tmp_path):
+    docs = unit(np.random.default_rng(1).normal(size=(4, 8)))
+    dense.write_index(tmp_path / "ix", ["a", "b", "c", "d"], docs)
+    (tmp_path / "ix/docid").write_text("a\nb\nc\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="3 docids for 4 vectors"):
+        dense.search(tmp_path / "ix", ["q"], docs[:1], k=2)
 
 
 def test_encode_uses_the_prompt_and_keeps_input_order(tmp_path):

@@ -10,6 +10,7 @@ from koen.evaluation.metrics import (
     ir_metrics,
     multi_metrics,
     paper_summary,
+    ranked,
     read_qrels,
     read_trec_run,
     round2,
@@ -42,6 +43,10 @@ def test_ties_broken_by_docid_ascending():
     for run in ({"q": {"a": 1.0, "b": 1.0}}, {"q": {"b": 1.0, "a": 1.0}}):
         assert ir_metrics(run, qrels)["mrr@10"] == 50.0
         assert multi_metrics(run, qrels, pool_size=2)["max@r"] == 2
+    # whatever order the run holds them in; -0.0 and 0.0 tie
+    docs = {"c": 0.5, "f": 0.0, "b": 1.0, "e": -0.0, "a": 0.5, "d": 1.0, "g": -2.0}
+    for items in (docs.items(), reversed(docs.items())):
+        assert ranked(dict(items)) == ["b", "d", "a", "c", "e", "f", "g"]
 
 
 def test_run_file_round_trip(tmp_path):
