@@ -35,10 +35,6 @@ def timed(n: int, fn: Callable[[], object]) -> tuple[float, object]:
     return n / (time.perf_counter() - start), out
 
 
-def rate(n: int, fn: Callable[[], object]) -> float:
-    return timed(n, fn)[0]
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--queries", type=int, default=600, help="queries per language")
@@ -97,9 +93,10 @@ def main() -> None:
         bm25.build_index(((p.doc_id, p.text) for p in passages), index, BM25_ANALYZER["multi"])
         lucene = bm25.searcher(index, BM25_ANALYZER["multi"])
         lucene.batch_search(list(texts.values())[:20], qids[:20], k=args.k)  # warm-up
-        batch = rate(len(qids), lambda: lucene.batch_search(list(texts.values()), qids,
-                                                            k=args.k, threads=args.threads))
-        single = rate(len(qids), lambda: [lucene.search(t, k=args.k) for t in texts.values()])
+        batch, _ = timed(len(qids), lambda: lucene.batch_search(list(texts.values()), qids,
+                                                                k=args.k, threads=args.threads))
+        single, _ = timed(len(qids), lambda: [lucene.search(t, k=args.k)
+                                              for t in texts.values()])
         print(f"bm25: LuceneSearcher batch ({args.threads} threads) {batch:,.0f} q/s, "
               f"one at a time {single:,.0f} q/s; batch / one-at-a-time: {batch / single:.2f}x")
         figures |= {"bm25_batch_q_per_s": round(batch, 1), "bm25_single_q_per_s": round(single, 1)}
