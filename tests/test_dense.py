@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
 
@@ -76,3 +77,26 @@ def test_bf16_encoding_autocasts_and_returns_unit_fp32_vectors(tmp_path):
     assert 0 < np.abs(bf16 - fp32).max() < 0.05
     raw = dense.encode(model, texts, "passage", 2, "bf16", progress=False, normalize=False)
     np.testing.assert_allclose(raw, bf16, atol=1e-6)  # the model normalises itself
+
+
+def test_bf16_encoding_casts_the_linear_weights_once_to_the_same_numbers(tmp_path):
+    model = SentenceTransformer(str(tiny_model(tmp_path)), device="cpu")
+    texts = ["표 삽입", "how do i insert a chart", "font size of the cell"]
+    # What plain autocast around the library's encode gives, one text a batch (no padding).
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        plain = np.concatenate([model.encode([t], prompt_name="passage") for t in texts])
+    ours = dense.encode(model, texts, "passage", 1, "bf16", progress=False, normalize=False)
+    np.testing.assert_array_equal(ours, plain)
+    # The fp32 weights are back, the very same tensors, after a clean exit and after an error.
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    before = [(m.weight, m.bias) for m in linears]
+    assert linears and all(w.dtype == torch.float32 for w, _ in before)
+    with pytest.raises(RuntimeError, match="stop"), dense.lowered_linears(model, "bf16"):
+        assert all(m.weight.dtype == torch.bfloat16 for m in linears)
+        raise RuntimeError("stop")
+    def same() -> bool:
+        return all(m.weight is w and m.bias is b for m, (w, b) in zip(linears, before, strict=True))
+
+    assert same()
+    with dense.lowered_linears(model, "fp32"):
+        assert same()

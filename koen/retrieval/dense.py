@@ -8,16 +8,18 @@ precomputed query vectors lets a stage encode each query set once and reuse it o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import faiss
 import numpy as np
+import torch
 from sentence_transformers import SentenceTransformer
 from tqdm import tqdm
 
 from koen.evaluation.metrics import Run
-from koen.models.precision import autocast
+from koen.models.precision import DTYPES, autocast
 
 
 def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, batch_size: int,
@@ -40,14 +42,14 @@ def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, b
                           max_length=model.max_seq_length)["input_ids"]
     order = np.argsort([-len(x) for x in ids], kind="stable")
     out: np.ndarray | None = None
-    with tqdm(total=len(texts), desc=f"encode {prompt_name}", unit="text",
-              disable=not progress) as bar:
+    with (tqdm(total=len(texts), desc=f"encode {prompt_name}", unit="text",
+               disable=not progress) as bar,
+          lowered_linears(model, precision), autocast(str(model.device), precision)):
         for start in range(0, len(texts), batch_size):
             batch = order[start:start + batch_size]
-            with autocast(str(model.device), precision):
-                emb = model.encode([texts[i] for i in batch], prompt_name=prompt_name,
-                                   batch_size=len(batch), convert_to_numpy=True,
-                                   show_progress_bar=False).astype(np.float32)
+            emb = model.encode([texts[i] for i in batch], prompt_name=prompt_name,
+                               batch_size=len(batch), convert_to_numpy=True,
+                               show_progress_bar=False).astype(np.float32)
             if normalize:
                 emb /= np.linalg.norm(emb, axis=1, keepdims=True).clip(min=1e-12)
             if out is None:
@@ -57,6 +59,31 @@ def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, b
     if out is None:
         raise ValueError("nothing to encode")
     return out
+
+
+@contextlib.contextmanager
+def lowered_linears(model: torch.nn.Module, precision: str) -> Iterator[None]:
+    """The weights and biases of `model`'s linear layers cast to `precision` (fp32: left as they
+    are) for the duration, the fp32 originals put back on exit.
+
+    Autocast casts them at every call and keeps the casts for the rest of its context, except
+    under `torch.inference_mode`, which `SentenceTransformer.encode` runs in: there every batch
+    casts every weight again. Cast once, autocast finds them in its dtype; the same numbers."""
+    if precision not in DTYPES:
+        yield
+        return
+    saved = [(m, m.weight, m.bias) for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    try:
+        for m, weight, bias in saved:
+            m.weight = torch.nn.Parameter(weight.detach().to(DTYPES[precision]),
+                                          requires_grad=False)
+            if bias is not None:
+                m.bias = torch.nn.Parameter(bias.detach().to(DTYPES[precision]),
+                                            requires_grad=False)
+        yield
+    finally:
+        for m, weight, bias in saved:
+            m.weight, m.bias = weight, bias
 
 
 def write_index(out: Path, docids: Sequence[str], vectors: np.ndarray) -> None:
@@ -75,8 +102,8 @@ def search(index_dir: Path, qids: Sequence[str], vectors: np.ndarray, k: int | N
     """Top-`k` docid -> score per query id, best first (`k=None`: the whole pool, ranked).
 
     FAISS's own search over the layout `FaissSearcher` opens: the same call Pyserini makes,
-    without its result objects, one Python object a hit, which cost ten times the search when
-    Multi ranks the whole pool (bench/search.py)."""
+    without its result objects, one Python object a hit, which cost seven to ten times the
+    search when Multi ranks the whole pool (bench/search.py)."""
     index = faiss.read_index(str(index_dir / "index"))
     docids = np.array((index_dir / "docid").read_text(encoding="utf-8").splitlines(),
                       dtype=object)
