@@ -1,10 +1,11 @@
 """Passage encoding of the index stage against plain `SentenceTransformer.encode` in fp32.
 
     python bench/encode.py [--model models/base] [--n 512] [--batch 64] [--rounds 2]
-                           [--out encode]
+                           [--queries] [--out encode]
 
 Same model, same texts (the first n/2 test passages of each language, interleaved, as the
-index stage encodes its mixed pool), same batch size and prompt, one process. Ours runs at
+index stage encodes its mixed pool; with --queries the test queries and the query prompt, as
+the evaluate stage encodes them), same batch size and prompt, one process. Ours runs at
 `index.precision` of params.yaml (auto: bf16 on this CPU); "recasting" is ours without
 `dense.lowered_linears`, autocast alone casting every linear weight again each batch (what ours
 did before). The rounds alternate the three so background load hits all alike; the best round
@@ -27,11 +28,19 @@ sys.path.insert(0, str(ROOT))
 import record  # noqa: E402  (bench/record.py)
 
 
-def texts(n: int) -> list[str]:
-    from koen.retrieval.indexes import load_passages
+def texts(n: int, queries: bool) -> list[str]:
+    """The first n/2 test passages (or queries) of each language, interleaved."""
+    if queries:
+        from datasets import Dataset
 
-    passages = load_passages(ROOT / "data/prepared/corpus.parquet", "test")
-    ko, en = ([p.text for p in passages if p.lang == lang][: n // 2] for lang in ("ko", "en"))
+        rows = Dataset.from_parquet(str(ROOT / "data/prepared/queries.parquet"))
+        test = rows.filter(lambda r: r["split"] == "test")
+        ko, en = (test[lang][: n // 2] for lang in ("ko", "en"))
+    else:
+        from koen.retrieval.indexes import load_passages
+
+        passages = load_passages(ROOT / "data/prepared/corpus.parquet", "test")
+        ko, en = ([p.text for p in passages if p.lang == lang][: n // 2] for lang in ("ko", "en"))
     return [t for pair in zip(ko, en, strict=True) for t in pair]
 
 
@@ -41,6 +50,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=512)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--queries", action="store_true",
+                    help="test queries with the query prompt, as the evaluate stage encodes them")
     ap.add_argument("--out", default="encode", help="metrics/bench/<out>.json")
     args = ap.parse_args()
 
@@ -58,15 +69,16 @@ def main() -> None:
         with patch.object(dense, "lowered_linears", lambda *_: contextlib.nullcontext()):
             return dense.encode(*a, **kw)
 
-    data = texts(args.n)
+    data = texts(args.n, args.queries)
+    prompt, noun = ("query", "queries") if args.queries else ("passage", "passages")
     model = SentenceTransformer(args.model, device="cpu")
-    model.encode(data[:8], prompt_name="passage")  # warm-up
+    model.encode(data[:8], prompt_name=prompt)  # warm-up
     runs = {
-        "plain": lambda: model.encode(data, prompt_name="passage", batch_size=args.batch,
+        "plain": lambda: model.encode(data, prompt_name=prompt, batch_size=args.batch,
                                       normalize_embeddings=True),
-        "recasting": lambda: recasting(model, data, "passage", args.batch, precision,
+        "recasting": lambda: recasting(model, data, prompt, args.batch, precision,
                                        progress=False),
-        "ours": lambda: dense.encode(model, data, "passage", args.batch, precision,
+        "ours": lambda: dense.encode(model, data, prompt, args.batch, precision,
                                      progress=False),
     }
     best = dict.fromkeys(runs, 0.0)
@@ -77,25 +89,23 @@ def main() -> None:
             out[name] = run()
             rate = len(data) / (time.perf_counter() - start)
             best[name] = max(best[name], rate)
-            print(f"{name}: {rate:.1f} passages/s")
+            print(f"{name}: {rate:.1f} {noun}/s")
     print(f"best plain {best['plain']:.1f}, recasting {best['recasting']:.1f}, ours "
-          f"{best['ours']:.1f} passages/s ({len(data)} passages, batch {args.batch})")
-    ratio = best["ours"] / best["plain"]
+          f"{best['ours']:.1f} {noun}/s ({len(data)} {noun}, batch {args.batch})")
+    ratio, over_recasting = best["ours"] / best["plain"], best["ours"] / best["recasting"]
+    same = bool(np.array_equal(out["ours"], out["recasting"]))
     diff = float(np.abs(out["ours"] - out["plain"]).max())
     cosine = float(np.sum(out["ours"] * out["plain"], axis=1).min())
     print(f"ours ({precision}) / plain (fp32): {ratio:.2f}x; max |diff| {diff:.1e}, "
           f"lowest cosine {cosine:.5f}")
-    print(f"ours / recasting: {best['ours'] / best['recasting']:.2f}x, the same vectors: "
-          f"{np.array_equal(out['ours'], out['recasting'])}")
-    record.write(args.out, {"passages": len(data), "batch": args.batch, "precision": precision,
-                            "plain_passages_per_s": round(best["plain"], 2),
-                            "recasting_passages_per_s": round(best["recasting"], 2),
-                            "ours_passages_per_s": round(best["ours"], 2),
+    print(f"ours / recasting: {over_recasting:.2f}x, the same vectors: {same}")
+    record.write(args.out, {noun: len(data), "batch": args.batch, "precision": precision,
+                            f"plain_{noun}_per_s": round(best["plain"], 2),
+                            f"recasting_{noun}_per_s": round(best["recasting"], 2),
+                            f"ours_{noun}_per_s": round(best["ours"], 2),
                             "ratio_ours_over_plain": round(ratio, 3),
-                            "ratio_ours_over_recasting":
-                                round(best["ours"] / best["recasting"], 3),
-                            "same_as_recasting": bool(np.array_equal(out["ours"],
-                                                                     out["recasting"])),
+                            "ratio_ours_over_recasting": round(over_recasting, 3),
+                            "same_as_recasting": same,
                             "max_abs_diff": diff, "lowest_cosine": cosine})
 
 

@@ -3,6 +3,7 @@
     python bench/train_settings.py --key gradient_checkpointing --values false 2000 true
     python bench/train_settings.py --key sorted_forward --values null 8 [--composition kokoen]
                                    [--record train_settings_sorted_forward]
+    python bench/train_settings.py --key checkpoint_steps --values 10 25
 
 Each value trains the composition exactly as its train stage does (`train_spec` and
 `run_training` with params.yaml's `train`, all its triplets, that one key changed), in its own
@@ -31,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import record  # noqa: E402  (bench/record.py)
 
 KEYS = ("gradient_checkpointing", "sorted_forward", "group_by_length", "attention_dropout",
-        "attn_implementation", "precision")
+        "attn_implementation", "precision", "checkpoint_steps")
 
 
 def child(composition: str, key: str, value: object, out: Path) -> dict:

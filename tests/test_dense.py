@@ -85,15 +85,21 @@ def test_bf16_encoding_casts_the_linear_weights_once_to_the_same_numbers(tmp_pat
     # What plain autocast around the library's encode gives, one text a batch (no padding).
     with torch.autocast("cpu", dtype=torch.bfloat16):
         plain = np.concatenate([model.encode([t], prompt_name="passage") for t in texts])
+    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
+    seen: set[torch.dtype] = set()
+    hooks = [m.register_forward_pre_hook(lambda m, _: seen.add(m.weight.dtype)) for m in linears]
     ours = dense.encode(model, texts, "passage", 1, "bf16", progress=False, normalize=False)
+    for hook in hooks:
+        hook.remove()
+    assert seen == {torch.bfloat16}  # encode ran every linear layer on weights already cast
     np.testing.assert_array_equal(ours, plain)
     # The fp32 weights are back, the very same tensors, after a clean exit and after an error.
-    linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
     before = [(m.weight, m.bias) for m in linears]
     assert linears and all(w.dtype == torch.float32 for w, _ in before)
     with pytest.raises(RuntimeError, match="stop"), dense.lowered_linears(model, "bf16"):
         assert all(m.weight.dtype == torch.bfloat16 for m in linears)
         raise RuntimeError("stop")
+
     def same() -> bool:
         return all(m.weight is w and m.bias is b for m, (w, b) in zip(linears, before, strict=True))
 
