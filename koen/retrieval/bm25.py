@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import koen.retrieval.jvm  # noqa: F401  (Java 21 for Pyserini, before pyserini starts its JVM)
+
+# isort: split
 from pyserini.index.lucene import LuceneIndexer
 from pyserini.search.lucene import LuceneSearcher
 
