@@ -1,12 +1,13 @@
 """Passage encoding of the index stage against plain `SentenceTransformer.encode` in fp32.
 
     python bench/encode.py [--model models/base] [--n 512] [--batch 64] [--rounds 2]
-                           [--queries] [--out encode]
+                           [--queries] [--device cpu] [--precision P] [--out encode]
 
 Same model, same texts (the first n/2 test passages of each language, interleaved, as the
 index stage encodes its mixed pool; with --queries the test queries and the query prompt, as
-the evaluate stage encodes them), same batch size and prompt, one process. Ours runs at
-`index.precision` of params.yaml (auto: bf16 on this CPU); "recasting" is ours without
+the evaluate stage encodes them), same batch size and prompt, same device, one process. Ours
+runs at `index.precision` of params.yaml (auto: bf16 on this CPU and on a CUDA GPU with bf16)
+unless --precision says otherwise; "recasting" is ours without
 `dense.lowered_linears`, autocast alone casting every linear weight again each batch (what ours
 did before). The rounds alternate the three so background load hits all alike; the best round
 of each counts. Prints passages/s, the ratios ours / plain (goal >= 2.5) and ours / recasting,
@@ -30,17 +31,17 @@ import record  # noqa: E402  (bench/record.py)
 
 def texts(n: int, queries: bool) -> list[str]:
     """The first n/2 test passages (or queries) of each language, interleaved."""
-    if queries:
-        from datasets import Dataset
+    from datasets import Dataset
 
+    if queries:
         rows = Dataset.from_parquet(str(ROOT / "data/prepared/queries.parquet"))
         test = rows.filter(lambda r: r["split"] == "test")
         ko, en = (test[lang][: n // 2] for lang in ("ko", "en"))
     else:
-        from koen.retrieval.indexes import load_passages
-
-        passages = load_passages(ROOT / "data/prepared/corpus.parquet", "test")
-        ko, en = ([p.text for p in passages if p.lang == lang][: n // 2] for lang in ("ko", "en"))
+        rows = Dataset.from_parquet(str(ROOT / "data/prepared/corpus.parquet"))
+        test = rows.filter(lambda r: r["split"] == "test")
+        ko, en = ([t for t, lang in zip(test["text"], test["lang"], strict=True) if lang == want]
+                  [: n // 2] for want in ("ko", "en"))
     return [t for pair in zip(ko, en, strict=True) for t in pair]
 
 
@@ -52,6 +53,9 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--queries", action="store_true",
                     help="test queries with the query prompt, as the evaluate stage encodes them")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (all three paths)")
+    ap.add_argument("--precision", choices=["auto", "fp32", "bf16", "fp16"],
+                    help="ours at this precision, not params.yaml's index.precision")
     ap.add_argument("--out", default="encode", help="metrics/bench/<out>.json")
     args = ap.parse_args()
 
@@ -62,7 +66,7 @@ def main() -> None:
     from koen.models.precision import resolve
     from koen.retrieval import dense
 
-    precision = resolve(load().index.precision, "cpu")
+    precision = resolve(args.precision or load().index.precision, args.device)
 
     def recasting(*a, **kw):  # noqa: ANN002, ANN003
         """Ours with autocast alone: every batch casts the linear weights again."""
@@ -71,7 +75,7 @@ def main() -> None:
 
     data = texts(args.n, args.queries)
     prompt, noun = ("query", "queries") if args.queries else ("passage", "passages")
-    model = SentenceTransformer(args.model, device="cpu")
+    model = SentenceTransformer(args.model, device=args.device)
     model.encode(data[:8], prompt_name=prompt)  # warm-up
     runs = {
         "plain": lambda: model.encode(data, prompt_name=prompt, batch_size=args.batch,
@@ -99,7 +103,8 @@ def main() -> None:
     print(f"ours ({precision}) / plain (fp32): {ratio:.2f}x; max |diff| {diff:.1e}, "
           f"lowest cosine {cosine:.5f}")
     print(f"ours / recasting: {over_recasting:.2f}x, the same vectors: {same}")
-    record.write(args.out, {noun: len(data), "batch": args.batch, "precision": precision,
+    record.write(args.out, {noun: len(data), "batch": args.batch, "device": args.device,
+                            "precision": precision,
                             f"plain_{noun}_per_s": round(best["plain"], 2),
                             f"recasting_{noun}_per_s": round(best["recasting"], 2),
                             f"ours_{noun}_per_s": round(best["ours"], 2),

@@ -27,7 +27,9 @@ def machine() -> dict:
         if Path("/proc/cpuinfo").exists() else platform.processor()
     return {"cpu": cpu, "cores": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "isa": [f for f in ISA if f in flags], "native_bf16": native_bf16("cpu"),
-            "torch": torch.__version__, "python": platform.python_version()}
+            "torch": torch.__version__, "python": platform.python_version(),
+            **({"gpu": torch.cuda.get_device_name(), "cuda": torch.version.cuda}
+               if torch.cuda.is_available() else {})}
 
 
 def write(name: str, figures: dict) -> Path:

@@ -2,15 +2,17 @@
 
     python bench/train_speed.py [--model models/base] [--steps 16] [--batch 32]
                                 [--gradient-checkpointing true|false|N] [--sorted-forward N|null]
+                                [--device cpu]
 
 Both variants train the same model on the same kokoen examples with MultipleNegativesRankingLoss,
 the same batch size and maximum length, word embeddings frozen, each in its own process (so peak
 memory is per variant). The plain loop is the textbook one in fp32: tokenize, forward through
 the loss, AdamW step, in the order the examples were drawn. The stage runs with the settings of
 `train` in params.yaml (precision, length grouping, attention dropout, gradient checkpointing,
-sorted forwards). Prints triplets/s, peak RSS, the share of padding in the tokens each variant's
-forwards ran (counted by the stage's own `ForwardPadding` hook) and the ratio stage / plain
-(goal >= 2.5), and writes them to metrics/bench/train_speed.json.
+sorted forwards), its precision and attention resolved for --device (`auto`: bf16 and SDPA on a
+CUDA GPU with bf16). Prints triplets/s, peak RSS (and on CUDA peak GPU memory), the share of
+padding in the tokens each variant's forwards ran (counted by the stage's own `ForwardPadding`
+hook) and the ratio stage / plain (goal >= 2.5), and writes them to metrics/bench/<out>.json.
 """
 
 from __future__ import annotations
@@ -39,15 +41,16 @@ def examples(n: int) -> list[dict]:
     return draw(triplets, "kokoen", n, seed=13)
 
 
-def plain(model_dir: str, steps: int, batch: int, max_len: int) -> dict:
+def plain(model_dir: str, steps: int, batch: int, max_len: int, device: str) -> dict:
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.util import batch_to_device
 
     from koen.training.trainer import ForwardPadding
 
     data = examples(steps * batch)
-    model = SentenceTransformer(model_dir, device="cpu")
+    model = SentenceTransformer(model_dir, device=device)
     model.max_seq_length = max_len
     model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
     loss = MultipleNegativesRankingLoss(model)
@@ -58,27 +61,33 @@ def plain(model_dir: str, steps: int, batch: int, max_len: int) -> dict:
     start = time.perf_counter()
     for i in range(steps):
         rows = data[i * batch:(i + 1) * batch]
-        feats = [model.preprocess([model.prompts["query"] + r["anchor"] for r in rows]),
-                 model.preprocess([model.prompts["passage"] + r["positive"] for r in rows]),
-                 model.preprocess([model.prompts["passage"] + r["negative"] for r in rows])]
+        texts = [[model.prompts["query"] + r["anchor"] for r in rows],
+                 [model.prompts["passage"] + r["positive"] for r in rows],
+                 [model.prompts["passage"] + r["negative"] for r in rows]]
+        feats = [batch_to_device(model.preprocess(t), model.device) for t in texts]
         opt.zero_grad()
         loss(feats, None).backward()
         opt.step()
+    if model.device.type == "cuda":
+        torch.cuda.synchronize()  # the steps were queued, not necessarily done
     return {"triplets_per_s": steps * batch / (time.perf_counter() - start),
             "forward_padding_share": round(forwards.share(), 4)}
 
 
-def stage(model_dir: str, steps: int, batch: int, max_len: int, overrides: dict) -> dict:
+def stage(model_dir: str, steps: int, batch: int, max_len: int, device: str,
+          overrides: dict) -> dict:
+    from dataclasses import replace
+
     from koen.config.schema import load
     from koen.training.run import hyper
     from koen.training.trainer import run_training
 
-    p = load().train
+    p = replace(load().train, device=device)  # `auto` precision and attention resolve for it
     settings = {**hyper(p, "contrastive"), **overrides}
     with tempfile.TemporaryDirectory() as tmp:
         spec = {**settings, "examples": examples(steps * batch), "seed": 13, "init": model_dir,
                 "output": f"{tmp}/out", "checkpoints": f"{tmp}/ckpt", "fingerprint": "bench",
-                "device": "cpu", "checkpoint_steps": 10_000, "epochs": 1, "batch_size": batch,
+                "device": device, "checkpoint_steps": 10_000, "epochs": 1, "batch_size": batch,
                 "max_seq_length": max_len, "freeze_embeddings": True, "align": None,
                 "release_memory": p.release_memory}
         start = time.perf_counter()
@@ -110,11 +119,16 @@ def sorted_forward_value(text: str) -> int | None:
 
 
 def child(args: argparse.Namespace) -> None:
+    import torch
+
     if args.variant == "plain":
-        out = plain(args.model, args.steps, args.batch, args.max_len)
+        out = plain(args.model, args.steps, args.batch, args.max_len, args.device)
     else:
-        out = stage(args.model, args.steps, args.batch, args.max_len, json.loads(args.overrides))
+        out = stage(args.model, args.steps, args.batch, args.max_len, args.device,
+                    json.loads(args.overrides))
     out["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2
+    if torch.device(args.device).type == "cuda":
+        out["peak_cuda_gb"] = torch.cuda.max_memory_allocated() / 1024 ** 3
     print(json.dumps(out))
 
 
@@ -129,6 +143,7 @@ def main() -> None:
     ap.add_argument("--sorted-forward", type=sorted_forward_value, metavar="N|null",
                     default=argparse.SUPPRESS,
                     help="the stage with this train.sorted_forward, not params.yaml's")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (both variants)")
     ap.add_argument("--out", default="train_speed", help="metrics/bench/<out>.json")
     ap.add_argument("--variant", choices=["plain", "stage"])
     ap.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
@@ -143,15 +158,17 @@ def main() -> None:
     for variant in ("plain", "stage"):
         cmd = [sys.executable, __file__, "--variant", variant, "--model", args.model,
                "--steps", str(args.steps), "--batch", str(args.batch),
-               "--max-len", str(args.max_len), "--overrides", json.dumps(overrides)]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+               "--max-len", str(args.max_len), "--device", args.device,
+               "--overrides", json.dumps(overrides)]
+        # the child's stderr (warnings, the Trainer's progress, a traceback) passes through
+        out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
         results[variant] = json.loads(out.strip().splitlines()[-1])
         print(variant, results[variant])
     ratio = results["stage"]["triplets_per_s"] / results["plain"]["triplets_per_s"]
     print(f"stage / plain triplets/s: {ratio:.2f}x")
     record.write(args.out, {"steps": args.steps, "batch": args.batch,
-                                 "max_len": args.max_len, **results,
-                                 "ratio_stage_over_plain": round(ratio, 3)})
+                            "max_len": args.max_len, "device": args.device, **results,
+                            "ratio_stage_over_plain": round(ratio, 3)})
 
 
 if __name__ == "__main__":
