@@ -33,13 +33,12 @@ def texts(n: int, queries: bool) -> list[str]:
     """The first n/2 test passages (or queries) of each language, interleaved."""
     from datasets import Dataset
 
-    if queries:
-        rows = Dataset.from_parquet(str(ROOT / "data/prepared/queries.parquet"))
-        test = rows.filter(lambda r: r["split"] == "test")
+    table = "queries" if queries else "corpus"
+    rows = Dataset.from_parquet(str(ROOT / f"data/prepared/{table}.parquet"))
+    test = rows.filter(lambda r: r["split"] == "test")
+    if queries:  # one row a query, both languages
         ko, en = (test[lang][: n // 2] for lang in ("ko", "en"))
-    else:
-        rows = Dataset.from_parquet(str(ROOT / "data/prepared/corpus.parquet"))
-        test = rows.filter(lambda r: r["split"] == "test")
+    else:  # one row a passage, its language in `lang`
         ko, en = ([t for t, lang in zip(test["text"], test["lang"], strict=True) if lang == want]
                   [: n // 2] for want in ("ko", "en"))
     return [t for pair in zip(ko, en, strict=True) for t in pair]
