@@ -10,7 +10,7 @@ With `--fp32-of-record` it is a checkout whose committed run is fp32 although it
 `auto` (a run of a machine without native bf16): its lock cannot show that, so every system
 evaluated here is compared. For every system evaluated on both sides: nDCG@10 per benchmark
 and direction, the OVRs, the mean absolute difference over the benchmark-direction figures
-(goal of #11: <= 0.5 points), each grid model's training loss step by step (same batches on
+(goal: <= 0.5 points), each grid model's training loss step by step (same batches on
 both sides), and a paired permutation test of each OVR over queries (Holm over the systems),
 from the two sides' TREC runs, where both sides hold them (a checkout's runs are DVC outputs:
 a fresh one has only its metrics). Writes the figures to metrics/bench/<out>.json.

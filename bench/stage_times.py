@@ -1,4 +1,4 @@
-"""Per-stage wall time of a `dvc repro`, from its own output: the README's per-stage table.
+"""Per-stage wall time of a `dvc repro`, from its own output: the per-stage table of docs/speed.md.
 
     python bench/stage_times.py --out stage_times -- dvc repro      # run it, stamping each line
     python bench/stage_times.py --log repro.log --out stage_times    # lines already stamped
