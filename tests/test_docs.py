@@ -1,0 +1,273 @@
+"""The README and docs/ say only what exists: links, modules, stages, files and the headline
+figures are checked against the repository, so a renamed stage or a moved number fails here."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shlex
+from functools import cache
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
+REGRESSION = ROOT / "metrics" / "regression.yaml"
+
+FENCE = re.compile(r"^(```|~~~)")
+LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
+INLINE_CODE = re.compile(r"`([^`]+)`")
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
+# `python -m x`, `.venv/bin/python3 -m x`, options before -m (`python -X importtime -m x`)
+PYTHON_M = re.compile(r"\bpython[\d.]*(?:\s+-[A-Za-ln-zA-Z]\w*(?:\s+(?![-\"'])\S+)?)*?\s+-m\s+"
+                      r"([A-Za-z_][\w.]*)(?![\w.]*<)")
+DVC_CMD = re.compile(r"\bdvc\s+(repro|exp\s+run)\b(.*)")
+DVC_VALUE_OPTIONS = {"-S", "--set-param", "-n", "--name", "-m", "--message", "-j", "--jobs",
+                     "--glob"}
+# paths inside the repository that a page may name in code: they must exist (a placeholder
+# `<x>` or a glob is not a path; `commit:path` names a file of git history)
+REPO_PATH = re.compile(r"(?<![\w/.:-])((?:bench|tests|koen|stages|docs|data/raw|\.ci)/[\w./-]*\w"
+                       r"|metrics/(?:bench/)?[\w.-]+\.(?:json|md|yaml|png))(?![\w<*{])")
+TEST_FILE = re.compile(r"(?<![\w/])(test_\w+\.py)\b")  # a bare test module: under tests/
+ISSUE_REF = re.compile(r"(?<![\w&/#])#\d+\b")
+
+
+def split_code(text: str) -> tuple[list[str], str]:
+    """The fenced code blocks of a page (each one string) and the prose outside them."""
+    blocks, prose, current = [], [], None
+    for line in text.splitlines():
+        if FENCE.match(line.strip()):
+            if current is None:
+                current = []
+            else:
+                blocks.append("\n".join(current))
+                current = None
+        elif current is not None:
+            current.append(line)
+        else:
+            prose.append(line)
+    return blocks, "\n".join(prose)
+
+
+def inline_code(prose: str) -> list[str]:
+    return [span.replace("\n", " ") for span in INLINE_CODE.findall(prose)]
+
+
+def code_of(page: Path) -> list[str]:
+    """Every piece of code on a page: fenced blocks (continuation lines joined) and inline spans."""
+    blocks, prose = split_code(page.read_text(encoding="utf-8"))
+    return [block.replace("\\\n", " ") for block in blocks] + inline_code(prose)
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor of a heading: markup and punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", heading)
+    return re.sub(r"[^\w\- ]", "", text.strip().lower()).replace(" ", "-")
+
+
+@cache
+def anchors(page: Path) -> frozenset[str]:
+    _, prose = split_code(page.read_text(encoding="utf-8"))
+    seen: dict[str, int] = {}
+    out = set()
+    for line in prose.splitlines():
+        m = HEADING.match(line)
+        if not m:
+            continue
+        base = slug(m.group(2))
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        out.add(base if n == 0 else f"{base}-{n}")
+    return frozenset(out)
+
+
+def links(page: Path) -> list[str]:
+    _, prose = split_code(page.read_text(encoding="utf-8"))
+    prose = INLINE_CODE.sub("", prose)
+    return [t for t in LINK.findall(prose) if not re.match(r"^[a-z][a-z0-9+.-]*:", t)]
+
+
+def test_the_pages_exist_and_the_readme_is_short():
+    assert (ROOT / "docs").is_dir() and len(PAGES) > 1
+    lines = (ROOT / "README.md").read_text(encoding="utf-8").count("\n")
+    assert lines <= 200, f"README.md has {lines} lines; the details belong in docs/"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_relative_link_resolves(page):
+    broken = []
+    for target in links(page):
+        path, _, fragment = target.partition("#")
+        file = (page.parent / path).resolve() if path else page
+        if not file.exists():
+            where = file.relative_to(ROOT) if file.is_relative_to(ROOT) else file
+            broken.append(f"{target}: no file {where}")
+        elif fragment and file.suffix == ".md" and fragment not in anchors(file):
+            broken.append(f"{target}: no heading #{fragment} in {file.name}")
+    assert not broken, f"{page.name}: " + "; ".join(broken)
+
+
+def module_exists(name: str) -> bool:
+    """Whether `python -m name` finds a module, without importing any of it: the top-level
+    package is located by importlib, the rest by its files (a package needs a __main__)."""
+    parts = name.split(".")
+    spec = importlib.util.find_spec(parts[0])
+    if spec is None:
+        return False
+    locations = [Path(p) for p in (spec.submodule_search_locations or [])]
+    if len(parts) == 1:
+        return not locations or any((loc / "__main__.py").exists() for loc in locations)
+    for i, part in enumerate(parts[1:], start=2):
+        last = i == len(parts)
+        found = []
+        for loc in locations:
+            if last and (loc / f"{part}.py").exists():
+                return True
+            if (loc / part).is_dir():
+                found.append(loc / part)
+        if not found:
+            return False
+        locations = found
+    return any((loc / "__main__.py").exists() for loc in locations)
+
+
+def test_module_exists_tells_modules_from_packages_and_missing_names(tmp_path, monkeypatch):
+    for name in ("docpkg/__init__.py", "docpkg/tool.py", "docpkg/cli/__init__.py",
+                 "docpkg/cli/__main__.py", "docpkg/lib/__init__.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("raise RuntimeError('imported')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    assert module_exists("docpkg.tool")
+    assert module_exists("docpkg.cli")  # a package with a __main__
+    assert not module_exists("docpkg.lib")  # a package without one
+    assert not module_exists("docpkg.nothing")
+    assert not module_exists("no_such_top_level_package")
+    assert module_exists("pytest")
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_python_module_named_exists(page):
+    named = {m for code in code_of(page) for m in PYTHON_M.findall(code)}
+    missing = sorted(m for m in named if not module_exists(m.rstrip(".")))
+    assert not missing, f"{page.name} runs `python -m` on modules that do not exist: {missing}"
+
+
+@cache
+def stage_names() -> frozenset[str]:
+    """The stages of dvc.yaml as DVC expands them (foreach and matrix: `train@kokoen`), and the
+    names of their definitions (`train`, `index`), for `<placeholder>` forms."""
+    from dvc.repo import Repo
+
+    with Repo(str(ROOT)) as repo:
+        names = {stage.addressing for stage in repo.index.stages}
+    definitions = yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"]
+    return frozenset(names | {f"{name}@*" for name in definitions})
+
+
+def dvc_targets(code: str) -> list[str]:
+    """Stage names given to `dvc repro` and `dvc exp run` in a piece of code."""
+    targets = []
+    for line in code.splitlines():
+        line = line.split(" #", 1)[0]
+        for m in DVC_CMD.finditer(line):
+            try:
+                words = shlex.split(m.group(2))
+            except ValueError:
+                words = m.group(2).split()
+            skip = False
+            for word in words:
+                if skip:
+                    skip = False
+                elif word in DVC_VALUE_OPTIONS:
+                    skip = True
+                elif word in {"&&", "||", ";", "|"}:
+                    break
+                elif not word.startswith("-"):
+                    targets.append(word.removeprefix("dvc.yaml:"))
+    return targets
+
+
+def test_dvc_targets_reads_stage_names_past_options():
+    assert dvc_targets("dvc repro -f register  # again") == ["register"]
+    assert dvc_targets("dvc exp run -S 'a=[1, 2]' -n x train@kokoen") == ["train@kokoen"]
+    assert dvc_targets("dvc exp run -S composition=ko+en") == []
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_dvc_stage_named_exists(page):
+    unknown = []
+    for code in code_of(page):
+        for target in dvc_targets(code):
+            name = re.sub(r"@.*<.*", "@*", target)  # train@<code> names the definition
+            if "<" in name:
+                continue
+            if name not in stage_names():
+                unknown.append(target)
+    assert not unknown, f"{page.name} names stages dvc.yaml does not have: {sorted(set(unknown))}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_repository_path_named_in_code_exists(page):
+    code = code_of(page)
+    named = {m for c in code for m in REPO_PATH.findall(c)}
+    named |= {f"tests/{m}" for c in code for m in TEST_FILE.findall(c)}
+    missing = sorted(p for p in named if not (ROOT / p).exists())
+    assert not missing, f"{page.name} names files that are not in the repository: {missing}"
+
+
+def number(cell: str) -> float:
+    m = re.search(r"-?\d+(?:\.\d+)?", cell.replace("**", ""))
+    assert m, f"no number in table cell {cell!r}"
+    return float(m.group())
+
+
+def delta(cell: str) -> float | None:
+    m = re.search(r"\(([+-]\d+(?:\.\d+)?)", cell)
+    return float(m.group(1)) if m else None
+
+
+def headline_rows() -> dict[str, tuple[str, str]]:
+    """The README's table `| System | CLIR OVR | Mono OVR |`: system -> the two cells."""
+    rows: dict[str, tuple[str, str]] = {}
+    inside = False
+    for line in (ROOT / "README.md").read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if cells[:3] == ["System", "CLIR OVR", "Mono OVR"]:
+            inside = True
+        elif inside and line.startswith("|"):
+            if not set(cells[0]) <= set("-: "):
+                rows[cells[0]] = (cells[1], cells[2])
+        elif inside:
+            break
+    return rows
+
+
+def test_the_readme_headline_table_equals_the_regression_file():
+    expected = yaml.safe_load(REGRESSION.read_text(encoding="utf-8"))["systems"]
+    rows = headline_rows()
+    assert set(rows) == set(expected), (
+        f"README table systems {sorted(rows)} differ from metrics/regression.yaml's "
+        f"{sorted(expected)}")
+    wrong = []
+    for system, cells in rows.items():
+        for cell, key in zip(cells, ("clir_ovr", "mono_ovr"), strict=True):
+            if abs(number(cell) - expected[system][key]) > 0.005:
+                wrong.append(f"{system} {key}: README {number(cell)}, "
+                             f"regression.yaml {expected[system][key]}")
+            change = delta(cell)
+            if change is not None and abs(change - (expected[system][key]
+                                                    - expected["base"][key])) > 0.015:
+                wrong.append(f"{system} {key}: change {change:+.2f} against base is not "
+                             f"{expected[system][key] - expected['base'][key]:+.2f}")
+    assert not wrong, "; ".join(wrong)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_no_issue_numbers_and_no_files_outside_the_repository(page):
+    text = page.read_text(encoding="utf-8")
+    issues = ISSUE_REF.findall(text)
+    assert not issues, f"{page.name} cites issue numbers: {issues}"
+    assert "REFERENCE.md" not in text, f"{page.name} cites REFERENCE.md, not in the repository"
