@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> None:
         except KeyError:
             raise SystemExit(f"merge: no recipe {args[0]!r} in params.yaml merges "
                              f"(have: {', '.join(params.merges)})") from None
-        info = merge_recipe(args[0], recipe, params.merge, params.seed)
+        info = merge_recipe(args[0], recipe, params.merge, params.seed,
+                            params.base_model.trust_remote_code)
     print(json.dumps(info))
 
 

@@ -1,5 +1,6 @@
 """DVC stage `prepare`: parallel ko-en corpus, queries, qrels, splits and training triplets
-from the committed LibreOffice help text, under `prepare.out`; data card at `prepare.card`."""
+from `prepare.data` (the LibreOffice help, or a user's collection or triplets: `prepare.source`),
+under `prepare.out`; data card at `prepare.card`."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""DVC stage `register`: the best merge (and `tracking.register.also`) as registered MLflow
-models, sentence-transformers flavour; what was done -> <tracking.register.out>."""
+"""DVC stage `register`: the best merge by <report.overall> (and `tracking.register.also`) as
+registered MLflow models, sentence-transformers flavour; what was done ->
+<tracking.register.out>."""
 
 from __future__ import annotations
 
@@ -12,11 +13,9 @@ from koen.tracking.registry import register_all
 def main() -> None:
     params = load()
     r = params.tracking.register
-    names = [*params.merges, *r.also]
-    metrics = {n: json.loads((params.report.eval_dir / f"{n}.json").read_text())
-               for n in names if (params.report.eval_dir / f"{n}.json").is_file()}
-    done = register_all(metrics, list(params.merges), dict(params.systems), r.name, r.alias,
-                        list(r.also), r.out)
+    metrics = json.loads(params.report.overall.read_text(encoding="utf-8"))
+    done = register_all(metrics, list(params.merges), params.model_systems(), r.name, r.alias,
+                        list(r.also), r.out, params.base_model.trust_remote_code)
     print(json.dumps(done, indent=2))
 
 

@@ -1,5 +1,5 @@
-"""DVC stage `report`: <report.eval_dir>/*.json and the evaluate stage's runs -> <report.out>,
-<report.significance> and <report.plots_dir>/."""
+"""DVC stage `report`: <report.eval_dir>/<benchmark>/*.json and the evaluate stages' runs ->
+<report.out>, <report.overall>, <report.significance>, <report.seeds> and <report.plots_dir>/."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def systems(params: Params) -> Systems:
         neighbours = [c for c in parse(params.composition) if c in params.grid]
     merges = {name: list(params.merges[name].models) for name in params.merges}
     shift = params.index.shift
-    names = [*params.systems, *NON_MODEL_SYSTEMS]
+    names = [*params.system_names(), *NON_MODEL_SYSTEMS]
     return Systems(names=names, benchmarks=list(params.benchmarks), grid=list(params.grid),
                    merges=merges,
                    experiment=experiment,
@@ -36,9 +36,9 @@ def systems(params: Params) -> Systems:
 def main() -> None:
     params = load()
     p = params.report
-    qrels = {b: params.benchmarks[b].qrels for b in params.benchmarks}
-    status = report(p, systems(params), params.tracking.pending, params.evaluate.runs_dir, qrels,
-                    params.seed)
+    bench_dirs = {b: params.benchmark.out_dir / b for b in params.benchmarks}
+    status = report(p, systems(params), params.tracking.pending, params.evaluate.runs_dir,
+                    bench_dirs, params.seed)
     print(f"mlflow: {status}")
     print(p.out.read_text(encoding="utf-8"))
 

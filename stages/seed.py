@@ -1,8 +1,7 @@
-"""DVC stage `seed@<seed>` (params train.more_seeds): merge, index and evaluate one further
-seed's grid.
+"""DVC stages `seed@<seed>` and `seed_eval@<seed>-<benchmark>` (params train.more_seeds).
 
-    python -m stages.seed 42   # -> <train.seeds_dir>/s42/merged/<recipe>, indexes and metrics of
-                               #    every grid model and merge under seeds/s42/
+    python -m stages.seed merge 42               # -> <train.seeds_dir>/s42/merged/<recipe>
+    python -m stages.seed evaluate 42 <benchmark>  # every grid model and merge of seed 42
 """
 
 from __future__ import annotations
@@ -11,16 +10,22 @@ import json
 import sys
 
 from koen.config.schema import load
-from koen.merging.seeds import run_seed
+from koen.merging.seeds import evaluate_seed, merge_seed
 
-USAGE = "usage: python -m stages.seed <seed>"
+USAGE = "usage: python -m stages.seed merge <seed> | evaluate <seed> <benchmark>"
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1 or not args[0].isdigit():
+    shape = (args[:1] == ["merge"] and len(args) == 2
+             or args[:1] == ["evaluate"] and len(args) == 3)
+    if not shape or not args[1].isdigit():
         raise SystemExit(USAGE)
-    print(json.dumps(run_seed(int(args[0]), load())))
+    params = load()
+    if args[0] == "merge":
+        print(json.dumps(merge_seed(int(args[1]), params)))
+    else:
+        print(json.dumps(evaluate_seed(int(args[1]), args[2], params)))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""DVC stage `sweep@<name>` (params `sweeps`): merge, index and evaluate each weight.
+"""DVC stages `sweep@<name>` and `sweep_eval@<name>-<benchmark>` (params `sweeps`).
 
-    python -m stages.sweep <name>   # -> <sweep.out_dir>/<name>/w<weight>, its indexes and metrics
+    python -m stages.sweep merge <name>                 # -> <sweep.out_dir>/<name>/w<weight>
+    python -m stages.sweep evaluate <name> <benchmark>  # each weight indexed and evaluated
 """
 
 from __future__ import annotations
@@ -9,20 +10,25 @@ import json
 import sys
 
 from koen.config.schema import load
-from koen.merging.sweep import run_sweep
+from koen.merging.sweep import evaluate_sweep, merge_sweep
 
-USAGE = "usage: python -m stages.sweep <name>"
+USAGE = "usage: python -m stages.sweep merge <name> | evaluate <name> <benchmark>"
 
 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
+    if not (args[:1] == ["merge"] and len(args) == 2 or args[:1] == ["evaluate"]
+            and len(args) == 3):
         raise SystemExit(USAGE)
     params = load()
-    if args[0] not in params.sweeps:
-        raise SystemExit(f"sweep: no sweep {args[0]!r} in params.yaml sweeps "
+    if args[1] not in params.sweeps:
+        raise SystemExit(f"sweep: no sweep {args[1]!r} in params.yaml sweeps "
                          f"(have: {', '.join(params.sweeps) or 'none'})")
-    print(json.dumps(run_sweep(args[0], params.sweeps[args[0]], params)))
+    sweep = params.sweeps[args[1]]
+    if args[0] == "merge":
+        print(json.dumps(merge_sweep(args[1], sweep, params)))
+    else:
+        print(json.dumps(evaluate_sweep(args[1], sweep, args[2], params)))
 
 
 if __name__ == "__main__":

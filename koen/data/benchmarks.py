@@ -1,70 +1,366 @@
-"""Public Korean-English benchmarks, for machines that reach the Hugging Face hub.
+"""Benchmarks in this project's schema, converted from the layouts they ship in.
 
-Each loader turns a benchmark into this project's prepared-data schema (the one `prepare`
-writes), so indexing and evaluation run on it unchanged: `corpus.parquet` (doc_id `<sid>-ko` /
-`<sid>-en`, parallel twins), `queries.parquet` (one qid, Korean and English text) and
-`qrels.test.txt`.
+Every entry of params.yaml `benchmarks` is converted by its stage `benchmark@<name>` into
+`<benchmark.out_dir>/<name>/`, which index and evaluate read whatever the source was:
 
-- `belebele`: FLORES passages with their questions (`facebook/belebele`, configs `kor_Hang` and
-  `eng_Latn`); a question's relevant document is its passage. Rows must align by (link,
-  question number) across the two languages, and a local copy whose README lists sha256 sums
-  must match them; otherwise the conversion stops naming the file or the row.
-- `strategyqa`: the BEIR-style retrieval sets of StrategyQA (English) and Ko-StrategyQA (its
-  Korean translation), which share corpus and query ids.
+- `corpus.parquet`: doc_id (`<sid>-<lang>`), sid, lang, page, section, split, text, twin (the
+  doc_id of the same passage in the other language; "" where there is none)
+- `queries.parquet`: qid, split, kind, ko, en (null where a query has no text in a language)
+- `qrels.txt`: TREC `qid 0 doc_id relevance`
+- `card.json`: languages of corpus and queries, the directions it measures, counts
 
-    python -m koen.data.benchmarks belebele --out data/benchmarks/belebele
-    python -m koen.data.benchmarks strategyqa --out data/benchmarks/strategyqa \\
-        --ko taeminlee/Ko-StrategyQA --en <a BEIR-style StrategyQA repo>
+A benchmark is *parallel* (every passage in both languages: all four directions and the Multi
+pool) or *one-language* (its Mono direction, and CLIR from the other language where its queries
+have text in it). Formats (`format`):
 
-Any source may be a local directory in the same layout (that is how the tests run offline).
+- `prepared`: a folder `prepare` wrote (corpus.parquet, queries.parquet, qrels.<split>.txt);
+  the passages and judged queries of `split`.
+- `beir`: a folder holding `ko/` and/or `en/`, each a BEIR folder as BEIR and MTEB ship them:
+  `corpus.jsonl` (`_id`, `title`, `text`), `queries.jsonl` (`_id`, `text`), qrels in
+  `qrels/<split>.tsv` (BEIR: `query-id corpus-id score` with a header), `qrels/<split>.jsonl` or
+  `qrels.jsonl` (MTEB's hub layout). A side may hold queries only (CLIR into the other side's
+  corpus). Two corpora must share their ids, two query sets too.
+- `belebele`: Belebele in the hub's layout (`kor_Hang`, `eng_Latn`): passages keyed by FLORES
+  link, a question's relevant document its passage; rows must align by (link, question
+  number), and files listed with sha256 sums in the folder's README must match them.
+
+Bad input fails before anything is written, naming file and line. A hub dataset is fetched into
+the project first (`python -m koen.data.benchmarks fetch <hub id> --out <folder>`), so DVC
+tracks its bytes like any other dependency.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import re
 import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from datasets import Dataset, load_dataset
+from huggingface_hub import snapshot_download
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-from koen.data.tables import DataError
-from koen.repro.atomic import atomic_dir
+from koen.data.helpdocs import has_hangul
+from koen.data.tables import DataError, read_table
+from koen.evaluation.metrics import Qrels, in_language, read_qrels
+from koen.repro.atomic import atomic_dir, write_json
 from koen.repro.provenance import files_digest
 
-BELEBELE = "facebook/belebele"
-CONFIGS = {"ko": "kor_Hang", "en": "eng_Latn"}
+LANGS = ("ko", "en")
+FORMATS = ("prepared", "beir", "belebele")
+CORPUS, QUERIES, QRELS, CARD = "corpus.parquet", "queries.parquet", "qrels.txt", "card.json"
+BELEBELE_CONFIGS = {"ko": "kor_Hang", "en": "eng_Latn"}
 
+
+@dataclass
+class Benchmark:
+    """A benchmark in the project's schema, before it is written."""
+
+    corpus: list[dict]
+    queries: list[dict]
+    qrels: list[tuple[str, str, int]]  # (qid, doc_id, relevance)
+
+    def languages(self) -> tuple[list[str], list[str]]:
+        """Languages of the corpus and of the queries, in LANGS order."""
+        docs = {r["lang"] for r in self.corpus}
+        queries = {lang for q in self.queries for lang in LANGS if q.get(lang)}
+        return [x for x in LANGS if x in docs], [x for x in LANGS if x in queries]
+
+    def parallel(self) -> bool:
+        return all(r["twin"] for r in self.corpus) and len(self.languages()[0]) == 2
+
+    def directions(self) -> list[str]:
+        """`<query lang>-<doc lang>` pairs with at least one query that has text in the query
+        language and a relevant document in the document language."""
+        lang_of = {r["doc_id"]: r["lang"] for r in self.corpus}
+        text = {q["qid"]: {x for x in LANGS if q.get(x)} for q in self.queries}
+        found = {(q, lang_of[d]) for qid, d, rel in self.qrels if rel > 0 for q in text[qid]}
+        return [f"{q}-{d}" for q in LANGS for d in LANGS if (q, d) in found]
+
+
+def card(name: str, fmt: str, source: Path, b: Benchmark) -> dict:
+    docs, queries = b.languages()
+    return {"name": name, "format": fmt, "source": str(source), "corpus_languages": docs,
+            "query_languages": queries, "parallel": b.parallel(), "directions": b.directions(),
+            "multi": b.parallel(),
+            "passages": {x: sum(r["lang"] == x for r in b.corpus) for x in docs},
+            "queries": len(b.queries), "qrels": len(b.qrels)}
+
+
+def write_benchmark(out: Path, name: str, fmt: str, source: Path, b: Benchmark) -> dict:
+    """The benchmark under `out` (replaced atomically); returns its card."""
+    info = card(name, fmt, source, b)
+    with atomic_dir(out) as tmp:
+        Dataset.from_list(b.corpus).to_parquet(str(tmp / CORPUS))
+        Dataset.from_list(b.queries).to_parquet(str(tmp / QUERIES))
+        (tmp / QRELS).write_text("".join(f"{q} 0 {d} {r}\n" for q, d, r in b.qrels))
+        write_json(tmp / CARD, info)
+    return info
+
+
+def read_card(bench_dir: Path) -> dict:
+    """What a converted benchmark holds (its `card.json`)."""
+    path = bench_dir / CARD
+    if not path.is_file():
+        raise SystemExit(f"no benchmark at {bench_dir}: convert it first (dvc repro)")
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def convert(fmt: str, source: Path, split: str) -> Benchmark:
+    if not source.is_dir():
+        raise DataError(f"{source}: no such folder (benchmark source)")
+    if fmt == "prepared":
+        return from_prepared(source, split)
+    if fmt == "beir":
+        return from_beir(source, split)
+    return from_belebele(source)
+
+
+def doc_row(sid: str, lang: str, text: str, twin: bool, page: str, split: str) -> dict:
+    other = "en" if lang == "ko" else "ko"
+    return {"doc_id": f"{sid}-{lang}", "sid": sid, "lang": lang, "page": page, "section": sid,
+            "split": split, "text": text, "twin": f"{sid}-{other}" if twin else ""}
+
+
+DIRECTIONS = {"en-ko": ("en", "ko"), "ko-en": ("ko", "en"),
+              "ko-ko": ("ko", "ko"), "en-en": ("en", "en")}  # name: (query, documents)
+MULTI = {"multi-ko": "ko", "multi-en": "en"}  # run name: query language
+Queries = dict[str, dict[str, str]]  # qid -> language -> text (the languages it has)
+
+
+@dataclass
+class Task:
+    """What one benchmark asks: its judged queries, and the runs it can measure."""
+
+    queries: Queries
+    qrels: Qrels
+    directions: list[str]  # of DIRECTIONS: a query language with texts, a corpus language
+    multi: bool  # a parallel benchmark: both languages in one pool
+
+    @property
+    def runs(self) -> list[str]:
+        return [*self.directions, *(MULTI if self.multi else ())]
+
+    def texts(self, lang: str) -> dict[str, str]:
+        """qid -> text of the queries that have one in `lang`."""
+        return {q: t[lang] for q, t in self.queries.items() if lang in t}
+
+    def query_lang(self, run: str) -> str:
+        return MULTI[run] if run in MULTI else DIRECTIONS[run][0]
+
+    def judged(self, direction: str) -> Qrels:
+        """A direction's qrels: documents in its document language, queries that have a text
+        in its query language."""
+        lang, docs = DIRECTIONS[direction]
+        return {q: r for q, r in in_language(self.qrels, docs).items()
+                if lang in self.queries[q]}
+
+
+def load_task(bench_dir: Path) -> Task:
+    """A converted benchmark's judged queries in each language they have, and its runs."""
+    qrels = read_qrels(bench_dir / QRELS)
+    rows = {r["qid"]: {x: r[x] for x in LANGS if r[x]}
+            for r in read_table(bench_dir / QUERIES, ("qid", "ko", "en"))}
+    missing = sorted(set(qrels) - set(rows))
+    if missing:
+        raise SystemExit(f"{bench_dir / QUERIES}: no text for judged query {missing[0]}")
+    card = read_card(bench_dir)
+    return Task({q: rows[q] for q in sorted(qrels)}, qrels, card["directions"], card["multi"])
+
+
+# --- prepared -------------------------------------------------------------------------------
+
+def from_prepared(source: Path, split: str) -> Benchmark:
+    """The `split` of a folder `prepare` wrote, in corpus order (so its indexes are the ones the
+    prepared data always gave)."""
+    qrels_file = source / f"qrels.{split}.txt"
+    corpus = [r for r in read_table(source / "corpus.parquet",
+                                    ("doc_id", "sid", "lang", "page", "section", "split", "text",
+                                     "twin")).to_list() if r["split"] == split]
+    if not corpus:
+        raise DataError(f"{source / 'corpus.parquet'}: no passages of split {split!r}")
+    judged = read_qrels(qrels_file)
+    queries = [r for r in read_table(source / "queries.parquet",
+                                     ("qid", "split", "kind", "ko", "en")).to_list()
+               if r["qid"] in judged]
+    qrels = [(q, d, r) for q in sorted(judged) for d, r in judged[q].items()]
+    check_qrels(qrels, {r["doc_id"] for r in corpus}, {q["qid"] for q in queries}, qrels_file)
+    return Benchmark(corpus, queries, qrels)
+
+
+def check_qrels(qrels: list[tuple[str, str, int]], docs: set[str], queries: set[str],
+                where: Path, lines: list[int] | None = None) -> None:
+    """Every judgement names an existing query and document."""
+    for i, (qid, doc, _) in enumerate(qrels):
+        at = f"{where}:{lines[i] if lines else i + 1}"
+        if qid not in queries:
+            raise DataError(f"{at}: query {qid!r} is not among the queries")
+        if doc not in docs:
+            raise DataError(f"{at}: document {doc!r} is not in the corpus")
+
+
+# --- BEIR -----------------------------------------------------------------------------------
+
+def jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, record) of a JSON-lines file; a malformed line fails naming it."""
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"{path}:{n}: not valid JSON: {err.msg}") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{path}:{n}: expected a JSON object")
+            yield n, record
+
+
+def beir_texts(path: Path, with_title: bool) -> dict[str, tuple[str, int]]:
+    """id -> (text, line) of a BEIR corpus or queries file (title and text joined)."""
+    out: dict[str, tuple[str, int]] = {}
+    for n, record in jsonl(path):
+        rid, text = record.get("_id"), record.get("text")
+        if not isinstance(rid, str | int) or rid == "":
+            raise DataError(f"{path}:{n}: missing field '_id'")
+        if not isinstance(text, str):
+            raise DataError(f"{path}:{n} ({rid}): missing or non-text field 'text'")
+        title = record.get("title") if with_title else None
+        text = " ".join(x for x in (title, text) if isinstance(x, str) and x.strip()).strip()
+        if not text:
+            raise DataError(f"{path}:{n} ({rid}): empty text")
+        if str(rid) in out:
+            raise DataError(f"{path}:{n}: duplicate id {rid!r}, first at line {out[str(rid)][1]}")
+        out[str(rid)] = (text, n)
+    return out
+
+
+def beir_qrels(side: Path, split: str) -> tuple[Path, list[tuple[str, str, int, int]]] | None:
+    """(file, [(query id, corpus id, score, line)]) of one side, or None if it has none."""
+    for path in (side / "qrels" / f"{split}.tsv", side / "qrels" / f"{split}.jsonl",
+                 side / "qrels.jsonl"):
+        if path.is_file():
+            break
+    else:
+        return None
+    rows = []
+    if path.suffix == ".tsv":
+        with open(path, encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                parts = line.rstrip("\n").split("\t")
+                if n == 1 and parts[0] == "query-id" or not line.strip():
+                    continue
+                if len(parts) != 3:
+                    raise DataError(f"{path}:{n}: expected 3 tab-separated fields "
+                                    f"`query-id corpus-id score`, got {len(parts)}")
+                rows.append((parts[0], parts[1], _score(parts[2], path, n), n))
+    else:
+        for n, r in jsonl(path):
+            missing = [k for k in ("query-id", "corpus-id", "score") if k not in r]
+            if missing:
+                raise DataError(f"{path}:{n}: missing field '{missing[0]}'")
+            rows.append((str(r["query-id"]), str(r["corpus-id"]), _score(r["score"], path, n), n))
+    return path, rows
+
+
+def _score(value: object, path: Path, n: int) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise DataError(f"{path}:{n}: score {value!r} is not an integer") from None
+
+
+def same_ids(a: dict[str, tuple[str, int]], b: dict[str, tuple[str, int]], file_a: Path,
+             file_b: Path) -> None:
+    """Two sides list the same ids; the first id of one missing from the other fails."""
+    for ids, other, where, there in ((a, b, file_a, file_b), (b, a, file_b, file_a)):
+        for rid, (_, line) in ids.items():
+            if rid not in other:
+                raise DataError(f"{where}:{line}: id {rid!r} has no counterpart in {there}; "
+                                "the Korean and English sides must share their ids")
+
+
+def from_beir(source: Path, split: str) -> Benchmark:
+    sides = {lang: source / lang for lang in LANGS if (source / lang).is_dir()}
+    if not sides:
+        raise DataError(f"{source}: no ko/ or en/ folder (each a BEIR folder: corpus.jsonl, "
+                        "queries.jsonl, qrels/)")
+    corpora = {x: beir_texts(d / "corpus.jsonl", True) for x, d in sides.items()
+               if (d / "corpus.jsonl").is_file()}
+    if not corpora:
+        raise DataError(f"{source}: no corpus.jsonl in {' or '.join(map(str, sides.values()))}")
+    queries = {}
+    for lang, d in sides.items():
+        if not (d / "queries.jsonl").is_file():
+            raise DataError(f"{d / 'queries.jsonl'}: no such file")
+        queries[lang] = beir_texts(d / "queries.jsonl", False)
+    for texts, name in ((corpora, "corpus.jsonl"), (queries, "queries.jsonl")):
+        if len(texts) == 2:
+            same_ids(texts["ko"], texts["en"], sides["ko"] / name, sides["en"] / name)
+    for lang, texts in corpora.items():
+        check_script(lang, texts, sides[lang] / "corpus.jsonl")
+    judged = {}
+    for lang in corpora:
+        found = beir_qrels(sides[lang], split)
+        if found is None:
+            raise DataError(f"{sides[lang]}: no qrels (expected qrels/{split}.tsv, "
+                            f"qrels/{split}.jsonl or qrels.jsonl)")
+        judged[lang] = found
+    if len(judged) == 2:
+        (file_ko, ko), (file_en, en) = judged["ko"], judged["en"]
+        seen = {(q, d, s) for q, d, s, _ in ko}
+        for q, d, s, n in en:
+            if (q, d, s) not in seen:
+                raise DataError(f"{file_en}:{n}: judgement ({q}, {d}, {s}) is not in {file_ko}; "
+                                "the two sides' qrels must agree")
+        if len(seen) != len({(q, d, s) for q, d, s, _ in en}):
+            raise DataError(f"{file_ko}: has judgements that {file_en} lacks; the two sides' "
+                            "qrels must agree")
+    qfile, rows = next(iter(judged.values()))
+    parallel = len(corpora) == 2
+    first = next(iter(corpora.values()))
+    for q, d, _, n in rows:
+        if d not in first:
+            raise DataError(f"{qfile}:{n}: document {d!r} is not in the corpus")
+        if not any(q in texts for texts in queries.values()):
+            raise DataError(f"{qfile}:{n}: query {q!r} is not among the queries")
+    corpus = [doc_row(sid, lang, text, parallel, source.name, "test")
+              for sid in first for lang in LANGS if lang in corpora
+              for text in [corpora[lang][sid][0]]]
+    relevant = {q for q, _, _, _ in rows}
+    qids = [q for q in dict.fromkeys(q for texts in queries.values() for q in texts)
+            if q in relevant]
+    query_rows = [{"qid": q, "split": "test", "kind": "query",
+                   **{x: queries[x][q][0] if x in queries and q in queries[x] else None
+                      for x in LANGS}} for q in qids]
+    qrels = [(q, f"{d}-{lang}", s) for q, d, s, _ in rows for lang in LANGS if lang in corpora]
+    return Benchmark(corpus, query_rows, qrels)
+
+
+def check_script(lang: str, texts: dict[str, tuple[str, int]], path: Path) -> None:
+    """A side named `ko` holds Korean text and `en` no Hangul at all (sides swapped otherwise)."""
+    if lang == "ko" and not any(has_hangul(t) for t, _ in texts.values()):
+        raise DataError(f"{path}: no Korean text in a side named ko")
+    if lang == "en":
+        for rid, (text, line) in texts.items():
+            if has_hangul(text):
+                raise DataError(f"{path}:{line} ({rid}): English text contains Hangul: "
+                                f"{text[:60]!r}")
+
+
+# --- Belebele -------------------------------------------------------------------------------
 
 def _sid(key: str) -> str:
     return "b" + hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
-def write_benchmark(out: Path, corpus: list[dict], queries: list[dict], qrels: list[str]) -> None:
-    """The benchmark in the prepared schema under `out`, replaced atomically."""
-    with atomic_dir(out) as tmp:
-        Dataset.from_list(corpus).to_parquet(str(tmp / "corpus.parquet"))
-        Dataset.from_list(queries).to_parquet(str(tmp / "queries.parquet"))
-        (tmp / "qrels.test.txt").write_text("\n".join(qrels) + "\n")
-
-
-def _twins(texts: dict[str, dict[str, str]], page: str) -> list[dict]:
-    """Corpus rows for sids that have both languages."""
-    rows = []
-    for sid, by_lang in texts.items():
-        if set(by_lang) != {"ko", "en"}:
-            continue
-        for lang, other in (("ko", "en"), ("en", "ko")):
-            rows.append({"doc_id": f"{sid}-{lang}", "sid": sid, "lang": lang, "page": page,
-                         "section": sid, "split": "test", "text": by_lang[lang],
-                         "twin": f"{sid}-{other}"})
-    return rows
-
-
 def check_local_copy(source: Path) -> None:
     """A local copy holds both configs, and matches the sha256 sums its README lists."""
-    for config in CONFIGS.values():
+    for config in BELEBELE_CONFIGS.values():
         if not list(source.glob(f"{config}*")):
             raise DataError(f"{source}: no {config} data (expected {config}.jsonl or a {config} "
                             "folder, in the hub's layout)")
@@ -75,22 +371,18 @@ def check_local_copy(source: Path) -> None:
             raise DataError(f"{source / name}: sha256 differs from the one in {readme}")
 
 
-def belebele_rows(source: str) -> dict[str, dict[tuple[str, int], dict]]:
+def belebele_rows(source: Path) -> dict[str, dict[tuple[str, int], dict]]:
     """Rows per language, keyed by (link, question number), checked to align."""
-    local = Path(source).is_dir()
-    if local:
-        check_local_copy(Path(source))
+    check_local_copy(source)
     rows: dict[str, dict[tuple[str, int], dict]] = {}
-    for lang, config in CONFIGS.items():
-        # A local copy is read afresh: the datasets cache keys a local folder by its name and
-        # config, and returned another folder's `belebele/kor_Hang` (the tests' fixture) here.
+    for lang, config in BELEBELE_CONFIGS.items():
+        # Read afresh: the datasets cache keys a local folder by its name and config, and
+        # returned another folder's `belebele/kor_Hang` (the tests' fixture) here.
         with tempfile.TemporaryDirectory() as cache:
             try:
-                data = load_dataset(source, config, split="test",
-                                    cache_dir=cache if local else None)
+                data = list(load_dataset(str(source), config, split="test", cache_dir=cache))
             except Exception as err:  # datasets raises many types for a missing/bad config
                 raise DataError(f"{source}: cannot read config {config}: {err}") from None
-            data = list(data)
         rows[lang] = {}
         for i, row in enumerate(data, 1):
             key = (row["link"], int(row["question_number"]))
@@ -100,12 +392,13 @@ def belebele_rows(source: str) -> dict[str, dict[tuple[str, int], dict]]:
     for lang, other in (("ko", "en"), ("en", "ko")):
         extra = sorted(rows[lang].keys() - rows[other].keys())
         if extra:
-            raise DataError(f"{source}: {CONFIGS[lang]} has question {extra[0]} that "
-                            f"{CONFIGS[other]} lacks; rows must align by (link, question_number)")
+            raise DataError(f"{source}: {BELEBELE_CONFIGS[lang]} has question {extra[0]} that "
+                            f"{BELEBELE_CONFIGS[other]} lacks; rows must align by (link, "
+                            "question_number)")
     return rows
 
 
-def belebele(source: str = BELEBELE) -> tuple[list[dict], list[dict], list[str]]:
+def from_belebele(source: Path) -> Benchmark:
     """Passages keyed by FLORES link, questions keyed by (link, question number)."""
     rows = belebele_rows(source)
     passages: dict[str, dict[str, str]] = {}
@@ -113,57 +406,44 @@ def belebele(source: str = BELEBELE) -> tuple[list[dict], list[dict], list[str]]
         for (link, _), row in by_key.items():
             text = passages.setdefault(_sid(link), {}).setdefault(lang, row["flores_passage"])
             if text != row["flores_passage"]:
-                raise DataError(f"{source} {CONFIGS[lang]}: two passages for link {link}")
-    corpus = _twins(passages, "belebele")
+                raise DataError(f"{source} {BELEBELE_CONFIGS[lang]}: two passages for link "
+                                f"{link}")
+    corpus = [doc_row(sid, lang, texts[lang], True, "belebele", "test")
+              for sid, texts in passages.items() for lang in LANGS]
     queries = [{"qid": f"{_sid(link)}q{n}", "split": "test", "kind": "question",
                 "ko": rows["ko"][(link, n)]["question"], "en": rows["en"][(link, n)]["question"]}
                for link, n in sorted(rows["ko"])]
-    relevant = {q["qid"]: q["qid"].rsplit("q", 1)[0] for q in queries}
-    qrels = [f"{q['qid']} 0 {relevant[q['qid']]}-{lang} 1"
-             for q in queries for lang in ("ko", "en")]
-    return corpus, queries, qrels
+    qrels = [(q["qid"], f"{q['qid'].rsplit('q', 1)[0]}-{lang}", 1)
+             for q in queries for lang in LANGS]
+    return Benchmark(corpus, queries, qrels)
 
 
-def beir_pair(ko: str, en: str) -> tuple[list[dict], list[dict], list[str]]:
-    """Two BEIR-style datasets (configs `corpus`, `queries`, `default` qrels) with shared ids."""
-    texts: dict[str, dict[str, dict[str, str]]] = {"corpus": {}, "queries": {}}
-    for lang, source in (("ko", ko), ("en", en)):
-        for part in ("corpus", "queries"):
-            for row in load_dataset(source, part, split=part):
-                text = " ".join(x for x in (row.get("title"), row["text"]) if x)
-                texts[part].setdefault(str(row["_id"]), {})[lang] = text
-    corpus = _twins({f"s{k}": v for k, v in texts["corpus"].items()}, "strategyqa")
-    have = {r["sid"] for r in corpus}
-    qrels_rows = load_dataset(ko, "default", split="test")
-    relevant: dict[str, list[str]] = {}
-    for row in qrels_rows:
-        sid = f"s{row['corpus-id']}"
-        if row["score"] > 0 and sid in have:
-            relevant.setdefault(str(row["query-id"]), []).append(sid)
-    queries = [{"qid": q, "split": "test", "kind": "question", "ko": t["ko"], "en": t["en"]}
-               for q, t in texts["queries"].items() if set(t) == {"ko", "en"} and q in relevant]
-    qrels = [f"{q['qid']} 0 {sid}-{lang} 1" for q in queries for sid in relevant[q["qid"]]
-             for lang in ("ko", "en")]
-    return corpus, queries, qrels
+# --- command line ---------------------------------------------------------------------------
+
+def fetch(repo: str, out: Path, include: list[str] | None) -> Path:
+    """A Hugging Face dataset repository's files, as the hub holds them, under `out`."""
+    try:
+        path = snapshot_download(repo, repo_type="dataset", local_dir=str(out),
+                                 allow_patterns=include or None)
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as err:
+        raise SystemExit(f"fetch: could not download {repo} from the Hugging Face hub "
+                         f"({type(err).__name__}); is the hub reachable (HF_HUB_OFFLINE "
+                         "unset)?") from None
+    return Path(path)
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("benchmark", choices=["belebele", "strategyqa"])
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--source", default=BELEBELE, help="belebele: hub id or local directory")
-    ap.add_argument("--ko", help="strategyqa: Korean BEIR-style dataset (hub id or directory)")
-    ap.add_argument("--en", help="strategyqa: English BEIR-style dataset (hub id or directory)")
-    args = ap.parse_args(argv)
-    if args.benchmark == "belebele":
-        parts = belebele(args.source)
-    else:
-        if not (args.ko and args.en):
-            ap.error("strategyqa needs --ko and --en")
-        parts = beir_pair(args.ko, args.en)
-    write_benchmark(args.out, *parts)
-    print(f"{args.benchmark}: {len(parts[0]) // 2} parallel documents, {len(parts[1])} queries "
-          f"-> {args.out}")
+    parser = argparse.ArgumentParser(prog="python -m koen.data.benchmarks",
+                                     description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    get = commands.add_parser("fetch", help="copy a Hugging Face dataset into the project, to "
+                                            "name as a benchmark's source")
+    get.add_argument("repo", help="dataset id, e.g. facebook/belebele")
+    get.add_argument("--out", type=Path, required=True, help="folder to write")
+    get.add_argument("--include", nargs="*", help="only these files (glob patterns), e.g. "
+                                                  "'kor_Hang*' 'eng_Latn*' README.md")
+    args = parser.parse_args(argv)
+    print(f"{args.repo} -> {fetch(args.repo, args.out, args.include)}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,11 @@
-"""Committed help text -> parallel corpus, queries, qrels, splits, triplets.
+"""Training data (`prepare.source`) -> parallel corpus, queries, qrels, splits, triplets.
+
+`help` (the committed LibreOffice help text in `prepare.data`) and `parallel` (a user's own
+collection, see `koen.data.collection`) are split by page or group and get BM25 hard negatives;
+`triplets` (a user's ready triplets) are all training data, their passages the train corpus.
 
 Outputs (under `prepare.out`, replaced atomically): `corpus.parquet`, `queries.parquet`,
-`qrels.<split>.txt` (TREC), `triplets.parquet`; the data card goes to `metrics/data.json`.
+`qrels.<split>.txt` (TREC), `triplets.parquet`; the data card goes to `prepare.card`.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from pathlib import Path
 from datasets import Dataset
 
 from koen.config.schema import PrepareParams
+from koen.data.collection import parallel_collection, user_triplets
 from koen.data.parallel import (
     LANGS,
     SPLITS,
@@ -73,8 +78,14 @@ def qrels_lines(queries: list[Query]) -> list[str]:
     return [f"{q.qid} 0 {s}-{lang} 1" for q in queries for s in q.relevant for lang in LANGS]
 
 
-def data_card(rows: list[dict], queries: dict[str, list[Query]], triplets: list[dict]) -> dict:
-    card: dict = {"license": "MPL-2.0 (LibreOffice help)", "splits": {}}
+HELP_FILES = ("paragraphs.jsonl.gz", "keywords.jsonl.gz")  # in prepare.data, source help
+LICENSES = {"help": "MPL-2.0 (LibreOffice help)"}
+
+
+def data_card(rows: list[dict], queries: dict[str, list[Query]], triplets: list[dict],
+              p: PrepareParams) -> dict:
+    card: dict = {"source": p.source, "data": str(p.data),
+                  "license": LICENSES.get(p.source, f"see {p.data}"), "splits": {}}
     for split in SPLITS:
         entry: dict = {"queries": len(queries[split])}
         for lang in LANGS:
@@ -88,34 +99,54 @@ def data_card(rows: list[dict], queries: dict[str, list[Query]], triplets: list[
             }
         card["splits"][split] = entry
     card["triplets"] = len(triplets)
-    card["query_kinds"] = {
-        k: sum(q.kind == k for qs in queries.values() for q in qs) for k in ("heading", "keyword")
-    }
+    kinds = sorted({q.kind for qs in queries.values() for q in qs})
+    card["query_kinds"] = {k: sum(q.kind == k for qs in queries.values() for q in qs)
+                           for k in kinds}
     return card
 
 
-def prepare(p: PrepareParams, seed: int) -> dict:
-    paragraphs = load_paragraphs(p.paragraphs)
-    keywords = load_keywords(p.keywords)
+def collection(p: PrepareParams) -> tuple[list[Passage], list[Query]]:
+    """Passages and queries of the help text or of a user's parallel collection."""
+    if p.source == "parallel":
+        return parallel_collection(p.data)
+    paragraphs = load_paragraphs(p.data / HELP_FILES[0])
     passages = build_passages(paragraphs, p.max_passage_chars, p.min_passage_chars)
-    split_of, placed = assign_splits(
-        passages, build_queries(paragraphs, keywords, passages), seed, p.split
-    )
-    rows = corpus_rows(passages, split_of)
-    validate_corpus(rows, f"corpus built from {p.paragraphs}")
-    by_split = {s: [q for split, q in placed if split == s] for s in SPLITS}
-    by_split["test"] = sample(by_split["test"], p.test_queries, seed)
-    by_split["dev"] = sample(by_split["dev"], p.dev_queries, seed + 1)
-    if not by_split["test"]:
-        raise DataError(f"{p.paragraphs}: no test queries; enlarge the data or the test split")
-    by_sid = {x.sid: x for x in passages}
-    train_sids = [x.sid for x in passages if split_of[x.sid] == "train"]
-    train_queries = sample(by_split["train"], p.train_triplets, seed + 2)
+    return passages, build_queries(paragraphs, load_keywords(p.data / HELP_FILES[1]), passages)
 
-    with atomic_dir(p.out) as tmp, tempfile.TemporaryDirectory() as work:
-        triplets = mine_triplets(
-            train_queries, by_sid, train_sids, p.mining_depth, p.negatives_per_query, Path(work)
-        )
+
+def prepare(p: PrepareParams, seed: int) -> dict:
+    if p.source == "triplets":
+        triplets, passages, queries = user_triplets(p.data)
+        split_of = {x.sid: "train" for x in passages}
+        by_split = {s: queries if s == "train" else [] for s in SPLITS}
+        rows = corpus_rows(passages, split_of)
+        validate_corpus(rows, f"passages of {p.data}")
+        write_prepared(p.out, rows, by_split, triplets)
+    else:
+        passages, queries = collection(p)
+        split_of, placed = assign_splits(passages, queries, seed, p.split)
+        rows = corpus_rows(passages, split_of)
+        validate_corpus(rows, f"corpus built from {p.data}")
+        by_split = {s: [q for split, q in placed if split == s] for s in SPLITS}
+        by_split["test"] = sample(by_split["test"], p.test_queries, seed)
+        by_split["dev"] = sample(by_split["dev"], p.dev_queries, seed + 1)
+        if not by_split["test"]:
+            raise DataError(f"{p.data}: no test queries; enlarge the data or the test split")
+        by_sid = {x.sid: x for x in passages}
+        train_sids = [x.sid for x in passages if split_of[x.sid] == "train"]
+        train_queries = sample(by_split["train"], p.train_triplets, seed + 2)
+        with tempfile.TemporaryDirectory() as work:
+            triplets = mine_triplets(train_queries, by_sid, train_sids, p.mining_depth,
+                                     p.negatives_per_query, Path(work))
+        write_prepared(p.out, rows, by_split, triplets)
+    card = data_card(rows, by_split, triplets, p)
+    write_json(p.card, card)
+    return card
+
+
+def write_prepared(out: Path, rows: list[dict], by_split: dict[str, list[Query]],
+                   triplets: list[dict]) -> None:
+    with atomic_dir(out) as tmp:
         Dataset.from_list(rows).to_parquet(str(tmp / "corpus.parquet"))
         Dataset.from_list(
             [
@@ -126,7 +157,5 @@ def prepare(p: PrepareParams, seed: int) -> dict:
         ).to_parquet(str(tmp / "queries.parquet"))
         Dataset.from_list(triplets).to_parquet(str(tmp / "triplets.parquet"))
         for split in SPLITS:
-            (tmp / f"qrels.{split}.txt").write_text("\n".join(qrels_lines(by_split[split])) + "\n")
-    card = data_card(rows, by_split, triplets)
-    write_json(p.card, card)
-    return card
+            (tmp / f"qrels.{split}.txt").write_text("".join(f"{line}\n" for line in
+                                                            qrels_lines(by_split[split])))

@@ -7,6 +7,7 @@ Results are rounded half up to 2 decimals, as the papers print them.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Iterable, Iterator
 from decimal import ROUND_HALF_UP, Decimal
@@ -177,3 +178,25 @@ def paper_summary(scores: dict[str, dict[str, float]]) -> dict[str, float]:
         if all(d in avg for d in pair):
             out[name] = round2(mean(avg[d] for d in pair))
     return out
+
+
+def combine(per_benchmark: dict[str, dict[str, float]]) -> dict[str, float]:
+    """One system's metrics over its benchmarks: each benchmark's as `<benchmark>/<key>`, and
+    the paper's AVG per direction (over the benchmarks that measure it) and OVRs."""
+    out = {f"{b}/{k}": v for b, m in per_benchmark.items() for k, v in m.items()}
+    ndcg = {b: {d: m[f"{d}/ndcg@10"] for d in CLIR + MONO if f"{d}/ndcg@10" in m}
+            for b, m in per_benchmark.items()}
+    return out | paper_summary(ndcg)
+
+
+def load_system(eval_dir: Path, system: str, benchmarks: Iterable[str]) -> dict[str, float] | None:
+    """`combine` of a system's `<eval_dir>/<benchmark>/<system>.json`; None if it has none yet.
+    A system evaluated on some benchmarks but not all fails naming the missing file."""
+    paths = {b: eval_dir / b / f"{system}.json" for b in benchmarks}
+    found = {b: p for b, p in paths.items() if p.is_file()}
+    if not found:
+        return None
+    if missing := [p for p in paths.values() if not p.is_file()]:
+        raise SystemExit(f"{missing[0]}: no such file; {system} is evaluated on other "
+                         "benchmarks but not this one: run its evaluate stage (dvc repro)")
+    return combine({b: json.loads(p.read_text(encoding="utf-8")) for b, p in found.items()})

@@ -5,20 +5,20 @@ nDCG@10 per benchmark and direction, the AVGs and OVRs, and the Multi metrics, e
 tolerance the check allows. A change that moves a number fails the check until the file is
 updated (`--update`), so the commit that moves it says so.
 
-    python -m koen.evaluation.regression            # check metrics/eval/*.json
+    python -m koen.evaluation.regression            # check metrics/eval/<benchmark>/*.json
     python -m koen.evaluation.regression --update   # write the file from them
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
 
 import yaml
 
+from koen.evaluation.metrics import load_system
 from koen.repro.atomic import atomic_file
 
 DEFAULT_FILE = Path("metrics/regression.yaml")
@@ -32,22 +32,29 @@ def headline(metrics: dict[str, float]) -> dict[str, float]:
     return {k: v for k, v in sorted(metrics.items()) if HEADLINE.match(k)}
 
 
+def evaluated(eval_dir: Path) -> tuple[list[str], list[str]]:
+    """The benchmarks (folders of `eval_dir`) and the systems evaluated on them."""
+    benchmarks = sorted(d.name for d in eval_dir.iterdir() if d.is_dir())
+    systems = sorted({p.stem for b in benchmarks for p in (eval_dir / b).glob("*.json")})
+    return benchmarks, systems
+
+
 def expected_from(eval_dir: Path) -> dict:
-    systems = {p.stem: headline(json.loads(p.read_text(encoding="utf-8")))
-               for p in sorted(eval_dir.glob("*.json"))}
+    benchmarks, names = evaluated(eval_dir)
+    systems = {n: headline(load_system(eval_dir, n, benchmarks) or {}) for n in names}
     return {"tolerance": TOLERANCE, "systems": systems}
 
 
 def check(expected: dict, eval_dir: Path) -> list[str]:
     """Every difference beyond the tolerance, a missing system or figure, as lines."""
     tolerance = expected["tolerance"]
+    benchmarks, _ = evaluated(eval_dir)
     problems = []
     for system, figures in expected["systems"].items():
-        path = eval_dir / f"{system}.json"
-        if not path.is_file():
-            problems.append(f"{system}: no {path}")
+        got = load_system(eval_dir, system, benchmarks)
+        if got is None:
+            problems.append(f"{system}: not evaluated in {eval_dir}")
             continue
-        got = json.loads(path.read_text(encoding="utf-8"))
         for key, want in figures.items():
             if key not in got:
                 problems.append(f"{system} {key}: missing (expected {want})")

@@ -26,13 +26,13 @@ import numpy as np
 from ir_measures import nDCG
 from scipy import special
 
+from koen.data.benchmarks import Task
 from koen.evaluation.metrics import (
     CLIR,
     MONO,
     Qrels,
     Run,
     by_rank,
-    in_language,
     judged,
     read_trec_run,
 )
@@ -50,29 +50,56 @@ def per_query_ndcg(run: Run, qrels: Qrels) -> dict[str, float]:
     return scores
 
 
-def system_scores(runs_dir: Path, qrels: dict[str, Qrels]) -> Scores:
-    """Per-query scores of one system: `<benchmark>/<direction>` for each benchmark of `qrels`
-    (`runs_dir/<benchmark>/<direction>.trec`, the evaluate stage's runs), and the pooled
-    `avg_<direction>`, `clir_ovr` and `mono_ovr`; queries in one fixed order."""
-    out: Scores = {}
-    per_bench: dict[str, dict[str, np.ndarray]] = {}
-    for bench, qrels_b in qrels.items():
-        qids = sorted(qrels_b)
+def system_scores(runs: dict[str, Path], tasks: dict[str, Task]) -> Scores:
+    """Per-query scores of one system: `<benchmark>/<direction>` for each direction a benchmark
+    measures (`runs[benchmark]/<direction>.trec`, the evaluate stage's runs), and the pooled
+    `avg_<direction>`, `clir_ovr` and `mono_ovr`; queries in one fixed order.
+
+    A direction's AVG weighs each benchmark that measures it equally. An OVR is the mean of its
+    two AVGs: a benchmark that measures both directions on the same queries contributes one
+    unit per query (the two scores averaged with the AVGs' weights), one that measures only one
+    of them contributes that direction's queries at half its AVG weight."""
+    per_bench: dict[str, dict[str, tuple[list[str], np.ndarray]]] = {}
+    for bench, task in tasks.items():
         per_bench[bench] = {}
-        for direction in DIRECTIONS:
-            run = read_trec_run(runs_dir / bench / f"{direction}.trec")
-            scores = per_query_ndcg(run, in_language(qrels_b, direction.split("-")[1]))
-            values = np.array([scores[q] for q in qids if q in scores])
-            per_bench[bench][direction] = values
-            out[f"{bench}/{direction}"] = (values, np.ones(len(values)))
-    weights = np.concatenate([np.full(len(v[CLIR[0]]), 1 / (len(per_bench) * len(v[CLIR[0]])))
-                              for v in per_bench.values()])
-    for direction in DIRECTIONS:
-        out[f"avg_{direction}"] = (np.concatenate([v[direction] for v in per_bench.values()]),
-                                   weights)
+        for direction in task.directions:
+            scores = per_query_ndcg(read_trec_run(runs[bench] / f"{direction}.trec"),
+                                    task.judged(direction))
+            qids = sorted(scores)
+            per_bench[bench][direction] = (qids, np.array([scores[q] for q in qids]))
+    out: Scores = {f"{b}/{d}": (v, np.ones(len(v))) for b, ds in per_bench.items()
+                   for d, (_, v) in ds.items()}
+    measured = {d: [b for b in per_bench if d in per_bench[b]] for d in DIRECTIONS}
+    for d, benches in measured.items():
+        if benches:
+            values = [per_bench[b][d][1] for b in benches]
+            out[f"avg_{d}"] = (np.concatenate(values), np.concatenate(
+                [np.full(len(v), 1 / (len(benches) * len(v))) for v in values]))
     for name, (x, y) in (("clir_ovr", CLIR), ("mono_ovr", MONO)):
-        out[name] = ((out[f"avg_{x}"][0] + out[f"avg_{y}"][0]) / 2, weights)
+        if measured[x] and measured[y]:
+            out[name] = ovr_units(per_bench, x, y, len(measured[x]), len(measured[y]))
     return out
+
+
+def ovr_units(per_bench: dict[str, dict[str, tuple[list[str], np.ndarray]]], x: str, y: str,
+              bx: int, by: int) -> tuple[np.ndarray, np.ndarray]:
+    """The units (values, weights) whose weighted mean is the mean of the AVGs of directions
+    `x` and `y`, measured on `bx` and `by` benchmarks."""
+    values, weights = [], []
+    for ds in per_bench.values():
+        if x in ds and y in ds and ds[x][0] == ds[y][0]:
+            n = len(ds[x][1])
+            if bx == by:  # the mean of the two scores, each benchmark's queries 1 / (B n)
+                values.append((ds[x][1] + ds[y][1]) / 2)
+            else:
+                values.append((ds[x][1] / bx + ds[y][1] / by) / (1 / bx + 1 / by))
+            weights.append(np.full(n, (1 / bx + 1 / by) / (2 * n)))
+            continue
+        for d, b in ((x, bx), (y, by)):
+            if d in ds:
+                values.append(ds[d][1])
+                weights.append(np.full(len(ds[d][1]), 1 / (2 * b * len(ds[d][1]))))
+    return np.concatenate(values), np.concatenate(weights)
 
 
 def weighted_mean(values: np.ndarray, weights: np.ndarray, axis: int = -1) -> np.ndarray:

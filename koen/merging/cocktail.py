@@ -21,6 +21,7 @@ from sentence_transformers import SentenceTransformer
 from koen.config.schema import CocktailData
 from koen.data.tables import read_table
 from koen.evaluation.metrics import read_qrels
+from koen.models.load import load_model
 from koen.models.precision import autocast, resolve
 
 SCALE = 20.0  # 1 / 0.05, LM-Cocktail's and the training loss's
@@ -49,18 +50,20 @@ def contrastive_loss(model: SentenceTransformer, queries: list[str], passages: l
                      batch_size: int, precision: str) -> float:
     """In-batch cross-entropy of each query against all the passages (its own is the label)."""
     with autocast(str(model.device), precision):
-        q = model.encode(queries, prompt_name="query", batch_size=batch_size,
+        q = model.encode(queries, prompt=model.prompts.get("query", ""), batch_size=batch_size,
                          convert_to_tensor=True, normalize_embeddings=True).float()
-        p = model.encode(passages, prompt_name="passage", batch_size=batch_size,
+        p = model.encode(passages, prompt=model.prompts.get("passage", ""),
+                         batch_size=batch_size,
                          convert_to_tensor=True, normalize_embeddings=True).float()
     scores = SCALE * q @ p.T  # (queries, passages)
     labels = torch.arange(len(queries), device=scores.device)
     return float(torch.nn.functional.cross_entropy(scores, labels))
 
 
-def model_losses(model_dir: Path, examples: Examples, data: CocktailData) -> dict[str, float]:
+def model_losses(model_dir: Path, examples: Examples, data: CocktailData,
+                 trust_remote_code: bool) -> dict[str, float]:
     """The model's loss per target (mean of the target's two directions)."""
-    model = SentenceTransformer(str(model_dir), device=data.device)
+    model = load_model(model_dir, data.device, trust_remote_code)
     precision = resolve(data.precision, data.device)
     return {target: float(np.mean([
         contrastive_loss(model, [e[f"query_{q}"] for e in examples],
@@ -74,9 +77,10 @@ def softmax_weights(losses: list[float], temperature: float) -> list[float]:
 
 
 def cocktail_weights(paths: list[Path], data: CocktailData, examples: int, temperature: float,
-                     seed: int) -> tuple[list[float], list[dict[str, float]]]:
+                     seed: int, trust_remote_code: bool) -> tuple[list[float],
+                                                                  list[dict[str, float]]]:
     """Each model's weight and its losses per target."""
     chosen = dev_examples(data, examples, seed)
-    losses = [model_losses(p, chosen, data) for p in paths]
+    losses = [model_losses(p, chosen, data, trust_remote_code) for p in paths]
     return softmax_weights([float(np.mean(list(x.values()))) for x in losses],
                            temperature), losses

@@ -20,6 +20,7 @@ from sentence_transformers import SentenceTransformer
 from koen.config.schema import BASE, MergeDirs, Recipe
 from koen.merging.cocktail import cocktail_weights
 from koen.merging.methods import LIBRARY, LIBRARY_NEEDS_BASE, METHODS, NEEDS_BASE
+from koen.models.load import load_model
 from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import MERGE_INFO, TRAIN_INFO
 
@@ -92,11 +93,11 @@ def merge_models(method: str, models: list[str], weights: list[float],
 
 
 def library_merge(method: str, models: list[str], parameters: dict[str, Any], paths: list[Path],
-                  base: Path | None, out: Path) -> dict:
+                  base: Path | None, out: Path, trust_remote_code: bool) -> dict:
     """A sentence-transformers/mergekit method (`SentenceTransformer.merge`) into `out`."""
     check_compatible(paths + ([base] if base else []))
-    loaded = [SentenceTransformer(str(p), device="cpu") for p in [*paths, *([base] if base
-                                                                              else [])]]
+    loaded = [load_model(p, "cpu", trust_remote_code) for p in [*paths, *([base] if base
+                                                                          else [])]]
     # Training fills in generation ids that base lacks (null); sentence-transformers refuses
     # models whose configs differ at all, and an encoder never reads them.
     first = loaded[0][0].auto_model.config
@@ -125,19 +126,20 @@ def merge_experiment(recipe: Recipe, experiment: Path, dirs: MergeDirs) -> dict:
     return merge(recipe, paths, base, experiment, keep_train_info=True)
 
 
-def merge_recipe(name: str, recipe: Recipe, dirs: MergeDirs, seed: int) -> dict:
+def merge_recipe(name: str, recipe: Recipe, dirs: MergeDirs, seed: int,
+                 trust_remote_code: bool) -> dict:
     """Merge the models of recipe `name` into `dirs.out_dir / name` (cocktail: with the
     weights its examples give, recorded with each model's losses)."""
     paths = [resolve(m, dirs) for m in recipe.models]
     base = dirs.base if recipe.method in NEEDS_BASE | LIBRARY_NEEDS_BASE else None
     if recipe.method in LIBRARY:
         return library_merge(recipe.method, recipe.models, recipe.parameters or {}, paths, base,
-                             dirs.out_dir / name)
+                             dirs.out_dir / name, trust_remote_code)
     if recipe.method != "cocktail":
         return merge(recipe, paths, base, dirs.out_dir / name)
     check_compatible(paths)
     weights, losses = cocktail_weights(paths, dirs.cocktail, recipe.examples, recipe.temperature,
-                                       seed)
+                                       seed, trust_remote_code)
     print("cocktail weights: " + ", ".join(f"{m} {w:.3f}" for m, w in
                                            zip(recipe.models, weights, strict=True)))
     return merge_models("cocktail", recipe.models, weights,

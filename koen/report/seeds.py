@@ -10,30 +10,31 @@ but that flips sign on another seed is not one to build on.
 
 from __future__ import annotations
 
-import json
 import statistics
 from pathlib import Path
 
 from koen.config.schema import seed_system
+from koen.evaluation.metrics import load_system
 
 Metrics = dict[str, dict[str, float]]
 MEASURES = {"clir_ovr": "CLIR OVR", "mono_ovr": "Mono OVR"}
 Spread = dict[str, object]  # {"values": {seed: value}, "mean": float, "sd": float | None}
 
 
-def load_seed_metrics(eval_dir: Path, seeds: list[int], names: list[str],
-                      first: Metrics) -> dict[int, Metrics]:
+def load_seed_metrics(eval_dir: Path, seeds: list[int], names: list[str], first: Metrics,
+                      benchmarks: list[str]) -> dict[int, Metrics]:
     """seed -> system -> metrics: the first seed's are the report's own (`first`), further
-    seeds' are read from `<eval_dir>/seeds/s<seed>/<name>.json`."""
+    seeds' are read from `<eval_dir>/<benchmark>/seeds/s<seed>/<name>.json`."""
     out = {seeds[0]: {n: first[n] for n in names}}
     for seed in seeds[1:]:
         found = {}
         for name in names:
-            path = eval_dir / f"{seed_system(seed, name)}.json"
-            if not path.is_file():
-                raise SystemExit(f"no metrics of {name} with training seed {seed} ({path}): run "
-                                 f"its stage (dvc repro seed@{seed})")
-            found[name] = json.loads(path.read_text(encoding="utf-8"))
+            metrics = load_system(eval_dir, seed_system(seed, name), benchmarks)
+            if metrics is None:
+                raise SystemExit(f"no metrics of {name} with training seed {seed} in "
+                                 f"{eval_dir}: run its stages (dvc repro seed_eval@{seed}-"
+                                 f"{benchmarks[0]})")
+            found[name] = metrics
         out[seed] = found
     return out
 

@@ -25,7 +25,8 @@ from koen.models.precision import DTYPES, autocast
 def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, batch_size: int,
            precision: str, progress: bool = True, normalize: bool = True) -> np.ndarray:
     """Float32 embeddings (n, dim) of `texts`, in their order (unit length unless `normalize`
-    is off), with the model's prompt `prompt_name` ("query" or "passage") prepended.
+    is off), with the model's prompt `prompt_name` ("query" or "passage") prepended (none if
+    the model has no such prompt, as bge-m3).
 
     `precision` (resolved: fp32, bf16, fp16) is the autocast of the forward pass; the vectors
     are returned, and normalised, in fp32.
@@ -34,10 +35,7 @@ def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, b
     characters, but a Korean passage has about half the characters of its English twin for the
     same number of tokens, so in a mixed pool character order pads far more.
     """
-    if prompt_name not in model.prompts:
-        raise ValueError(f"model has no prompt {prompt_name!r}; its prompts: "
-                         f"{', '.join(model.prompts) or 'none'}")
-    prompt = model.prompts[prompt_name]
+    prompt = model.prompts.get(prompt_name, "")
     ids = model.tokenizer([prompt + t for t in texts], truncation=True,
                           max_length=model.max_seq_length)["input_ids"]
     order = np.argsort([-len(x) for x in ids], kind="stable")
@@ -47,7 +45,7 @@ def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, b
           lowered_linears(model, precision), autocast(str(model.device), precision)):
         for start in range(0, len(texts), batch_size):
             batch = order[start:start + batch_size]
-            emb = model.encode([texts[i] for i in batch], prompt_name=prompt_name,
+            emb = model.encode([texts[i] for i in batch], prompt=prompt,
                                batch_size=len(batch), convert_to_numpy=True,
                                show_progress_bar=False).astype(np.float32)
             if normalize:

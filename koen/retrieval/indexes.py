@@ -1,7 +1,8 @@
-"""Search indexes over the passages of one split, per language and for both together.
+"""Search indexes over one benchmark's passages, per language and for both together.
 
-A dense model encodes every passage of the split once (both languages in one pass) and the
-vectors go into three exact FAISS indexes (see `dense`). BM25 builds three Lucene indexes: `ko`
+A dense model encodes every passage of the benchmark once (both languages in one pass) and the
+vectors go into exact FAISS indexes (see `dense`): one per corpus language, and `multi` over
+both where the benchmark is parallel. BM25 builds three Lucene indexes: `ko`
 with Anserini's `-language ko` (Lucene's CJKAnalyzer, overlapping Hangul bigrams: Nori is not in
 Anserini's jar and a morphological pre-tokeniser such as kiwipiepy is not a dependency; on the
 test split bigrams give ko-ko nDCG@10 49.6 where whitespace-separated words give 30.7, since
@@ -14,8 +15,9 @@ The Shift system (`index.shift`, see `shift`) is a model's dense indexes with Ko
 vectors minus alpha times the Korean language vector, estimated on parallel pairs of another
 split than the indexed one; English passages and all queries are untouched.
 
-Each index directory also holds `manifest.json`: what it was built from (model weights and
-corpus digests, counts). It is deterministic, so later stages can key their results on it.
+Indexes of system S on benchmark B lie in `<index.out_dir>/B/S/{ko,en,multi}`. Each also holds
+`manifest.json`: what it was built from (model weights and corpus digests, counts). It is
+deterministic, so later stages can key their results on it.
 """
 
 from __future__ import annotations
@@ -29,16 +31,17 @@ from pathlib import Path
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
-from koen.config.parse import KeyedSection, ParamsError
+from koen.config.parse import ParamsError
 from koen.config.schema import IndexParams
+from koen.data.benchmarks import CORPUS, read_card
 from koen.data.tables import read_table
+from koen.models.load import load_model
 from koen.models.precision import resolve
 from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import files_digest, model_digest
 from koen.retrieval import bm25, dense, shift
 
 LANGS = ("ko", "en")
-POOLS = ("ko", "en", "multi")
 SPARSE = "bm25"
 SHIFT = "shift"
 RESERVED = (SPARSE, "hybrid")  # names of systems that are not a model directory
@@ -55,12 +58,18 @@ class Passage:
     text: str
 
 
-def load_passages(corpus: Path, split: str) -> list[Passage]:
-    rows = read_table(corpus, CORPUS_COLUMNS).filter(lambda r: r["split"] == split)
+def load_passages(corpus: Path) -> list[Passage]:
+    """Every passage of a benchmark's corpus (`<benchmark.out_dir>/<name>/corpus.parquet`)."""
+    rows = read_table(corpus, CORPUS_COLUMNS)
     passages = [Passage(r["doc_id"], r["lang"], r["page"], r["text"]) for r in rows]
     if not passages:
-        raise ParamsError(f"params.yaml: no passages of split {split!r} in {corpus}")
+        raise ParamsError(f"{corpus}: no passages; convert the benchmark again (dvc repro)")
     return passages
+
+
+def pools(card: dict) -> tuple[str, ...]:
+    """The indexes a benchmark gets: each corpus language, and `multi` where it is parallel."""
+    return (*card["corpus_languages"], *(("multi",) if card["multi"] else ()))
 
 
 def in_pool(passage: Passage, pool: str) -> bool:
@@ -105,72 +114,69 @@ def shifted_vectors(raw: SentenceTransformer, passages: list[Passage], v_ko: np.
     return z
 
 
-def write_pools(passages: list[Passage], vectors: np.ndarray, out: Path) -> dict[str, int]:
-    """The three FAISS indexes (ko, en, multi) of one benchmark under `out`."""
+def write_pools(passages: list[Passage], vectors: np.ndarray, out: Path,
+                names: tuple[str, ...]) -> dict[str, int]:
+    """The FAISS indexes `names` (of ko, en, multi) of one benchmark under `out`."""
     counts = {}
-    for name in POOLS:
+    for name in names:
         rows = [i for i, x in enumerate(passages) if in_pool(x, name)]
         dense.write_index(out / name, [passages[i].doc_id for i in rows], vectors[rows])
         counts[name] = len(rows)
     return counts
 
 
-def build_dense(model_dir: Path, benchmarks: dict[str, list[Passage]], out: Path,
-                p: IndexParams, shift_seed: int | None = None) -> tuple[dict, dict | None]:
-    """Encode every benchmark's passages once and write its FAISS indexes under
-    `out/<benchmark>` (with the Shift correction when a `shift_seed` is given)."""
-    model = SentenceTransformer(str(model_dir), device=p.device)
+def build_dense(model_dir: Path, passages: list[Passage], names: tuple[str, ...], out: Path,
+                p: IndexParams, trust_remote_code: bool,
+                shift_seed: int | None = None) -> tuple[dict, dict | None]:
+    """Encode a benchmark's passages once and write its FAISS indexes under `out` (with the
+    Shift correction when a `shift_seed` is given)."""
+    model = load_model(model_dir, p.device, trust_remote_code)
     precision = resolve(p.precision, p.device)
     raw = shift.unnormalised(model)
     v_ko, record = (language_vector(raw, p, shift_seed) if shift_seed is not None
                     else (None, None))
-    counts = {}
-    for bench, passages in benchmarks.items():
-        start = time.perf_counter()
-        if v_ko is not None:
-            vectors = shifted_vectors(raw, passages, v_ko, p.shift.alpha, p.batch_size,
-                                      precision)
-        else:
-            vectors = dense.encode(model, [x.text for x in passages], "passage", p.batch_size,
-                                   precision)
-        seconds = time.perf_counter() - start
-        print(f"{bench}: encoded {len(passages)} passages in {seconds:.1f} s "
-              f"({len(passages) / seconds:.1f} passages/s)")
-        counts[bench] = write_pools(passages, vectors, out / bench)
-    return counts, record
+    start = time.perf_counter()
+    if v_ko is not None:
+        vectors = shifted_vectors(raw, passages, v_ko, p.shift.alpha, p.batch_size, precision)
+    else:
+        vectors = dense.encode(model, [x.text for x in passages], "passage", p.batch_size,
+                               precision)
+    seconds = time.perf_counter() - start
+    print(f"encoded {len(passages)} passages in {seconds:.1f} s "
+          f"({len(passages) / seconds:.1f} passages/s)")
+    return write_pools(passages, vectors, out, names), record
 
 
-def build_bm25(passages: list[Passage], out: Path) -> dict[str, int]:
+def build_bm25(passages: list[Passage], out: Path, names: tuple[str, ...]) -> dict[str, int]:
     # Absolute paths: Java resolves relative ones against the directory the JVM started in.
     return {name: bm25.build_index(((p.doc_id, p.text) for p in passages if in_pool(p, name)),
                                    (out / name).resolve(), BM25_ANALYZER[name])
-            for name in POOLS}
+            for name in names}
 
 
-def build(name: str, model_dir: Path | None, benchmarks: KeyedSection, p: IndexParams,
-          seed: int) -> dict:
-    """Build the indexes of system `name` on every benchmark, atomically under
-    `p.out_dir/name/<benchmark>`; returns the manifest."""
-    passages = {b: load_passages(benchmarks[b].corpus, benchmarks[b].split) for b in benchmarks}
-    manifest: dict = {"name": name, "benchmarks": {
-        b: {"corpus": files_digest(benchmarks[b].corpus), "split": benchmarks[b].split}
-        for b in benchmarks}}
-    with atomic_dir(p.out_dir / name) as tmp:
+def build(name: str, model_dir: Path | None, benchmark: str, bench_dir: Path, p: IndexParams,
+          seed: int, trust_remote_code: bool) -> dict:
+    """Build the indexes of system `name` on one benchmark (its converted folder `bench_dir`),
+    atomically under `p.out_dir/<benchmark>/<name>`; returns the manifest."""
+    card = read_card(bench_dir)
+    passages = load_passages(bench_dir / CORPUS)
+    names = pools(card)
+    manifest: dict = {"name": name, "benchmark": benchmark,
+                      "corpus": files_digest(bench_dir / CORPUS)}
+    with atomic_dir(p.out_dir / benchmark / name) as tmp:
         if name == SPARSE:
-            manifest |= {"kind": "bm25", "analyzers": BM25_ANALYZER}
-            for b, docs in passages.items():
-                manifest["benchmarks"][b]["docs"] = build_bm25(docs, tmp / b)
+            manifest |= {"kind": "bm25", "analyzers": {n: BM25_ANALYZER[n] for n in names},
+                         "docs": build_bm25(passages, tmp, names)}
         else:
             if model_dir is None or not (model_dir / "modules.json").is_file():
                 raise SystemExit(f"index: no sentence-transformers model at {model_dir}; "
                                  "build it first (dvc repro)")
-            counts, shift_record = build_dense(model_dir, passages, tmp, p,
-                                               shift_seed=seed if name == SHIFT else None)
+            docs, shift_record = build_dense(model_dir, passages, names, tmp, p,
+                                             trust_remote_code,
+                                             shift_seed=seed if name == SHIFT else None)
             manifest |= {"kind": "dense", "model_dir": str(model_dir),
-                         "model": model_digest(model_dir),
+                         "model": model_digest(model_dir), "docs": docs,
                          "precision": resolve(p.precision, p.device)}
-            for b, c in counts.items():
-                manifest["benchmarks"][b]["docs"] = c
             if shift_record:
                 manifest["shift"] = shift_record
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

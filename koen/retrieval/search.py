@@ -3,12 +3,13 @@
     python -m koen.retrieval.search "표 삽입"                                  # dense, base model
     python -m koen.retrieval.search --model kokoen --method hybrid --k 5 "insert a table"
 
-Every method searches the pool of both languages, so the answer shows which language a model
-prefers. dense: the model's `multi` FAISS index, the query encoded with its "query" prompt.
-bm25: the `multi` Lucene index, both languages under one analyzer: one set of collection
-statistics makes a Korean and an English passage's scores comparable, where merging the two
-per-language indexes would rank by scores from different statistics (or, by rank, put each
-index's first hit level however weak it is). hybrid: reciprocal rank fusion of the two.
+Every method searches the pool of both languages (of a parallel benchmark), so the answer shows
+which language a model prefers. dense: the model's `multi` FAISS index, the query encoded with
+its "query" prompt. bm25: the `multi` Lucene index, both languages under one analyzer: one set
+of collection statistics makes a Korean and an English passage's scores comparable, where
+merging the two per-language indexes would rank by scores from different statistics (or, by
+rank, put each index's first hit level however weak it is). hybrid: reciprocal rank fusion of
+the two. A one-language benchmark has one pool: its language's.
 """
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sentence_transformers import SentenceTransformer
-
 from koen.config.schema import load
+from koen.data.benchmarks import CORPUS
 from koen.evaluation.metrics import Run, doc_lang, ranked
+from koen.models.load import load_model
 from koen.models.precision import resolve
 from koen.retrieval import bm25, dense
 from koen.retrieval.fusion import rrf
@@ -29,30 +30,37 @@ METHODS = ("dense", "bm25", "hybrid")
 CANDIDATES = 100  # per system before fusion
 
 
-def dense_hits(index_dir: Path, bench: str, query: str, k: int, device: str,
-               precision: str) -> Run:
-    model = SentenceTransformer(read_manifest(index_dir)["model_dir"], device=device)
+def pool(index_dir: Path) -> Path:
+    """The index of both languages, or the one language a one-language benchmark has."""
+    return next(index_dir / n for n in ("multi", "ko", "en") if (index_dir / n).is_dir())
+
+
+def dense_hits(index_dir: Path, query: str, k: int, device: str, precision: str,
+               trust_remote_code: bool) -> Run:
+    model = load_model(read_manifest(index_dir)["model_dir"], device, trust_remote_code)
     vector = dense.encode(model, [query], "query", 1, resolve(precision, device), progress=False)
-    return dense.search(index_dir / bench / "multi", ["q"], vector, k)
+    return dense.search(pool(index_dir), ["q"], vector, k)
 
 
-def bm25_hits(index_dir: Path, bench: str, query: str, k: int) -> Run:
-    hits = bm25.search((index_dir / bench / "multi").resolve(), {"q": query}, k,
-                       BM25_ANALYZER["multi"], threads=1)  # absolute: the JVM keeps its own cwd
+def bm25_hits(index_dir: Path, query: str, k: int) -> Run:
+    where = pool(index_dir)
+    hits = bm25.search(where.resolve(), {"q": query}, k, BM25_ANALYZER[where.name],
+                       threads=1)  # absolute: the JVM keeps its own cwd
     return {"q": dict(hits["q"])}
 
 
-def search(query: str, method: str, model: str, k: int, rrf_k: int, indexes: Path, bench: str,
-           device: str, precision: str) -> list[tuple[str, float]]:
-    """Top-`k` (docid, score) in benchmark `bench`'s pool of both languages, best first."""
+def search(query: str, method: str, model: str, k: int, rrf_k: int, indexes: Path,
+           device: str, precision: str, trust_remote_code: bool) -> list[tuple[str, float]]:
+    """Top-`k` (docid, score) in one benchmark's pool (`indexes`: its index folder, of both
+    languages where it is parallel), best first."""
     if method == "dense":
-        run = dense_hits(indexes / model, bench, query, k, device, precision)
+        run = dense_hits(indexes / model, query, k, device, precision, trust_remote_code)
     elif method == "bm25":
-        run = bm25_hits(indexes / SPARSE, bench, query, k)
+        run = bm25_hits(indexes / SPARSE, query, k)
     else:
-        run = rrf([dense_hits(indexes / model, bench, query, CANDIDATES, device,
-                              precision),
-                   bm25_hits(indexes / SPARSE, bench, query, CANDIDATES)], rrf_k, CANDIDATES, k)
+        run = rrf([dense_hits(indexes / model, query, CANDIDATES, device, precision,
+                              trust_remote_code),
+                   bm25_hits(indexes / SPARSE, query, CANDIDATES)], rrf_k, CANDIDATES, k)
     docs = run["q"]
     return [(d, docs[d]) for d in ranked(docs)[:k]]
 
@@ -72,10 +80,10 @@ def main(argv: list[str] | None = None) -> None:
     bench = args.benchmark or next(iter(params.benchmarks))
     if bench not in params.benchmarks:
         parser.error(f"unknown benchmark {bench!r}; known: {', '.join(params.benchmarks)}")
-    b, p = params.benchmarks[bench], params.index
-    passages = {x.doc_id: x for x in load_passages(b.corpus, b.split)}
-    hits = search(args.query, args.method, args.model, args.k, args.rrf_k, p.out_dir, bench,
-                  p.device, p.precision)
+    p = params.index
+    passages = {x.doc_id: x for x in load_passages(params.benchmark.out_dir / bench / CORPUS)}
+    hits = search(args.query, args.method, args.model, args.k, args.rrf_k, p.out_dir / bench,
+                  p.device, p.precision, params.base_model.trust_remote_code)
     if not hits:
         print("no results")
     for rank, (docid, score) in enumerate(hits, start=1):

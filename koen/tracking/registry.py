@@ -14,8 +14,8 @@ import mlflow
 import sentence_transformers
 import torch
 from mlflow import MlflowClient
-from sentence_transformers import SentenceTransformer
 
+from koen.models.load import load_model
 from koen.repro.atomic import write_json
 from koen.repro.provenance import model_digest
 from koen.tracking.mlflow_log import experiment_id, fail_fast, short, tracking_uri
@@ -41,7 +41,7 @@ def existing_version(client: MlflowClient, registered: str, key: str) -> str | N
 
 
 def register(system: str, model_dir: Path, registered: str, alias: str | None,
-             metrics: dict[str, float]) -> dict:
+             metrics: dict[str, float], trust_remote_code: bool) -> dict:
     """Log `model_dir` as a sentence-transformers MLflow model, register it as a version of
     `registered` (unless those weights are there already) and point `alias` at it."""
     key = f"register/{model_digest(model_dir)}"
@@ -59,7 +59,7 @@ def register(system: str, model_dir: Path, registered: str, alias: str | None,
             mlflow.log_metrics({k: v for k, v in metrics.items() if k in ("clir_ovr",
                                                                             "mono_ovr")})
             logged = mlflow.sentence_transformers.log_model(
-                SentenceTransformer(str(model_dir), device="cpu"), name="model",
+                load_model(model_dir, "cpu", trust_remote_code), name="model",
                 pip_requirements=[f"sentence-transformers=={sentence_transformers.__version__}",
                                   f"torch=={torch.__version__.split('+')[0]}"])
             version = mlflow.register_model(logged.model_uri, registered).version
@@ -72,7 +72,7 @@ def register(system: str, model_dir: Path, registered: str, alias: str | None,
 
 
 def register_all(metrics: Metrics, merges: list[str], systems: dict[str, Path], name: str,
-                 alias: str, also: list[str], out: Path) -> list[dict]:
+                 alias: str, also: list[str], out: Path, trust_remote_code: bool) -> list[dict]:
     """Register the best merge (with `alias`) and the `also` systems; write what was done to
     `out`. MLflow being unreachable is reported there and on stderr, not raised."""
     best = best_merge(metrics, merges)
@@ -82,7 +82,7 @@ def register_all(metrics: Metrics, merges: list[str], systems: dict[str, Path], 
         try:
             with fail_fast():
                 done.append(register(system, systems[system], registered, tag,
-                                     metrics.get(system, {})))
+                                     metrics.get(system, {}), trust_remote_code))
         except Exception as err:  # tracking never fails the pipeline
             reason = short(f"{type(err).__name__}: {err}")
             print(f"register: could not register {system} in {tracking_uri()} ({reason}); "

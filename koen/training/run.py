@@ -74,7 +74,8 @@ def find_reusable(grid_dir: Path, print_: str) -> Path | None:
 
 
 def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init: Path,
-               output: Path, checkpoints: Path, print_: str) -> dict[str, Any]:
+               output: Path, checkpoints: Path, print_: str,
+               trust_remote_code: bool) -> dict[str, Any]:
     """Everything `run_training` needs, as JSON-able values (it may run under torchrun)."""
     triplets = read_table(p.data, TRIPLET_COLUMNS).to_list()
     if method == "align":
@@ -95,6 +96,7 @@ def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init
         "fingerprint": print_,
         "checkpoint_steps": p.checkpoint_steps,
         "release_memory": p.release_memory,  # not in the fingerprint: the same weights
+        "trust_remote_code": trust_remote_code,  # how to load the model, not what it learns
     }
 
 
@@ -120,7 +122,7 @@ def run_distributed(spec: dict[str, Any], devices: int, workdir: Path) -> dict[s
 
 
 def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path, slot: str,
-          grid: list[str], pending: Path) -> dict[str, Any]:
+          grid: list[str], pending: Path, trust_remote_code: bool) -> dict[str, Any]:
     """Train (or reuse) one model into `out`; `slot` names it (`grid/kokoen`, `experiment`)."""
     if method == "contrastive":
         compositions.parse(composition)  # fail before any work on a bad name
@@ -140,7 +142,8 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
             shutil.copytree(reuse, tmp, dirs_exist_ok=True)
             result = {**json.loads((reuse / TRAIN_INFO).read_text()), "reused_from": str(reuse)}
         else:
-            spec = train_spec(p, method, composition, seed, init, tmp, checkpoints, print_)
+            spec = train_spec(p, method, composition, seed, init, tmp, checkpoints, print_,
+                              trust_remote_code)
             result = (run_distributed(spec, p.devices, Path(work)) if p.devices > 1
                       else run_training(spec))
         info = {

@@ -30,6 +30,7 @@ from transformers import TrainerCallback
 from transformers.modeling_layers import GradientCheckpointingLayer
 
 from koen.config.schema import Attention
+from koen.models.load import load_model
 from koen.models.precision import device_type
 from koen.repro.seeding import seed_everything
 from koen.training.alignment_loss import CrossLingualAlignmentLoss
@@ -235,8 +236,8 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         (checkpoints / FINGERPRINT).write_text(spec["fingerprint"])
     device = spec["device"]
     distributed = int(os.environ.get("WORLD_SIZE", 1)) > 1
-    model = SentenceTransformer(spec["init"], device=device,
-                                model_kwargs={"attn_implementation": spec["attn_implementation"]})
+    model = load_model(spec["init"], device, spec["trust_remote_code"],
+                       model_kwargs={"attn_implementation": spec["attn_implementation"]})
     model.max_seq_length = spec["max_seq_length"]
     if spec["freeze_embeddings"]:
         model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
