@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from koen.evaluation.evaluate import load_queries  # noqa: E402
-from koen.evaluation.metrics import Run, in_language, ir_metrics, read_qrels  # noqa: E402
+from koen.data.benchmarks import CORPUS, load_task  # noqa: E402
+from koen.evaluation.metrics import Run, in_language, ir_metrics  # noqa: E402
 from koen.retrieval import bm25  # noqa: E402  (sets up the Java 21 runtime before pyserini)
 from koen.retrieval.indexes import load_passages  # noqa: E402
 
@@ -53,11 +53,11 @@ def cjk_run(docs: dict[str, str], queries: dict[str, str], out: Path) -> Run:
 
 
 def main() -> None:
-    prepared = ROOT / "data/prepared"
-    qrels = read_qrels(prepared / "qrels.test.txt")
-    queries = {q: t["ko"] for q, t in load_queries(prepared / "queries.parquet", qrels).items()}
-    docs = {p.doc_id: p.text for p in load_passages(prepared / "corpus.parquet", "test")
-            if p.lang == "ko"}
+    bench = ROOT / "data/benchmarks/lohelp"  # dvc repro benchmark@lohelp
+    task = load_task(bench)
+    qrels = task.qrels
+    queries = task.texts("ko")
+    docs = {p.doc_id: p.text for p in load_passages(bench / CORPUS) if p.lang == "ko"}
     variants: dict[str, Callable[[Path], Run]] = {
         "cjk bigrams": lambda out: cjk_run(docs, queries, out),
         "whitespace": lambda out: pretokenized_run(docs, queries, out, lambda t: t),

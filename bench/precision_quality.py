@@ -4,8 +4,9 @@
     python bench/precision_quality.py --fp32 ../main --fp32-of-record [--out ...]
 
 The fp32 side is a copy of this repository with `train.precision`, `index.precision` and
-`evaluate.precision` set to fp32 in params.yaml, and `dvc repro evaluate@<system>` run for each
-system to compare (training, indexing and evaluation all in fp32; same data, seeds and code).
+`evaluate.precision` set to fp32 in params.yaml, and `dvc repro` of each system's evaluate
+stages (e.g. `evaluate_grid@koenen-lohelp evaluate_grid@koenen-belebele`) for each system to
+compare (training, indexing and evaluation all in fp32; same data, seeds and code).
 With `--fp32-of-record` it is a checkout whose committed run is fp32 although its lock says
 `auto` (a run of a machine without native bf16): its lock cannot show that, so every system
 evaluated here is compared. For every system evaluated on both sides: nDCG@10 per benchmark
@@ -19,7 +20,6 @@ a fresh one has only its metrics). Writes the figures to metrics/bench/<out>.jso
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -54,11 +54,20 @@ def train_stage(name: str) -> str:
     return "train_experiment" if name == "experiment" else f"train@{name}"
 
 
-def ran_in_fp32(copy: Path, name: str) -> bool:
+def stage_names(step: str, name: str, params) -> list[str]:  # noqa: ANN001
+    """The `index` or `evaluate` stages of system `name`, one per benchmark."""
+    kind = ("base" if name == "base" else "experiment" if name == "experiment"
+            else "grid" if name in params.grid else "merge")
+    fan = "" if kind in ("base", "experiment") else f"{name}-"
+    return [f"{step}_{kind}@{fan}{b}" for b in params.benchmarks]
+
+
+def ran_in_fp32(copy: Path, name: str, params) -> bool:  # noqa: ANN001
     """Whether the copy's dvc.lock says `name` was trained (if it is), weighted (an LM-Cocktail
     merge), indexed and evaluated in fp32: its metrics file alone may still be the bf16 one
     from git."""
-    needed = {f"index@{name}": "index.precision", f"evaluate@{name}": "evaluate.precision"}
+    needed = {stage: f"{step}.precision" for step in ("index", "evaluate")
+              for stage in stage_names(step, name, params)}
     if lock_value(copy, train_stage(name), "train.precision") is not None:
         needed[train_stage(name)] = "train.precision"
     if lock_value(copy, f"merge@{name}", f"merges.{name}.method") == "cocktail":
@@ -80,17 +89,19 @@ def compare_sides(params, sides: dict[str, Path], systems: list[str]) -> dict[st
     difference, the per-step training loss of a grid model on both sides (same batches), and
     the Holm-corrected p of a paired permutation test of each OVR over queries (where both
     checkouts hold every system's TREC runs)."""
-    from koen.evaluation.metrics import read_qrels
+    from koen.data.benchmarks import load_task
+    from koen.evaluation.metrics import load_system
     from koen.evaluation.significance import compare, system_scores
 
     (a, a_dir), (b, b_dir) = sides.items()
     eval_dir, runs_dir = params.evaluate.out_dir, params.evaluate.runs_dir
     keys = figures(params)
-    qrels = {n: read_qrels(ROOT / params.benchmarks[n].qrels) for n in params.benchmarks}
+    benchmarks = list(params.benchmarks)
+    tasks = {n: load_task(ROOT / params.benchmark.out_dir / n) for n in benchmarks}
     scores, rows = {}, {}
     for name in systems:
-        first = json.loads((a_dir / eval_dir / f"{name}.json").read_text())
-        second = json.loads((b_dir / eval_dir / f"{name}.json").read_text())
+        first = load_system(a_dir / eval_dir, name, benchmarks)
+        second = load_system(b_dir / eval_dir, name, benchmarks)
         diffs = [first[k] - second[k] for k in keys]
         rows[name] = {a: {k: first[k] for k in [*keys, *OVRS]},
                       b: {k: second[k] for k in [*keys, *OVRS]},
@@ -104,12 +115,14 @@ def compare_sides(params, sides: dict[str, Path], systems: list[str]) -> dict[st
                 "mean_abs_step_diff": round(float(np.mean(np.abs(a_loss - b_loss))), 4),
                 f"{a}_last_quarter": round(float(np.mean(a_loss[-last:])), 4),
                 f"{b}_last_quarter": round(float(np.mean(b_loss[-last:])), 4)}
-    if not all((d / runs_dir / n).is_dir() for d in (a_dir, b_dir) for n in systems):
+    if not all((d / runs_dir / t / n).is_dir() for d in (a_dir, b_dir) for n in systems
+               for t in tasks):
         print(f"no permutation tests: a side lacks the TREC runs ({runs_dir}) of a system")
         return rows
     for name in systems:
-        scores[f"{a}:{name}"] = system_scores(a_dir / runs_dir / name, qrels)
-        scores[f"{b}:{name}"] = system_scores(b_dir / runs_dir / name, qrels)
+        for label, side in ((a, a_dir), (b, b_dir)):
+            scores[f"{label}:{name}"] = system_scores(
+                {t: side / runs_dir / t / name for t in tasks}, tasks)
     tests = compare([(f"{a} vs {b}", f"{a}:{n}", f"{b}:{n}") for n in systems],
                     {k: {m: v[m] for m in OVRS} for k, v in scores.items()},
                     params.report.resamples, params.seed)
@@ -160,10 +173,12 @@ def main() -> None:
     args = ap.parse_args()
 
     from koen.config.schema import load
+    from koen.evaluation.metrics import load_system
 
     params = load()
-    systems = [n for n in params.systems if (ROOT / params.evaluate.out_dir / f"{n}.json").exists()
-               and (args.fp32_of_record or ran_in_fp32(args.fp32, n))]
+    systems = [n for n in params.system_names()
+               if load_system(ROOT / params.evaluate.out_dir, n, list(params.benchmarks))
+               and (args.fp32_of_record or ran_in_fp32(args.fp32, n, params))]
     if not systems:
         raise SystemExit(f"no system of {args.fp32 / 'dvc.lock'} was trained, indexed and "
                          "evaluated in fp32 and evaluated here")

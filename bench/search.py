@@ -53,10 +53,9 @@ def main() -> None:
     # isort: split
     from pyserini.search.faiss import FaissSearcher
 
-    passages = [p for p in load_passages(ROOT / "data/prepared/corpus.parquet", "test")
-                if in_pool(p, "multi")]
-    queries = Dataset.from_parquet(str(ROOT / "data/prepared/queries.parquet"))
-    queries = [r for r in queries if r["split"] == "test"][: args.queries]
+    bench = ROOT / "data/benchmarks/lohelp"  # dvc repro benchmark@lohelp
+    passages = [p for p in load_passages(bench / "corpus.parquet") if in_pool(p, "multi")]
+    queries = Dataset.from_parquet(str(bench / "queries.parquet")).to_list()[: args.queries]
     texts = {f"{r['qid']}-{lang}": r[lang] for r in queries for lang in ("ko", "en")}
     qids = list(texts)
     rng = np.random.default_rng(0)

@@ -3,11 +3,12 @@
     python bench/significance.py [--system koenen] [--reference base] [--resamples 10000]
 
 For each of the report's measures of one comparison (per benchmark and direction, AVGs, OVRs,
-from the evaluate stage's runs under evaluate.runs_dir: `dvc repro evaluate@koenen
-evaluate@base` first), times our paired permutation test and BCa interval against
-`scipy.stats.permutation_test` and `scipy.stats.bootstrap` with the same resamples, and prints
-both p-values and intervals beside each other. Ours shares one resampling plan per query count
-across tests, as the report does; its first call pays for drawing it, and so it counts here.
+from the evaluate stages' runs under evaluate.runs_dir: `dvc repro evaluate_grid@koenen-lohelp
+evaluate_base@lohelp` and the belebele ones first), times our paired permutation test and BCa
+interval against `scipy.stats.permutation_test` and `scipy.stats.bootstrap` with the same
+resamples, and prints both p-values and intervals beside each other. Ours shares one
+resampling plan per query count across tests, as the report does; its first call pays for
+drawing it, and so it counts here.
 Writes metrics/bench/significance.json.
 """
 
@@ -34,7 +35,7 @@ def main() -> None:
     from scipy import stats
 
     from koen.config.schema import load
-    from koen.evaluation.metrics import read_qrels
+    from koen.data.benchmarks import load_task
     from koen.evaluation.significance import (
         bootstrap_ci,
         paired_permutation,
@@ -44,12 +45,14 @@ def main() -> None:
 
     params = load()
     runs = ROOT / params.evaluate.runs_dir
+    tasks = {b: load_task(ROOT / params.benchmark.out_dir / b) for b in params.benchmarks}
     for name in (args.system, args.reference):
-        if not (runs / name).is_dir():
-            raise SystemExit(f"no runs of {name} under {runs}: dvc repro evaluate@{name}")
-    qrels = {b: read_qrels(ROOT / params.benchmarks[b].qrels) for b in params.benchmarks}
-    ours_scores = system_scores(runs / args.system, qrels)
-    reference = system_scores(runs / args.reference, qrels)
+        for b in tasks:
+            if not (runs / b / name).is_dir():
+                raise SystemExit(f"no runs of {name} under {runs / b}: dvc repro (its "
+                                 "evaluate_* stages)")
+    ours_scores = system_scores({b: runs / b / args.system for b in tasks}, tasks)
+    reference = system_scores({b: runs / b / args.reference for b in tasks}, tasks)
     seed, n = params.seed, args.resamples
     spent = {"ours": 0.0, "scipy": 0.0}
     rows = {}

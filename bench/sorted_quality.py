@@ -4,7 +4,8 @@
                                    [--out sorted_forward_quality]
 
 Two copies of this repository, the same but for `train.sorted_forward` (the default 8 in one,
-null in the other), each with `dvc repro evaluate@<system>` run for the systems to compare.
+null in the other), each with `dvc repro` of the systems' evaluate stages
+(`evaluate_grid@<code>-<benchmark>`) run for the systems to compare.
 Compares every system both copies' dvc.lock show trained with their own setting, indexed and
 evaluated in the same precision: nDCG@10 per benchmark and direction, the OVRs (paired
 permutation test over queries, Holm over the systems) and the training loss step by step, as
@@ -23,14 +24,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import record  # noqa: E402  (bench/record.py)
-from precision_quality import compare_sides, figures, lock_value, show, train_stage  # noqa: E402
+from precision_quality import (  # noqa: E402
+    compare_sides,
+    figures,
+    lock_value,
+    show,
+    stage_names,
+    train_stage,
+)
 
 
-def comparable(sorted_copy: Path, library_copy: Path, name: str) -> bool:
+def comparable(sorted_copy: Path, library_copy: Path, name: str, params) -> bool:  # noqa: ANN001
     """Whether `name` was trained with sorted forwards in one copy and the library's in the
     other, and trained, indexed and evaluated in the same precision in both."""
     train = train_stage(name)
-    stages = {train: "train", f"index@{name}": "index", f"evaluate@{name}": "evaluate"}
+    stages = {train: "train"} | {stage: step for step in ("index", "evaluate")
+                                 for stage in stage_names(step, name, params)}
     same = all(lock_value(sorted_copy, stage, f"{section}.precision")
                == lock_value(library_copy, stage, f"{section}.precision") is not None
                for stage, section in stages.items())
@@ -49,7 +58,7 @@ def main() -> None:
     from koen.config.schema import load
 
     params = load()
-    systems = [n for n in params.grid if comparable(args.sorted, args.library, n)]
+    systems = [n for n in params.grid if comparable(args.sorted, args.library, n, params)]
     if not systems:
         raise SystemExit(f"no grid model of {args.sorted} and {args.library} was trained with "
                          "sorted and with the library's forwards and evaluated in both")

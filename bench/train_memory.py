@@ -156,7 +156,7 @@ def main() -> None:
     p.release_memory = p.release_memory or args.release_memory
     with tempfile.TemporaryDirectory() as tmp:
         spec = train_spec(p, "contrastive", args.composition, p.seed, p.base, Path(tmp) / "model",
-                          Path(tmp) / "checkpoints", "bench")
+                          Path(tmp) / "checkpoints", "bench", False)
         sampler = Sampler(Path(tmp), trim=args.trim)
         step_trim = StepTrim()
         hook = (torch.nn.modules.module.register_module_forward_pre_hook(step_trim)

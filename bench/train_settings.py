@@ -43,7 +43,8 @@ def child(composition: str, key: str, value: object, out: Path) -> dict:
     p = load().train
     setattr(p, key, value)
     with tempfile.TemporaryDirectory() as tmp:
-        spec = train_spec(p, "contrastive", composition, p.seed, p.base, out, Path(tmp), "bench")
+        spec = train_spec(p, "contrastive", composition, p.seed, p.base, out, Path(tmp), "bench",
+                          False)
         start = time.perf_counter()
         result = run_training(spec)
         seconds = time.perf_counter() - start

@@ -89,7 +89,7 @@ def stage(model_dir: str, steps: int, batch: int, max_len: int, device: str,
                 "output": f"{tmp}/out", "checkpoints": f"{tmp}/ckpt", "fingerprint": "bench",
                 "device": device, "checkpoint_steps": 10_000, "epochs": 1, "batch_size": batch,
                 "max_seq_length": max_len, "freeze_embeddings": True, "align": None,
-                "release_memory": p.release_memory}
+                "release_memory": p.release_memory, "trust_remote_code": False}
         start = time.perf_counter()
         result = run_training(spec)
         # the stage's time includes its final save; the plain loop saves nothing

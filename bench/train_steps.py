@@ -56,7 +56,7 @@ def main() -> None:
         spec = {**settings, "examples": examples(args.steps * p.batch_size), "seed": p.seed,
                 "init": str(p.base), "output": f"{tmp}/out", "checkpoints": f"{tmp}/ckpt",
                 "fingerprint": "bench", "checkpoint_steps": 10_000, "align": None,
-                "release_memory": p.release_memory}
+                "release_memory": p.release_memory, "trust_remote_code": False}
         backend = sdpa_kernel([BACKENDS[args.sdpa_backend]]) if args.sdpa_backend else \
             contextlib.nullcontext()
         profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) \

@@ -11,6 +11,7 @@ import sys
 
 from koen.config.schema import load
 from koen.merging.merge import merge_experiment, merge_recipe
+from koen.models.profile import resolve_merge
 
 USAGE = "usage: python -m stages.merge <recipe> | --experiment"
 
@@ -22,16 +23,16 @@ def main(argv: list[str] | None = None) -> None:
     params = load()
     if args == ["--experiment"]:
         recipe = params.experiment_merge  # null: nothing to merge
-        info = None if recipe is None else merge_experiment(recipe, params.train.experiment_dir,
-                                                            params.merge)
+        info = None if recipe is None else merge_experiment(
+            recipe, params.train.experiment_dir, resolve_merge(params.merge, params.device))
     else:
         try:
             recipe = params.merges[args[0]]
         except KeyError:
             raise SystemExit(f"merge: no recipe {args[0]!r} in params.yaml merges "
                              f"(have: {', '.join(params.merges)})") from None
-        info = merge_recipe(args[0], recipe, params.merge, params.seed,
-                            params.base_model.trust_remote_code)
+        info = merge_recipe(args[0], recipe, resolve_merge(params.merge, params.device),
+                            params.seed, params.base_model.trust_remote_code)
     print(json.dumps(info))
 
 

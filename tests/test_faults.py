@@ -28,9 +28,9 @@ from koen.config.schema import TrainParams
 from koen.data.parallel import load_paragraphs
 from koen.data.tables import DataError
 from koen.evaluation.metrics import read_qrels, read_trec_run
+from koen.models.profile import resolve_train
 from koen.training.run import train
 from stages import evaluate as evaluate_stage
-from stages import index as index_stage
 from stages import seed as seed_stage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,34 +64,35 @@ def truncate(path: Path) -> None:
 
 
 def test_truncated_or_incomplete_parquet_fails_naming_the_file(at):
-    corpus = at / "data/prepared/corpus.parquet"
+    corpus = at / "data/benchmarks/lohelp/corpus.parquet"
     good = corpus.read_bytes()
     truncate(corpus)
     with pytest.raises(DataError, match="corpus.parquet: not a readable Parquet file"):
-        index_stage.main(["base", "tiny/model"])
+        evaluate_stage.main(["base", "lohelp", "tiny/model"])
     table = pq.read_table(pa.BufferReader(good)).drop_columns(["twin"])
     pq.write_table(table, corpus)
     with pytest.raises(DataError, match="corpus.parquet: no column 'twin'"):
-        index_stage.main(["base", "tiny/model"])
-    assert not (at / "data/indexes/base").exists()
+        evaluate_stage.main(["base", "lohelp", "tiny/model"])
+    assert not (at / "data/indexes/lohelp/base").exists()
     corpus.write_bytes(good)
-    index_stage.main(["base", "tiny/model"])
-    truncate(at / "data/prepared/queries.parquet")
+    truncate(at / "data/benchmarks/lohelp/queries.parquet")
     with pytest.raises(DataError, match="queries.parquet: not a readable Parquet file"):
-        evaluate_stage.main(["base"])
-    assert not (at / "metrics/eval/base.json").exists()
+        evaluate_stage.main(["base", "lohelp", "tiny/model"])
+    assert not (at / "metrics/eval/lohelp/base.json").exists()
 
 
 def test_truncated_triplets_stop_training_before_any_work(at):
     triplets = at / "triplets.parquet"
     shutil.copy(at / "data/prepared/queries.parquet", triplets)  # a table without triplets
-    p = parse(TrainParams, {**PARAMS["train"], "data": str(triplets), "base": "tiny/model"},
-              "train")
+    p = resolve_train(parse(TrainParams, {**PARAMS["train"], "data": str(triplets),
+                                          "base": "tiny/model"}, "train"), "cpu")
     with pytest.raises(DataError, match="triplets.parquet: no column 'query_ko'"):
-        train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending")
+        train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending",
+              False)
     truncate(triplets)
     with pytest.raises(DataError, match="triplets.parquet: not a readable Parquet file"):
-        train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending")
+        train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending",
+              False)
     assert not (at / "out").exists()
 
 
@@ -142,15 +143,15 @@ def kill_when(proc: subprocess.Popen, path: Path, timeout: float = 120) -> bool:
 
 
 def test_kill_during_index_leaves_no_index_and_the_rerun_finishes(at):
-    cmd = stage("stages.index", "base", "tiny/model")
+    cmd = stage("stages.evaluate", "base", "lohelp", "tiny/model")
     proc = subprocess.Popen(cmd, cwd=at, env=env(at), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    assert kill_when(proc, at / "data/indexes/base.part")
-    assert not (at / "data/indexes/base").exists()
+    assert kill_when(proc, at / "data/indexes/lohelp/base.part")
+    assert not (at / "data/indexes/lohelp/base").exists()
     subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
-    assert not (at / "data/indexes/base.part").exists()
-    manifest = json.loads((at / "data/indexes/base/manifest.json").read_text())
-    assert manifest["benchmarks"]["lohelp"]["docs"] == {"ko": 9, "en": 9, "multi": 18}
+    assert not (at / "data/indexes/lohelp/base.part").exists()
+    manifest = json.loads((at / "data/indexes/lohelp/base/manifest.json").read_text())
+    assert manifest["docs"] == {"ko": 9, "en": 9, "multi": 18}
 
 
 def test_kill_during_merge_leaves_no_model_and_the_rerun_finishes(at):
@@ -190,9 +191,8 @@ def killed_when(cmd: list[str], root: Path, moment: Callable[[], bool]) -> None:
 
 
 def test_evaluate_killed_at_any_moment_leaves_whole_outputs_or_none(at):
-    index_stage.main(["base", "tiny/model"])
-    cmd = stage("stages.evaluate", "base")
-    runs, metrics = at / "data/runs/base", at / "metrics/eval/base.json"
+    cmd = stage("stages.evaluate", "base", "lohelp", "tiny/model")
+    runs, metrics = at / "data/runs/lohelp/base", at / "metrics/eval/lohelp/base.json"
     subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
     reference = json.loads(metrics.read_text())
     part = Path(f"{runs}.part"), Path(f"{metrics}.part")
@@ -204,13 +204,13 @@ def test_evaluate_killed_at_any_moment_leaves_whole_outputs_or_none(at):
         metrics.unlink(missing_ok=True)
         killed_when(cmd, at, moment)
         if runs.exists():  # a run directory is there only complete
-            assert sorted(p.name for p in (runs / "lohelp").iterdir()) == sorted(
+            assert sorted(p.name for p in runs.iterdir()) == sorted(
                 f"{r}.trec" for r in RUNS), f"killed {name}"
         if metrics.exists():
             assert json.loads(metrics.read_text()) == reference, f"killed {name}"
     subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
     assert json.loads(metrics.read_text()) == reference
-    assert not list(at.glob("data/runs/*.part")) and not list(at.glob("metrics/eval/*.part"))
+    assert not list(at.glob("data/runs/*/*.part")) and not list(at.glob("metrics/eval/*/*.part"))
 
 
 @pytest.fixture
@@ -242,11 +242,12 @@ def test_disk_full_while_saving_a_model_or_an_index(at, small_disk):
     # an index onto a disk with a few KiB left
     free = shutil.disk_usage(small_disk).free
     (small_disk / "filler").write_bytes(b"\0" * (free - 8192))
-    proc = subprocess.run(stage("stages.index", "base", "tiny/model"), cwd=at, env=env(at),
-                          capture_output=True, text=True)
+    proc = subprocess.run(stage("stages.evaluate", "base", "lohelp", "tiny/model"), cwd=at,
+                          env=env(at), capture_output=True, text=True)
     assert proc.returncode != 0
-    assert f"could not write {small_disk}/indexes/base: No space left on device" in proc.stderr
-    assert not list(small_disk.glob("indexes/*"))
+    assert f"could not write {small_disk}/indexes/lohelp/base: No space left on device" \
+        in proc.stderr
+    assert not list(small_disk.glob("indexes/*/*"))
 
 
 def test_a_further_seed_without_its_grid_names_the_training_stage(at):
@@ -255,5 +256,5 @@ def test_a_further_seed_without_its_grid_names_the_training_stage(at):
     shutil.copytree(at / "tiny/model", at / "models/seeds/s42/grid/kokoen")
     with pytest.raises(SystemExit, match=r"seed 42: no model at models/seeds/s42/grid/koenen; "
                        r"train it first \(dvc repro train_seed@koenen-42\)"):
-        seed_stage.main(["42"])
+        seed_stage.main(["merge", "42"])
     assert not (at / "models/seeds/s42/merged").exists()

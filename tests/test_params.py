@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tiny_data import PARAMS, merged, with_systems
+from tiny_data import PARAMS, merged
 
 from koen.config import parse as parse_module
 from koen.config.parse import ParamsError
@@ -109,23 +109,36 @@ def test_a_missing_key_is_named_not_defaulted(tmp_path, key):
      r"'tracking.register.also\[0\]' is 'bm25', not a model system"),
     ({"merges": {"sweeps": {"method": "linear", "models": ["koenen", "base"]}}},
      "'merges.sweeps' names a system that exists already"),
-    ({"benchmarks": {"x": {"corpus": "c", "queries": "q", "qrels": "r", "split": "all"}}},
-     "'benchmarks.x.split' is 'all'; allowed: train, dev, test"),
+    ({"benchmarks": {"x": {"format": "trec", "source": "data/x", "split": "test"}}},
+     "'benchmarks.x.format' is 'trec'; allowed: prepared, beir, belebele"),
+    ({"benchmarks": {"x": {"format": "beir", "source": "data/x"}}},
+     "missing key 'benchmarks.x.split'"),
+    ({"benchmarks": {"my-bench": {"format": "beir", "source": "data/x", "split": "test"}}},
+     "'benchmarks.my-bench' is not a usable benchmark name"),
+    ({"benchmarks": {"seeds": {"format": "beir", "source": "data/x", "split": "test"}}},
+     "'benchmarks.seeds' is a reserved folder name"),
+    ({"prepare": {"source": "tsv"}}, "'prepare.source' is 'tsv'; allowed: help, parallel, "
+                                     "triplets"),
+    ({"base_model": {"pooling": "median"}}, "'base_model.pooling' is 'median'"),
+    ({"base_model": {"prompts": {}}}, "'base_model.prompts' is empty"),
+    ({"base_model": {"trust_remote_code": "no"}}, "'base_model.trust_remote_code' must be bool"),
+    ({"systems": {"base": "models/base"}}, "unknown key 'systems'"),
 ])
 def test_bad_values_fail_naming_the_key(tmp_path, changes, message):
     with pytest.raises(ParamsError, match=message):
-        load(write(tmp_path, with_systems(merged(PARAMS, changes))))
+        load(write(tmp_path, merged(PARAMS, changes)))
 
 
-def test_systems_must_list_exactly_the_models(tmp_path):
-    params = with_systems(PARAMS)
-    params["systems"] = {k: v for k, v in params["systems"].items() if k != "koenen"}
-    with pytest.raises(ParamsError, match="'systems' lacks 'koenen'; add `koenen: models/grid"):
-        load(write(tmp_path, params))
-    params = with_systems(PARAMS)
-    params["systems"]["extra"] = "models/extra"
-    with pytest.raises(ParamsError, match="'systems.extra' is neither base"):
-        load(write(tmp_path, params))
+def test_the_systems_follow_from_grid_and_merges(tmp_path):
+    """A merge recipe is one params entry: its system (stages, report row) follows from it."""
+    params = load(write(tmp_path, merged(PARAMS, {"grid": ["kokoen", "koenen"], "merges": {
+        "mine": {"method": "linear", "models": ["koenen", "base"]}}, "sweeps": {}})))
+    assert params.model_systems() == {"base": Path("models/base"),
+                                      "kokoen": Path("models/grid/kokoen"),
+                                      "koenen": Path("models/grid/koenen"),
+                                      "experiment": Path("models/experiment"),
+                                      "mine": Path("models/merged/mine")}
+    assert params.system_names() == list(params.model_systems())
 
 
 def test_reads_after_loading_are_recorded_by_full_key(tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import FIXTURES, SMALL_PREPARE, Project, copy_project
 from datasets import Dataset
 from filelock import FileLock
@@ -84,7 +85,10 @@ def set_tiny_grid(project: Project, base: Path) -> None:
                "more_seeds": [7]},
         merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}},
         sweeps={"koenen~kokoen": {"models": ["koenen", "kokoen"], "weights": [0.25, 0.75]}},
-        belebele={"source": str(FIXTURES / "belebele")}, replace=("merges", "sweeps"))
+        benchmarks={"lohelp": {"format": "prepared", "source": "data/prepared", "split": "test"},
+                    "belebele": {"format": "belebele", "source": str(FIXTURES / "belebele"),
+                                 "split": "test"}},
+        replace=("merges", "sweeps", "benchmarks"))
     project.commit("tiny grid")
 
 
@@ -140,10 +144,12 @@ def copy_built(built: Path, dest: Path) -> Project:
 @pytest.mark.longest
 def test_grid_merges_seeds_and_sweeps(built_grid, tmp_path):
     project = copy_built(built_grid, tmp_path / "repo")
-    assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg", "index_shift",
-            "index@avg", "evaluate@avg", "evaluate_hybrid", "benchmark_belebele",
-            "sweep@koenen~kokoen", "train_seed@kokoen-7", "train_seed@koenen-7", "seed@7",
-            "report", "register"} <= ran((built_grid / "repro.out").read_text())
+    assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg", "index_shift@lohelp",
+            "index_merge@avg-lohelp", "evaluate_merge@avg-belebele", "evaluate_hybrid@lohelp",
+            "benchmark@belebele", "benchmark@lohelp", "sweep@koenen~kokoen",
+            "sweep_eval@koenen~kokoen-belebele", "train_seed@kokoen-7", "train_seed@koenen-7",
+            "seed@7", "seed_eval@7-lohelp", "report", "register"} <= ran(
+        (built_grid / "repro.out").read_text())
     # every key a stage read is declared: a change to it reruns the stage
     assert undeclared_reads(built_grid / "repo", built_grid / "trace") == {}
     for name in ("grid/kokoen", "grid/koenen", "experiment", "merged/avg"):
@@ -154,10 +160,14 @@ def test_grid_merges_seeds_and_sweeps(built_grid, tmp_path):
     assert (project.root / "metrics/train/grid-kokoen.csv").read_text().startswith("step,loss")
     (workspace,) = json.loads(project.dvc("metrics", "show", "--json").stdout).values()
     evaluated = workspace["data"]
-    hybrid = evaluated["metrics/eval/hybrid.json"]["data"]
-    assert hybrid["lohelp/queries"] == 60 and hybrid["belebele/queries"] == 3
-    assert {f"metrics/eval/{n}.json" for n in ("base", "bm25", "kokoen", "koenen", "experiment",
-                                               "avg", "shift")} <= set(evaluated)
+    assert evaluated["metrics/eval/lohelp/hybrid.json"]["data"]["queries"] == 60
+    assert evaluated["metrics/eval/belebele/hybrid.json"]["data"]["queries"] == 3
+    assert {f"metrics/eval/{b}/{n}.json" for b in ("lohelp", "belebele")
+            for n in ("base", "bm25", "kokoen", "koenen", "experiment", "avg", "shift")} <= set(
+        evaluated)
+    overall = evaluated["metrics/overall.json"]["data"]
+    assert set(overall) == {"base", "bm25", "hybrid", "kokoen", "koenen", "experiment", "avg",
+                            "shift"} and "clir_ovr" in overall["avg"]
     report = (project.root / "metrics/report.md").read_text()
     assert "| hybrid |" in report and "| shift (alpha 0.5, base) |" in report
     # the sweep: two merged models between the parents, each evaluated, drawn and tested
@@ -193,9 +203,10 @@ def test_grid_merges_seeds_and_sweeps(built_grid, tmp_path):
 def test_experiment_reruns_only_what_it_changes(built_grid, tmp_path):
     project = copy_built(built_grid, tmp_path / "repo")
     exp = project.dvc("exp", "run", "-S", "composition=ko+en")
-    # register looks at every evaluation (the best merge may change): it reruns, quickly
-    assert ran(exp.stdout) == {"train_experiment", "index@experiment", "evaluate@experiment",
-                               "report", "register"}
+    # register reads the report's overall.json, which the new row changes: it reruns, quickly
+    assert ran(exp.stdout) == {"train_experiment", "index_experiment@lohelp",
+                               "index_experiment@belebele", "evaluate_experiment@lohelp",
+                               "evaluate_experiment@belebele", "report", "register"}
     info = json.loads((project.root / "models/experiment/train_info.json").read_text())
     assert info["composition"] == "ko+en" and "reused_from" not in info
     shown = json.loads(project.dvc("exp", "show", "--json").stdout)
@@ -212,7 +223,7 @@ def test_align_experiment_merged_with_base(built_grid, tmp_path):
     assert info["params"]["method"] == "align" and info["steps"] == 2
     assert info["merge"] == {"name": "experiment", "method": "linear",
                              "models": ["experiment", "base"], "weights": [0.5, 0.5]}
-    assert "evaluate@experiment" in ran(aligned.stdout)
+    assert "evaluate_experiment@lohelp" in ran(aligned.stdout)
     assert "| experiment (align, init base) |" in (project.root / "metrics/report.md").read_text()
 
 
@@ -220,7 +231,9 @@ def test_align_experiment_merged_with_base(built_grid, tmp_path):
 def test_shift_alone_reruns_its_index_its_evaluation_and_the_readers(built_grid, tmp_path):
     project = copy_built(built_grid, tmp_path / "repo")
     shifted = project.dvc("exp", "run", "-S", "index.shift.alpha=1.0")
-    assert ran(shifted.stdout) == {"index_shift", "evaluate_shift", "report", "register"}
+    assert ran(shifted.stdout) == {"index_shift@lohelp", "index_shift@belebele",
+                                   "evaluate_shift@lohelp", "evaluate_shift@belebele", "report",
+                                   "register"}
     assert "| shift (alpha 1.0, base) |" in (project.root / "metrics/report.md").read_text()
 
 
@@ -238,6 +251,59 @@ def test_queued_experiment_logs_to_the_project_store(built_grid, tmp_path):
     assert "Success" in status and "Failed" not in status, status
     assert len(report_runs(store)) == len(before) + 1
     assert not list(project.root.glob(".dvc/tmp/exps/*/mlflow.db"))
+
+
+@pytest.mark.last
+def test_own_benchmarks_and_triplets_through_params_rerun_only_what_they_touch(built_grid,
+                                                                              tmp_path):
+    """The recipes of docs/own-benchmark.md and docs/own-data.md, params alone: a parallel BEIR
+    folder and a Korean-only one are evaluated by every system and nothing else reruns; then a
+    triplet file replaces the training data and only what depends on it reruns."""
+    project = copy_built(built_grid, tmp_path / "repo")
+    for name in ("beir-parallel", "beir-ko", "triplets.jsonl"):
+        copy = shutil.copytree if (FIXTURES / name).is_dir() else shutil.copy
+        copy(FIXTURES / name, project.root / "data" / name)
+    benchmarks = yaml.safe_load((project.root / "params.yaml").read_text())["benchmarks"]
+    benchmarks |= {"mine": {"format": "beir", "source": "data/beir-parallel", "split": "test"},
+                   "kobench": {"format": "beir", "source": "data/beir-ko", "split": "test"}}
+    # without the further seed and the sweep, for the suite's time: removing them reruns nothing
+    project.set_params(benchmarks=benchmarks, sweeps={}, train={"more_seeds": []},
+                       replace=("benchmarks", "sweeps"))
+    project.commit("own benchmarks")
+    added = ran(project.dvc("repro").stdout)
+    systems = {"index_base", "index_experiment", "index_shift", "index_bm25", "evaluate_base",
+               "evaluate_experiment", "evaluate_shift", "evaluate_bm25", "evaluate_hybrid"}
+    expected = {f"{s}@{b}" for s in systems for b in ("mine", "kobench")}
+    expected |= {f"{kind}_grid@{c}-{b}" for kind in ("index", "evaluate")
+                 for c in ("kokoen", "koenen") for b in ("mine", "kobench")}
+    expected |= {f"{kind}_merge@avg-{b}" for kind in ("index", "evaluate")
+                 for b in ("mine", "kobench")}
+    assert added == expected | {"benchmark@mine", "benchmark@kobench", "report", "register"}
+    report = (project.root / "metrics/report.md").read_text()
+    clir = report.split("## Mono-lingual retrieval")[0]
+    assert "| mine en-ko | mine ko-en | kobench en-ko | kobench ko-en |" in clir
+    base = next(x for x in clir.splitlines() if x.startswith("| base |")).split("|")
+    assert base[8].strip() == "–"  # kobench ko-en: no English documents
+    assert "### mine" in report and "### kobench" not in report.split("## Multi")[1]
+    overall = json.loads((project.root / "metrics/overall.json").read_text())
+    assert {"clir_ovr", "mono_ovr"} <= set(overall["koenen"])
+
+    # a triplet file as the training data; its data has no test split, so lohelp goes
+    project.set_params(prepare={"source": "triplets", "data": "data/triplets.jsonl"},
+                       benchmarks={b: benchmarks[b] for b in ("belebele", "mine", "kobench")},
+                       replace=("benchmarks",))
+    project.commit("own triplets")
+    retrained = ran(project.dvc("repro").stdout)
+    untouched = {"base_model", *(f"benchmark@{b}" for b in ("belebele", "mine", "kobench")),
+                 *(f"{s}@{b}" for s in ("index_base", "evaluate_base", "index_bm25",
+                                        "evaluate_bm25", "evaluate_hybrid")
+                   for b in ("belebele", "mine", "kobench"))}
+    assert retrained & untouched == set()
+    assert {"prepare", "train@kokoen", "train@koenen", "train_experiment", "merge@avg",
+            "index_shift@mine", "evaluate_grid@koenen-kobench", "report"} <= retrained
+    card = json.loads((project.root / "metrics/data.json").read_text())
+    assert card["source"] == "triplets" and card["triplets"] == 48
+    assert "| lohelp" not in (project.root / "metrics/report.md").read_text()
 
 
 @pytest.mark.last

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from matplotlib.text import Text
 from mlflow import MlflowClient
-from tiny_data import PARAMS, PENDING, write_params
+from tiny_data import BENCHMARKS, PARAMS, PENDING, write_params
 
 from koen.config.schema import load
+from koen.data.benchmarks import Benchmark, write_benchmark
 from koen.evaluation.metrics import write_trec_run
 from koen.evaluation.significance import bootstrap_ci
 from koen.report import report
@@ -26,35 +27,43 @@ FOUND = {"kokoen": 20, "base": 5, "koenen+base": 5, "bm25": 6, "kokoko": 4, "exp
          "shift": 5}
 
 
-def write_runs(root: Path) -> None:
-    """qrels and per-direction TREC runs for the systems of FOUND, as the evaluate stage
-    leaves them: the report's tests read these."""
-    qrels = root / PARAMS["benchmarks"]["lohelp"]["qrels"]
-    qrels.parent.mkdir(parents=True, exist_ok=True)
-    qrels.write_text("".join(f"{q} 0 {q}-{lang} 1\n" for q in QUERIES for lang in ("ko", "en")))
+def write_benchmark_and_runs(root: Path, bench: str = "lohelp",
+                             langs: tuple[str, ...] = ("ko", "en"),
+                             directions: tuple[str, ...] = DIRECTIONS) -> None:
+    """A converted benchmark of QUERIES (each relevant to its own passage, in `langs`) and
+    per-direction TREC runs for the systems of FOUND, as the evaluate stages leave them: the
+    report's tests read these."""
+    corpus = [{"doc_id": f"{q}-{x}", "sid": q, "lang": x, "page": "p", "section": q,
+               "split": "test", "text": f"{q} {x}", "twin": f"{q}-en" if x == "ko" else f"{q}-ko"}
+              for q in QUERIES for x in langs]
+    queries = [{"qid": q, "split": "test", "kind": "query", "ko": f"{q} 질문", "en": f"{q} ?"}
+               for q in QUERIES]
+    qrels = [(q, f"{q}-{x}", 1) for q in QUERIES for x in langs]
+    write_benchmark(root / BENCHMARKS / bench, bench, "prepared", root, Benchmark(
+        [r | ({"twin": ""} if len(langs) == 1 else {}) for r in corpus], queries, qrels))
     for name, found in FOUND.items():
-        for d in DIRECTIONS:
+        for d in directions:
             lang = d.split("-")[1]
             run = {q: {f"{q}-{lang}" if i < found else f"x{q}-{lang}": 1.0}
                    for i, q in enumerate(QUERIES)}
-            write_trec_run(root / PARAMS["evaluate"]["runs_dir"] / name / "lohelp" / f"{d}.trec",
+            write_trec_run(root / PARAMS["evaluate"]["runs_dir"] / bench / name / f"{d}.trec",
                            run, "t")
 
 
 def metrics(en_ko, ko_en, ko_ko, en_en, multi=(60.0, 70.0, 10.0, 20.0, 40.0)) -> dict:
-    """The evaluate stage's metrics of one system on the one benchmark `lohelp`."""
+    """The evaluate stage's metrics of one system on one benchmark (None: not measured)."""
     values = dict(zip(DIRECTIONS, (en_ko, ko_en, ko_ko, en_en), strict=True))
-    out = {f"lohelp/{d}/ndcg@10": v for d, v in values.items()}
-    out |= {f"avg_{d}": v for d, v in values.items()}
-    out |= {"clir_ovr": round((en_ko + ko_en) / 2, 2), "mono_ovr": round((ko_ko + en_en) / 2, 2),
-            "lohelp/queries": 600}
+    out = {f"{d}/ndcg@10": v for d, v in values.items() if v is not None} | {"queries": 600}
     if multi:
         ko, en, comp_ko, comp_en, inclination = multi
-        m = "lohelp/multi"
-        out |= {f"{m}/ko/max@r_norm": ko, f"{m}/en/max@r_norm": en, f"{m}/ko/comp@10": comp_ko,
-                f"{m}/en/comp@10": comp_en, f"{m}/ko/inclination": inclination,
-                f"{m}/gap": round(en - ko, 2)}
+        out |= {"multi/ko/max@r_norm": ko, "multi/en/max@r_norm": en, "multi/ko/comp@10": comp_ko,
+                "multi/en/comp@10": comp_en, "multi/ko/inclination": inclination,
+                "multi/gap": round(en - ko, 2)}
     return out
+
+
+def write_metrics(root: Path, system: str, values: dict, bench: str = "lohelp") -> None:
+    write_json(root / "metrics/eval" / bench / f"{system}.json", values)
 
 
 @pytest.fixture
@@ -68,8 +77,8 @@ def evaluated(tmp_path, monkeypatch) -> Path:
                "koenen+base": metrics(89.02, 79.34, 91.0, 94.17, (75.0, 74.0, 50.0, 45.0, 25.0)),
                "bm25": metrics(0.0, 0.0, 93.5, 90.0, None)}
     for name, m in systems.items():
-        write_json(tmp_path / "metrics/eval" / f"{name}.json", m)
-    write_runs(tmp_path)
+        write_metrics(tmp_path, name, m)
+    write_benchmark_and_runs(tmp_path)
     return tmp_path
 
 
@@ -115,8 +124,8 @@ def test_report_marks_the_best_and_the_change_against_base(evaluated):
 def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     params = load()
     p, systems = params.report, report_stage.systems(params)
-    qrels = {b: params.benchmarks[b].qrels for b in params.benchmarks}
-    args = (p, systems, PENDING, params.evaluate.runs_dir, qrels, params.seed)
+    bench_dirs = {b: params.benchmark.out_dir / b for b in params.benchmarks}
+    args = (p, systems, PENDING, params.evaluate.runs_dir, bench_dirs, params.seed)
     assert report.report(*args) == "logged"
     assert report.report(*args) == "exists"  # same content, same key
     plots = p.plots_dir
@@ -144,8 +153,12 @@ def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     assert run.info.run_name == "report"
     assert run.data.params["models"] == "base,bm25,koenen+base,kokoen"
     assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == [
-        "directions.csv", "directions.png", "inclination.csv", "inclination.png", "report.md",
-        "seeds.json", "significance.json", "sweeps.csv", "tradeoff.csv", "tradeoff.png"]
+        "directions.csv", "directions.png", "inclination.csv", "inclination.png", "overall.json",
+        "report.md", "seeds.json", "significance.json", "sweeps.csv", "tradeoff.csv",
+        "tradeoff.png"]
+    overall = json.loads(p.overall.read_text())
+    assert overall["base"] == {"avg_en-ko": 82.28, "avg_ko-en": 77.52, "avg_ko-ko": 92.87,
+                               "avg_en-en": 95.79, "clir_ovr": 79.9, "mono_ovr": 94.33}
     logged = run.data.metrics
     assert logged[mlflow_name("against base/kokoen vs base/clir_ovr/p_holm")] < 0.05
     assert logged[mlflow_name("against base/koenen+base vs base/clir_ovr/p_holm")] == 1.0
@@ -155,16 +168,17 @@ def test_a_sweep_not_evaluated_yet_names_its_stage(evaluated):
     write_params(evaluated, sweeps={"kokoen~base": {"models": ["kokoen", "base"],
                                                     "weights": [0.5]}})
     with pytest.raises(SystemExit, match=r"no metrics of sweeps/kokoen~base/w0.50 in "
-                       r"metrics/eval: run its stage \(dvc repro sweep@kokoen~base\)"):
+                       r"metrics/eval: run its stages \(dvc repro sweep_eval@kokoen~base-"
+                       r"lohelp\)"):
         report_stage.main()
 
 
 def test_inclination_table_follows_base_best_composition_merges_experiment_shift(evaluated):
-    write_json(evaluated / "metrics/eval/kokoko.json", metrics(1.0, 2.0, 90.0, 90.0))
-    write_json(evaluated / "metrics/eval/experiment.json",
-               metrics(80.0, 80.0, 90.0, 90.0, (65.0, 70.0, 20.0, 20.0, 30.0)))
-    write_json(evaluated / "metrics/eval/shift.json",
-               metrics(83.0, 78.0, 92.0, 95.0, (66.0, 70.0, 12.0, 20.0, 35.0)))
+    write_metrics(evaluated, "kokoko", metrics(1.0, 2.0, 90.0, 90.0))
+    write_metrics(evaluated, "experiment",
+                  metrics(80.0, 80.0, 90.0, 90.0, (65.0, 70.0, 20.0, 20.0, 30.0)))
+    write_metrics(evaluated, "shift", metrics(83.0, 78.0, 92.0, 95.0, (66.0, 70.0, 12.0, 20.0,
+                                                                        35.0)))
     write_params(evaluated, grid=["kokoko", "kokoen", "koenen"], composition="ko+en",
                  merges={"koenen+base": {"method": "linear", "models": ["koenen", "base"]}},
                  train={"method": "align", "align": {"init": "kokoen"}},
@@ -189,11 +203,39 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
 
 
 def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):
-    with pytest.raises(SystemExit, match="run the evaluate stage first"):
+    with pytest.raises(SystemExit, match="run the evaluate stages first"):
         report.load_metrics(tmp_path, ["base"], [], ["lohelp"])
-    write_json(tmp_path / "base.json", metrics(1.0, 2.0, 3.0, 4.0))
-    with pytest.raises(SystemExit, match="base.json has no results for benchmark 'belebele'"):
+    write_json(tmp_path / "lohelp/base.json", metrics(1.0, 2.0, 3.0, 4.0))
+    with pytest.raises(SystemExit, match="belebele/base.json: no such file; base is evaluated "
+                                         "on other benchmarks but not this one"):
         report.load_metrics(tmp_path, ["base"], [], ["lohelp", "belebele"])
+
+
+def test_a_one_language_benchmark_shows_dashes_and_averages_what_it_measures(evaluated):
+    """A Korean-only benchmark measures ko-ko and en-ko: its other columns are "–", and each
+    AVG is over the benchmarks that measure the direction."""
+    write_benchmark_and_runs(evaluated, "kobench", ("ko",), ("en-ko", "ko-ko"))
+    kobench = {"kokoen": metrics(70.0, None, 80.0, None, None),
+               "base": metrics(60.0, None, 70.0, None, None),
+               "koenen+base": metrics(65.0, None, 75.0, None, None),
+               "bm25": metrics(0.0, None, 90.0, None, None)}
+    for name, m in kobench.items():
+        write_metrics(evaluated, name, m, "kobench")
+    write_params(evaluated, sweeps={}, benchmarks={
+        "lohelp": PARAMS["benchmarks"]["lohelp"],
+        "kobench": {"format": "beir", "source": "data/kobench", "split": "test"}})
+    report_stage.main()
+    text = Path(PARAMS["report"]["out"]).read_text()
+    clir, mono = text.split("## Multi scenario")[0].split("## Mono-lingual retrieval")
+    assert ("| Model | lohelp en-ko | lohelp ko-en | kobench en-ko | kobench ko-en | AVG en-ko | "
+            "AVG ko-en | CLIR OVR |") in clir
+    # AVG en-ko over both benchmarks, AVG ko-en over lohelp alone: (71.14 + 77.52) / 2
+    assert row(clir, "base") == ["82.28", "77.52", "60.00", "–", "71.14", "77.52", "74.33"]
+    assert row(mono, "base")[:4] == ["92.87", "95.79", "70.00", "–"]
+    assert "Test queries: lohelp 20, kobench 20." in clir
+    assert "### kobench" not in text.split("## Multi scenario")[1]  # no Multi pool there
+    overall = json.loads(load().report.overall.read_text())
+    assert overall["base"]["mono_ovr"] == 88.61  # ((92.87 + 70) / 2 + 95.79) / 2
 
 
 def test_trade_off_labels_overlap_neither_each_other_nor_markers():
@@ -224,10 +266,8 @@ def test_further_seeds_give_mean_and_sd_per_model_and_per_merge_change(evaluated
     write_params(evaluated, sweeps={}, train={"more_seeds": [42]})
     # seed 42: kokoen CLIR (83.26 + 78.34) / 2 = 80.80 against seed 13's 82.30; koenen+base
     # CLIR (86.02 + 79.34) / 2 = 82.68 against 84.18, Mono (92.0 + 94.17) / 2 = 93.09 (92.59)
-    write_json(evaluated / "metrics/eval/seeds/s42/kokoen.json",
-               metrics(83.26, 78.34, 90.55, 94.81))
-    write_json(evaluated / "metrics/eval/seeds/s42/koenen+base.json",
-               metrics(86.02, 79.34, 92.0, 94.17))
+    write_metrics(evaluated, "seeds/s42/kokoen", metrics(83.26, 78.34, 90.55, 94.81))
+    write_metrics(evaluated, "seeds/s42/koenen+base", metrics(86.02, 79.34, 92.0, 94.17))
     report_stage.main()
     section = Path(PARAMS["report"]["out"]).read_text().split("## Training seeds")[1]
     clir, rest = section.split("### CLIR OVR")[1].split("### Mono OVR")
@@ -248,7 +288,6 @@ def test_further_seeds_give_mean_and_sd_per_model_and_per_merge_change(evaluated
 
 def test_a_further_seed_not_evaluated_yet_names_its_stage(evaluated):
     write_params(evaluated, sweeps={}, train={"more_seeds": [42]})
-    with pytest.raises(SystemExit, match=r"no metrics of kokoen with training seed 42 "
-                       r"\(metrics/eval/seeds/s42/kokoen.json\): run its stage "
-                       r"\(dvc repro seed@42\)"):
+    with pytest.raises(SystemExit, match=r"no metrics of kokoen with training seed 42 in "
+                       r"metrics/eval: run its stages \(dvc repro seed_eval@42-lohelp\)"):
         report_stage.main()

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from koen.data.benchmarks import Task
 from koen.evaluation.metrics import ir_metrics, write_trec_run
 from koen.evaluation.significance import (
     DIRECTIONS,
@@ -107,7 +108,9 @@ def test_system_scores_pool_benchmarks_with_equal_weight(tmp_path):
             if bench == "big" and direction == "en-ko":
                 hit["a"] = {f"z-{lang}": 1.0}  # a misses in en-ko only
             write_trec_run(tmp_path / bench / f"{direction}.trec", hit, tag="t")
-    scores = system_scores(tmp_path, qrels)
+    tasks = {b: Task({q: {"ko": q, "en": q} for q in judged}, judged, list(DIRECTIONS), True)
+             for b, judged in qrels.items()}
+    scores = system_scores({b: tmp_path / b for b in qrels}, tasks)
     assert scores["big/en-ko"][0] == pytest.approx([0.0, 100.0])
     values, weights = scores["avg_en-ko"]
     assert values == pytest.approx([0.0, 100.0, 100.0])
@@ -137,3 +140,27 @@ def test_compare_corrects_each_family_and_measure_apart():
     assert same.p == 1.0 and same.p_holm == 1.0 and not same.significant(0.05)
     alone = got[("f2", "better", "clir_ovr")]
     assert alone.p_holm == pytest.approx(alone.p)  # a family of one: no correction
+
+
+def test_a_direction_a_benchmark_lacks_is_averaged_over_those_that_have_it(tmp_path):
+    """A Korean-only benchmark (ko-ko, en-ko) beside a parallel one: AVG ko-en is the parallel
+    one's alone, and the OVRs are the means of the AVGs, units weighted to give exactly that."""
+    tasks = {"par": Task({q: {"ko": q, "en": q} for q in ("a", "b")},
+                         {q: {f"{q}-ko": 1, f"{q}-en": 1} for q in ("a", "b")},
+                         list(DIRECTIONS), True),
+             "kor": Task({"c": {"ko": "c", "en": "c"}, "d": {"ko": "d"}},
+                         {q: {f"{q}-ko": 1} for q in ("c", "d")}, ["ko-ko", "en-ko"], False)}
+    for bench, task in tasks.items():
+        for direction in task.directions:
+            lang = direction.split("-")[1]
+            hit = {q: {f"{q}-{lang}": 1.0} for q in task.qrels}
+            if direction == "en-ko":
+                hit[next(iter(task.qrels))] = {f"z-{lang}": 1.0}  # its first query misses
+            write_trec_run(tmp_path / bench / f"{direction}.trec", hit, tag="t")
+    scores = system_scores({b: tmp_path / b for b in tasks}, tasks)
+    assert "kor/ko-en" not in scores and "kor/en-en" not in scores
+    assert scores["kor/en-ko"][0] == pytest.approx([0.0])  # d has no English text
+    assert weighted_mean(*scores["avg_ko-en"]) == pytest.approx(100.0)
+    assert weighted_mean(*scores["avg_en-ko"]) == pytest.approx((50.0 + 0.0) / 2)
+    assert weighted_mean(*scores["clir_ovr"]) == pytest.approx((25.0 + 100.0) / 2)
+    assert weighted_mean(*scores["mono_ovr"]) == pytest.approx(100.0)

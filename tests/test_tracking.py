@@ -140,7 +140,8 @@ def test_register_logs_a_sentence_transformers_model_once_and_moves_the_alias(tm
                "two": {"clir_ovr": 55.0, "mono_ovr": 66.0}}   # mean 60.5: the best
     assert best_merge(metrics, ["one", "two"]) == "two"
     out = tmp_path / "registry.json"
-    done = register_all(metrics, ["one", "two"], systems, "koen", "champion", ["one"], out)
+    done = register_all(metrics, ["one", "two"], systems, "koen", "champion", ["one"], out,
+                        False)
     assert [(d["system"], d["registered_model"], d["version"], d["status"]) for d in done] == [
         ("two", "koen", 1, "registered"), ("one", "koen-one", 1, "registered")]
     assert json.loads(out.read_text()) == done
@@ -153,10 +154,10 @@ def test_register_logs_a_sentence_transformers_model_once_and_moves_the_alias(tm
     tags = client.get_run(version.run_id).data.tags
     assert tags["stage"] == "register" and tags["model"] == "two"
     # the same weights again: no new version; new weights under the alias: version 2
-    again = register_all(metrics, ["one", "two"], systems, "koen", "champion", [], out)
+    again = register_all(metrics, ["one", "two"], systems, "koen", "champion", [], out, False)
     assert again[0]["status"] == "exists" and again[0]["version"] == 1
     metrics["one"]["clir_ovr"] = 60.0
-    moved = register_all(metrics, ["one", "two"], systems, "koen", "champion", [], out)
+    moved = register_all(metrics, ["one", "two"], systems, "koen", "champion", [], out, False)
     assert moved[0]["system"] == "one" and moved[0]["version"] == 2
     assert int(client.get_model_version_by_alias("koen", "champion").version) == 2
 
@@ -165,7 +166,7 @@ def test_register_with_mlflow_down_says_so_and_does_not_fail(tmp_path, monkeypat
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"http://127.0.0.1:{free_port()}")
     one = tiny_model(tmp_path / "one", seed=1)
     done = register_all({"one": {"clir_ovr": 1.0, "mono_ovr": 1.0}}, ["one"], {"one": one},
-                        "koen", "champion", [], tmp_path / "registry.json")
+                        "koen", "champion", [], tmp_path / "registry.json", False)
     assert done[0]["status"].startswith("not registered: ")
 
 
@@ -196,7 +197,7 @@ def test_log_to_a_real_server(tmp_path, monkeypatch, mlflow_server):
     # the registered best merge, as the UI's models page reads it
     one = tiny_model(tmp_path / "one", seed=1)
     register_all({"one": {"clir_ovr": 1.0, "mono_ovr": 1.0}}, ["one"], {"one": one}, "koen",
-                 "champion", [], tmp_path / "registry.json")
+                 "champion", [], tmp_path / "registry.json", False)
     version = rest(url, "/api/2.0/mlflow/registered-models/alias?name=koen&alias=champion")
     assert version["model_version"]["version"] == "1"
 

@@ -17,14 +17,15 @@ import yaml
 from datasets import Dataset
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
-from tiny_data import PARAMS, with_systems
+from tiny_data import PARAMS
 from tiny_models import WORDS, tiny_model
 
 from koen.config.parse import parse
 from koen.config.schema import TrainParams
 from koen.data.compositions import CompositionError
+from koen.models.profile import attention, resolve_train
 from koen.training.run import train as train_run
-from koen.training.trainer import ActivationBudget, ReleaseMemory, attention
+from koen.training.trainer import ActivationBudget, ReleaseMemory
 
 KO = [w for w in WORDS if not w.isascii()]
 EN = [w for w in WORDS if w.isascii()]
@@ -62,7 +63,8 @@ def setup(tmp_path):
 
 def train(p: TrainParams, composition: str, seed: int, out: Path, slot: str,
           grid: list[str]) -> dict:
-    return train_run(p, p.method, composition, seed, out, slot, grid, out.parent / "pending")
+    return train_run(resolve_train(p, "cpu"), p.method, composition, seed, out, slot, grid,
+                     out.parent / "pending", False)
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
@@ -126,15 +128,19 @@ def test_unknown_composition_fails_before_work(setup):
     assert not (tmp / "grid/x").exists()
 
 
-def test_two_cpu_processes_train_together_and_save_once(setup, monkeypatch):
+@pytest.mark.parametrize("method", ["contrastive", "align"])
+def test_two_cpu_processes_train_together_and_save_once(setup, monkeypatch, method):
     tmp, params = setup
     monkeypatch.chdir(tmp)
     monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[1]))
-    info = train(params(devices=2, checkpoint_steps=100), "koenen", 13, tmp / "ddp",
-                 "grid/ddp", [])
-    assert info["steps"] == 2  # 32 examples, 2 processes x batch 8 -> 2 steps each
+    align = {**PARAMS["train"]["align"], "samples": 32}
+    info = train(params(devices=2, checkpoint_steps=100, method=method, align=align), "koenen",
+                 13, tmp / "ddp", "grid/ddp", [])
+    # batch_size is the step's: 32 examples in batches of 8 are 4 steps, as on one process,
+    # each process training 4 examples a step (and scoring them against all 8 of the step)
+    assert info["steps"] == 4
     assert [(r["rank"], r["world_size"]) for r in info["ranks"]] == [(0, 2), (1, 2)]
-    assert all(r["batches"] == 2 for r in info["ranks"])
+    assert all(r["batches"] == 4 and r["batch"] == 4 for r in info["ranks"])
     assert len(list((tmp / "ddp").glob("*.safetensors"))) == 1
     assert json.loads((tmp / "ddp/train_info.json").read_text())["ranks"] == info["ranks"]
 
@@ -145,8 +151,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(setup):
     train_section = {k: str(v) if isinstance(v, Path) else v for k, v in vars(p).items()
                      if not k.startswith("_")}
     train_section["align"] = PARAMS["train"]["align"]
-    (tmp / "params.yaml").write_text(yaml.safe_dump(with_systems({**PARAMS,
-                                                                  "train": train_section})))
+    (tmp / "params.yaml").write_text(yaml.safe_dump({**PARAMS, "train": train_section}))
     env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin",
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db", "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "stages.train", "grid", "kokoen"]

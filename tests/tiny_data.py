@@ -1,5 +1,6 @@
-"""A tiny parallel Korean-English test collection in the layout `prepare` writes, with the
-params sections of the retrieval stages pointing at it: for index/evaluate/report/search tests.
+"""A tiny parallel Korean-English test collection in the layout `prepare` writes, converted as
+the `lohelp` benchmark, with the params of the retrieval stages pointing at it: for
+index/evaluate/report/search tests.
 
 Texts use only words of `tiny_models.WORDS`, whose Korean and English halves are aligned word
 for word, so a tiny model tokenises both languages without unknown pieces.
@@ -13,6 +14,8 @@ import yaml
 from datasets import Dataset
 from tiny_models import WORDS
 
+from koen.data.benchmarks import convert, write_benchmark
+
 KO, EN = WORDS[:15], WORDS[15:30]
 PASSAGES = 10
 # Query i asks for passage i: its first two content words (the passage holds three).
@@ -25,6 +28,7 @@ PARAMS["index"] |= {"batch_size": 4}
 PARAMS["benchmarks"] = {"lohelp": PARAMS["benchmarks"]["lohelp"]}
 PARAMS["evaluate"] |= {"batch_size": 4, "threads": 1}
 PENDING = Path(PARAMS["tracking"]["pending"])
+BENCHMARKS = Path(PARAMS["benchmark"]["out_dir"])
 
 
 def words(i: int, lang: list[str]) -> list[str]:
@@ -32,8 +36,9 @@ def words(i: int, lang: list[str]) -> list[str]:
 
 
 def write_collection(root: Path) -> None:
-    """`data/prepared/{corpus,queries}.parquet` and `qrels.test.txt` under `root`; one train
-    passage shows that only the test split is indexed."""
+    """`data/prepared/{corpus,queries}.parquet` and `qrels.test.txt` under `root`, and the
+    `lohelp` benchmark converted from them (what `benchmark@lohelp` writes); one train passage
+    shows that only the test split is indexed."""
     rows = []
     for i in range(PASSAGES):
         split = "train" if i == PASSAGES - 1 else "test"
@@ -51,16 +56,8 @@ def write_collection(root: Path) -> None:
     Dataset.from_list(queries).to_parquet(str(out / "queries.parquet"))
     (out / "qrels.test.txt").write_text("".join(f"q{i:05d} 0 p{i:05d}-{lang} 1\n"
                                                 for i in range(QUERIES) for lang in ("ko", "en")))
-
-
-def with_systems(params: dict) -> dict:
-    """`params` with `systems` rebuilt from its grid, merges and model directories, as the
-    checks of params.yaml demand."""
-    systems = {"base": params["base_model"]["out"]}
-    systems |= {c: f"{params['train']['grid_dir']}/{c}" for c in params["grid"]}
-    systems["experiment"] = params["train"]["experiment_dir"]
-    systems |= {m: f"{params['merge']['out_dir']}/{m}" for m in params["merges"]}
-    return {**params, "systems": systems}
+    write_benchmark(root / BENCHMARKS / "lohelp", "lohelp", "prepared", out,
+                    convert("prepared", out, "test"))
 
 
 def merged(base: dict, changes: dict,
@@ -77,5 +74,5 @@ def merged(base: dict, changes: dict,
 
 def write_params(root: Path, **sections: dict) -> None:
     """The project's params with `sections` merged in (see `merged`), as `root/params.yaml`."""
-    params = with_systems(merged(PARAMS, sections))
+    params = merged(PARAMS, sections)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))

@@ -32,7 +32,9 @@ NON_MODEL_SYSTEMS = ("bm25", "hybrid", "shift")  # systems that are not a model 
 SWEEPS = "sweeps"  # the sweeps' folder inside the index, runs and metrics directories
 SEEDS = "seeds"  # the further training seeds' folder there (and under train.seeds_dir)
 Precision = Literal["fp32", "bf16", "fp16", "auto"]  # koen/models/precision.py resolves `auto`
-Attention = Literal["auto", "sdpa", "eager"]  # koen/training/trainer.py resolves `auto`
+Attention = Literal["auto", "sdpa", "eager"]  # koen/models/profile.py resolves `auto`
+Auto = Literal["auto"]  # a speed setting koen/models/profile.py resolves per device
+DEVICE = re.compile(r"auto|cpu|mps|cuda(:\d+)?")
 
 
 def _fail(key: str, message: str) -> ParamsError:
@@ -41,8 +43,15 @@ def _fail(key: str, message: str) -> ParamsError:
 
 def _at_least(obj: Section, where: str, names: tuple[str, ...], low: int = 1) -> None:
     for name in names:
-        if getattr(obj, name) < low:
-            raise _fail(f"{where}.{name}", f"must be >= {low}, got {getattr(obj, name)}")
+        value = getattr(obj, name)
+        if value != "auto" and value < low:
+            raise _fail(f"{where}.{name}", f"must be >= {low}, got {value}")
+
+
+def _device(value: str | None, key: str) -> None:
+    if value is not None and not DEVICE.fullmatch(value):
+        raise _fail(key, f"is {value!r}; allowed: auto, cpu, cuda, cuda:<n>, mps"
+                    + (" or null (the top-level device)" if "." in key else ""))
 
 
 @dataclass
@@ -134,14 +143,15 @@ class TrainParams(Section):
     max_seq_length: int
     freeze_embeddings: bool
     attention_dropout: float | None  # None: the checkpoint's own
-    group_by_length: bool
+    group_by_length: bool | Auto
     gradient_checkpointing: bool | int  # never, every step, or over this many padded tokens
-    sorted_forward: int | None  # texts per forward, sorted by length; None: the library's forwards
+    sorted_forward: int | None | Auto  # texts per forward by length; None: the library's
     attn_implementation: Attention  # transformers' attention kernels while training
     release_memory: bool  # hand freed memory back to the kernel every step (glibc)
     precision: Precision
-    device: str  # cpu, cuda, cuda:1, mps ...
+    device: str | None  # None: the top-level `device`
     devices: int
+    logging_steps: int | Auto  # steps between reading the loss back (a sync on a GPU)
     checkpoint_steps: int
     seed: int  # the grid's and the experiment's training seed (`seed` splits the data)
     more_seeds: list[int]  # the grid trained again with each: mean and sd over all seeds
@@ -156,7 +166,11 @@ class TrainParams(Section):
 
     def validate(self, where: str) -> None:
         _at_least(self, where, ("triplets", "epochs", "batch_size", "devices", "checkpoint_steps",
-                                "max_seq_length"))
+                                "max_seq_length", "logging_steps"))
+        _device(self.device, f"{where}.device")
+        if self.batch_size % self.devices:
+            raise _fail(f"{where}.batch_size", f"is {self.batch_size}, which {self.devices} "
+                        "devices cannot share evenly (each trains batch_size / devices)")
         if self.learning_rate <= 0:
             raise _fail(f"{where}.learning_rate", "must be > 0")
         if not 0.0 <= self.warmup_ratio <= 1.0:
@@ -170,7 +184,7 @@ class TrainParams(Section):
         if not isinstance(budget, bool) and budget < 1:
             raise _fail(f"{where}.gradient_checkpointing", "must be true, false or a number of "
                         f"padded tokens >= 1, got {budget}")
-        if self.sorted_forward is not None and self.sorted_forward < 1:
+        if self.sorted_forward not in (None, "auto") and self.sorted_forward < 1:
             raise _fail(f"{where}.sorted_forward", "must be null or a number of texts >= 1, got "
                         f"{self.sorted_forward}")
         for i, seed in enumerate(self.more_seeds):
@@ -205,9 +219,13 @@ class CocktailData(Section):
     corpus: Path
     queries: Path
     qrels: Path  # the dev split's: examples are never test queries
-    batch_size: int
-    device: str
+    batch_size: int | Auto
+    device: str | None
     precision: Precision
+
+    def validate(self, where: str) -> None:
+        _at_least(self, where, ("batch_size",))
+        _device(self.device, f"{where}.device")
 
 
 @dataclass
@@ -354,13 +372,14 @@ class ShiftParams(Section):
 @dataclass
 class IndexParams(Section):
     out_dir: Path  # <out_dir>/<benchmark>/<system>/{ko,en,multi}
-    batch_size: int
-    device: str
+    batch_size: int | Auto
+    device: str | None
     precision: Precision
     shift: ShiftParams
 
     def validate(self, where: str) -> None:
         _at_least(self, where, ("batch_size",))
+        _device(self.device, f"{where}.device")
         if not 0.0 <= self.shift.alpha <= 1.0:
             raise _fail(f"{where}.shift.alpha", f"is {self.shift.alpha}; allowed: 0 (off) to 1")
         _at_least(self.shift, f"{where}.shift", ("pairs",))
@@ -380,14 +399,15 @@ class EvaluateParams(Section):
     out_dir: Path  # <out_dir>/<benchmark>/<system>.json
     k: int
     multi_k: int | None  # None: rank the whole pool, so Max@R is exact
-    batch_size: int
+    batch_size: int | Auto
     threads: int
-    device: str
+    device: str | None
     precision: Precision
     hybrid: HybridParams
 
     def validate(self, where: str) -> None:
         _at_least(self, where, ("k", "batch_size", "threads"))
+        _device(self.device, f"{where}.device")
         _at_least(self.hybrid, f"{where}.hybrid", ("rrf_k",))
         if self.multi_k is not None and self.multi_k < self.k:
             raise _fail(f"{where}.multi_k", f"must be null or >= k ({self.k})")
@@ -429,6 +449,7 @@ class TrackingParams(Section):
 @dataclass
 class Params(Section):
     seed: int
+    device: str  # auto (cuda, then mps, then cpu) or one device; sections may override it
     prepare: PrepareParams
     base_model: BaseModelParams
     grid: list[str]
@@ -447,6 +468,7 @@ class Params(Section):
     tracking: TrackingParams
 
     def validate(self, where: str) -> None:
+        _device(self.device, "device")
         for i, code in enumerate(self.grid):
             try:
                 if parse_code(code) != code:

@@ -286,6 +286,11 @@ def same_ids(a: dict[str, tuple[str, int]], b: dict[str, tuple[str, int]], file_
 
 def from_beir(source: Path, split: str) -> Benchmark:
     sides = {lang: source / lang for lang in LANGS if (source / lang).is_dir()}
+    others = sorted(d.name for d in source.iterdir() if d.is_dir() and d.name not in LANGS
+                    and not d.name.startswith("."))
+    if others:
+        raise DataError(f"{source}: holds {others[0]}/, not a language; put each BEIR folder "
+                        f"in {source}/ko or {source}/en")
     if not sides:
         raise DataError(f"{source}: no ko/ or en/ folder (each a BEIR folder: corpus.jsonl, "
                         "queries.jsonl, qrels/)")

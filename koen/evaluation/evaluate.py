@@ -38,7 +38,6 @@ from koen.evaluation.metrics import (
     write_trec_run,
 )
 from koen.models.load import load_model
-from koen.models.precision import resolve
 from koen.repro.atomic import atomic_dir, write_json
 from koen.repro.provenance import (
     TRAIN_INFO,
@@ -66,7 +65,7 @@ def dense_runs(index_dir: Path, task: Task, p: EvaluateParams, trust_remote_code
         raise SystemExit(f"{index_dir} was built from other weights than those now in "
                          f"{manifest['model_dir']}: rebuild it with python -m stages.index")
     model = load_model(manifest["model_dir"], p.device, trust_remote_code)
-    precision = resolve(p.precision, p.device)
+    precision = p.precision
     vectors = {}
     for lang in dict.fromkeys(task.query_lang(r) for r in task.runs):
         texts = task.texts(lang)
@@ -169,7 +168,8 @@ def evaluate(name: str, benchmark: str, bench_dir: Path, p: EvaluateParams, pend
     indexes = p.indexes / benchmark
     params: dict = {"model": name, "benchmark": benchmark,
                     "evaluate": {"k": p.k, "multi_k": p.multi_k or "pool",
-                                 "precision": resolve(p.precision, p.device)}}
+                                 "precision": p.precision, "batch_size": p.batch_size,
+                                 "device": p.device}}
     systems = [name]
     if name == HYBRID:
         systems = [p.hybrid.dense, p.hybrid.sparse]

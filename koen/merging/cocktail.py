@@ -22,7 +22,7 @@ from koen.config.schema import CocktailData
 from koen.data.tables import read_table
 from koen.evaluation.metrics import read_qrels
 from koen.models.load import load_model
-from koen.models.precision import autocast, resolve
+from koen.models.precision import autocast
 
 SCALE = 20.0  # 1 / 0.05, LM-Cocktail's and the training loss's
 TARGETS = {"clir": (("ko", "en"), ("en", "ko")), "mono": (("ko", "ko"), ("en", "en"))}
@@ -64,7 +64,7 @@ def model_losses(model_dir: Path, examples: Examples, data: CocktailData,
                  trust_remote_code: bool) -> dict[str, float]:
     """The model's loss per target (mean of the target's two directions)."""
     model = load_model(model_dir, data.device, trust_remote_code)
-    precision = resolve(data.precision, data.device)
+    precision = data.precision  # resolved (koen.models.profile)
     return {target: float(np.mean([
         contrastive_loss(model, [e[f"query_{q}"] for e in examples],
                          [e[f"passage_{d}"] for e in examples], data.batch_size, precision)

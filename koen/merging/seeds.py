@@ -14,6 +14,7 @@ from pathlib import Path
 from koen.config.schema import MergeDirs, Params, seed_system
 from koen.merging.merge import merge_recipe
 from koen.merging.sweep import index_and_evaluate
+from koen.models.profile import resolve_merge
 
 
 def seed_dirs(seed: int, params: Params) -> MergeDirs:
@@ -23,7 +24,7 @@ def seed_dirs(seed: int, params: Params) -> MergeDirs:
 
 def merge_seed(seed: int, params: Params) -> list[str]:
     """Merge the grid trained with `seed` by every recipe; returns the recipes."""
-    dirs = seed_dirs(seed, params)
+    dirs = resolve_merge(seed_dirs(seed, params), params.device)
     missing = [c for c in params.grid if not (dirs.grid_dir / c / "model.safetensors").is_file()]
     if missing:
         raise SystemExit(f"seed {seed}: no model at {dirs.grid_dir / missing[0]}; train it first "

@@ -13,6 +13,7 @@ from pathlib import Path
 from koen.config.schema import Params, Sweep
 from koen.evaluation.evaluate import evaluate
 from koen.merging.merge import merge_models, resolve
+from koen.models.profile import resolve_evaluate, resolve_index
 from koen.retrieval.indexes import build
 
 
@@ -45,7 +46,9 @@ def index_and_evaluate(system: str, model_dir: Path, benchmark: str,
         raise SystemExit(f"no model at {model_dir}; build it first (dvc repro)")
     trust = params.base_model.trust_remote_code
     bench_dir = params.benchmark.out_dir / benchmark
-    build(system, model_dir, benchmark, bench_dir, params.index, params.seed, trust)
-    metrics = evaluate(system, benchmark, bench_dir, params.evaluate, params.tracking.pending,
+    build(system, model_dir, benchmark, bench_dir, resolve_index(params.index, params.device),
+          params.seed, trust)
+    metrics = evaluate(system, benchmark, bench_dir,
+                       resolve_evaluate(params.evaluate, params.device), params.tracking.pending,
                        trust)
     return {k: v for k, v in metrics.items() if k.endswith("ndcg@10")}

@@ -36,7 +36,6 @@ from koen.config.schema import IndexParams
 from koen.data.benchmarks import CORPUS, read_card
 from koen.data.tables import read_table
 from koen.models.load import load_model
-from koen.models.precision import resolve
 from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import files_digest, model_digest
 from koen.retrieval import bm25, dense, shift
@@ -93,7 +92,7 @@ def language_vector(raw: SentenceTransformer, p: IndexParams, seed: int) -> tupl
                                                                                   dict]:
     """Shift's V_ko from `index.shift`'s parallel pairs (unnormalised), and its record."""
     ko, en = parallel_pairs(p.shift.corpus, p.shift.split, p.shift.pairs, seed)
-    precision = resolve(p.precision, p.device)
+    precision = p.precision
     v_ko = (dense.encode(raw, ko, "passage", p.batch_size, precision, normalize=False)
             - dense.encode(raw, en, "passage", p.batch_size, precision, normalize=False)
             ).mean(axis=0)
@@ -131,7 +130,7 @@ def build_dense(model_dir: Path, passages: list[Passage], names: tuple[str, ...]
     """Encode a benchmark's passages once and write its FAISS indexes under `out` (with the
     Shift correction when a `shift_seed` is given)."""
     model = load_model(model_dir, p.device, trust_remote_code)
-    precision = resolve(p.precision, p.device)
+    precision = p.precision
     raw = shift.unnormalised(model)
     v_ko, record = (language_vector(raw, p, shift_seed) if shift_seed is not None
                     else (None, None))
@@ -176,7 +175,8 @@ def build(name: str, model_dir: Path | None, benchmark: str, bench_dir: Path, p:
                                              shift_seed=seed if name == SHIFT else None)
             manifest |= {"kind": "dense", "model_dir": str(model_dir),
                          "model": model_digest(model_dir), "docs": docs,
-                         "precision": resolve(p.precision, p.device)}
+                         "precision": p.precision, "device": p.device,
+                         "batch_size": p.batch_size}
             if shift_record:
                 manifest["shift"] = shift_record
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")

@@ -21,7 +21,7 @@ from koen.config.schema import load
 from koen.data.benchmarks import CORPUS
 from koen.evaluation.metrics import Run, doc_lang, ranked
 from koen.models.load import load_model
-from koen.models.precision import resolve
+from koen.models.profile import resolve_index
 from koen.retrieval import bm25, dense
 from koen.retrieval.fusion import rrf
 from koen.retrieval.indexes import BM25_ANALYZER, SPARSE, load_passages, read_manifest
@@ -38,7 +38,7 @@ def pool(index_dir: Path) -> Path:
 def dense_hits(index_dir: Path, query: str, k: int, device: str, precision: str,
                trust_remote_code: bool) -> Run:
     model = load_model(read_manifest(index_dir)["model_dir"], device, trust_remote_code)
-    vector = dense.encode(model, [query], "query", 1, resolve(precision, device), progress=False)
+    vector = dense.encode(model, [query], "query", 1, precision, progress=False)
     return dense.search(pool(index_dir), ["q"], vector, k)
 
 
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     bench = args.benchmark or next(iter(params.benchmarks))
     if bench not in params.benchmarks:
         parser.error(f"unknown benchmark {bench!r}; known: {', '.join(params.benchmarks)}")
-    p = params.index
+    p = resolve_index(params.index, params.device)
     passages = {x.doc_id: x for x in load_passages(params.benchmark.out_dir / bench / CORPUS)}
     hits = search(args.query, args.method, args.model, args.k, args.rrf_k, p.out_dir / bench,
                   p.device, p.precision, params.base_model.trust_remote_code)

@@ -14,6 +14,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 from sentence_transformers import SentenceTransformer
+from sentence_transformers.util.distributed import all_gather_with_grad, get_rank
 from torch import Tensor, nn
 
 from koen.training.unpadding import sorted_forward
@@ -31,10 +32,12 @@ def sqrt_jsd(a: Tensor, b: Tensor, eps: float = 1e-8) -> Tensor:
     return torch.sqrt(jsd.clamp_min(0) + eps)  # (batch,)
 
 
-def info_nce(anchors: Tensor, candidates: Tensor, scale: float) -> Tensor:
-    """InfoNCE with cosine similarity: row i's positive is candidate i, the rest are negatives."""
-    scores = F.normalize(anchors, dim=-1) @ F.normalize(candidates, dim=-1).T * scale  # (b, b)
-    labels = torch.arange(len(scores), device=scores.device)
+def info_nce(anchors: Tensor, candidates: Tensor, scale: float, offset: int = 0) -> Tensor:
+    """InfoNCE with cosine similarity: row i's positive is candidate `offset + i` (`offset`:
+    where this process's rows start among candidates gathered from all), the rest are
+    negatives."""
+    scores = F.normalize(anchors, dim=-1) @ F.normalize(candidates, dim=-1).T * scale  # (b, B)
+    labels = torch.arange(offset, offset + len(scores), device=scores.device)
     return F.cross_entropy(scores, labels)
 
 
@@ -53,6 +56,8 @@ class CrossLingualAlignmentLoss(nn.Module):
         scale: inverse temperature of InfoNCE.
         chunk: embed the step's texts `chunk` at a time, sorted by length (`sorted_forward`);
             None: one forward per column.
+        gather_across_devices: with several processes, the InfoNCE candidates of all of them,
+            so a batch's negatives are the whole step's (as MultipleNegativesRankingLoss's flag).
 
     Inputs:
         Four text columns, in order: query_en, passage_en, passage_ko, query_ko.
@@ -66,14 +71,14 @@ class CrossLingualAlignmentLoss(nn.Module):
     def __init__(self, model: SentenceTransformer, jsd_weight: float = 1.0,
                  nce_weight: float = 1.0, direction: Direction = "en",
                  pairs: Literal["query", "passage"] = "query", scale: float = 20.0,
-                 chunk: int | None = None) -> None:
+                 chunk: int | None = None, gather_across_devices: bool = False) -> None:
         super().__init__()
         if direction not in ("en", "ko", "both") or pairs not in ("query", "passage"):
             raise ValueError(f"direction must be en|ko|both, pairs query|passage; "
                              f"got {direction!r}, {pairs!r}")
         self.model, self.jsd_weight, self.nce_weight = model, jsd_weight, nce_weight
         self.direction, self.pairs, self.scale = direction, pairs, scale
-        self.chunk = chunk
+        self.chunk, self.gather_across_devices = chunk, gather_across_devices
 
     def forward(self, sentence_features: Iterable[dict[str, Tensor]],
                 labels: Tensor | None = None) -> Tensor:
@@ -87,11 +92,15 @@ class CrossLingualAlignmentLoss(nn.Module):
         q_en, p_en, p_ko, q_ko = embeddings  # each (batch, dim)
         loss = self.jsd_weight * sqrt_jsd(p_en, p_ko).mean() if self.jsd_weight else 0.0
         if self.nce_weight:
+            gather, offset = (all_gather_with_grad, get_rank() * len(q_en)) \
+                if self.gather_across_devices else ((lambda x: x), 0)
             terms = []
             if self.direction in ("en", "both"):
-                terms.append(info_nce(p_ko, q_en if self.pairs == "query" else p_en, self.scale))
+                terms.append(info_nce(p_ko, gather(q_en if self.pairs == "query" else p_en),
+                                      self.scale, offset))
             if self.direction in ("ko", "both"):
-                terms.append(info_nce(p_en, q_ko if self.pairs == "query" else p_ko, self.scale))
+                terms.append(info_nce(p_en, gather(q_ko if self.pairs == "query" else p_ko),
+                                      self.scale, offset))
             loss = loss + self.nce_weight * torch.stack(terms).mean()
         return loss
 

@@ -21,7 +21,6 @@ from koen.config.parse import ParamsError
 from koen.config.schema import TrainParams
 from koen.data import compositions
 from koen.data.tables import read_table
-from koen.models.precision import resolve
 from koen.repro.atomic import atomic_dir, atomic_file
 from koen.repro.provenance import TRAIN_INFO, code_digest, files_digest, json_digest, model_digest
 from koen.tracking import mlflow_log
@@ -33,18 +32,15 @@ TRIPLET_COLUMNS = tuple(f"{part}_{lang}" for part in ("query", "pos", "neg")
                         for lang in ("ko", "en"))
 HYPER = ("triplets", "epochs", "batch_size", "learning_rate", "warmup_ratio", "scale",
          "max_seq_length", "freeze_embeddings", "attention_dropout", "group_by_length",
-         "gradient_checkpointing", "sorted_forward", "devices", "device")
+         "gradient_checkpointing", "sorted_forward", "devices", "device", "precision",
+         "attn_implementation", "logging_steps")
 
 
 def hyper(p: TrainParams, method: Method) -> dict[str, Any]:
-    """What determines the weights besides data, seed and init; `align` only for that method.
-    The precision and attention are the resolved ones: `auto` trains differently on different
-    machines."""
-    precision = resolve(p.precision, p.device)
-    out: dict[str, Any] = {"method": method, **{k: getattr(p, k) for k in HYPER},
-                           "precision": precision,
-                           "attn_implementation": trainer.attention(p.attn_implementation,
-                                                                    precision, p.device)}
+    """What determines the weights (and the loss curve) besides data, seed and init; `align`
+    only for that method. `p` is resolved (`koen.models.profile.resolve_train`): `auto` trains
+    differently on different machines, so the fingerprint holds what it stood for."""
+    out: dict[str, Any] = {"method": method, **{k: getattr(p, k) for k in HYPER}}
     if method == "align":
         out["align"] = {k: getattr(p.align, k) for k in ("samples", "init", "jsd_weight",
                                                          "nce_weight", "direction", "pairs",

@@ -15,7 +15,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,9 +29,7 @@ from sentence_transformers.training_args import BatchSamplers
 from transformers import TrainerCallback
 from transformers.modeling_layers import GradientCheckpointingLayer
 
-from koen.config.schema import Attention
 from koen.models.load import load_model
-from koen.models.precision import device_type
 from koen.repro.seeding import seed_everything
 from koen.training.alignment_loss import CrossLingualAlignmentLoss
 from koen.training.batching import (
@@ -49,7 +47,8 @@ COMPLETE = "complete"
 
 
 class RankLog(TrainerCallback):
-    """Counts the batches each process trained on: the proof that every rank took part."""
+    """Counts the batches each process trained on, and their size: the proof that every rank
+    took part, and shared each step's batch_size."""
 
     def __init__(self, path: Path):
         self.path, self.batches = path, 0
@@ -65,6 +64,7 @@ class RankLog(TrainerCallback):
                     "rank": rank,
                     "world_size": int(os.environ.get("WORLD_SIZE", 1)),
                     "batches": self.batches,
+                    "batch": args.per_device_train_batch_size,
                     "global_step": state.global_step,
                 }
             )
@@ -110,25 +110,21 @@ def last_complete_checkpoint(checkpoints: Path) -> Path | None:
     return max(complete, key=lambda d: int(d.name.split("-")[1]), default=None)
 
 
-def build_loss(model: SentenceTransformer, spec: dict[str, Any]) -> torch.nn.Module:
+def build_loss(model: SentenceTransformer, spec: dict[str, Any],
+               distributed: bool) -> torch.nn.Module:
+    """The method's loss; with several processes, in-batch negatives are gathered from all of
+    them, so a query still competes with the whole `batch_size` of the step."""
     if spec["method"] == "align":
-        return CrossLingualAlignmentLoss(model, **spec["align"], chunk=spec["sorted_forward"])
-    return SortedMultipleNegativesRankingLoss(model, spec["sorted_forward"], scale=spec["scale"])
+        return CrossLingualAlignmentLoss(model, **spec["align"], chunk=spec["sorted_forward"],
+                                         gather_across_devices=distributed)
+    return SortedMultipleNegativesRankingLoss(model, spec["sorted_forward"], scale=spec["scale"],
+                                              gather_across_devices=distributed)
 
 
 def prompts_for(columns: list[str], model: SentenceTransformer) -> dict[str, str]:
     """Query prompt for the anchor and query columns, passage prompt for the others."""
     query, passage = model.prompts.get("query", ""), model.prompts.get("passage", "")
     return {c: query if c == "anchor" or c.startswith("query") else passage for c in columns}
-
-
-def attention(attn: Attention, precision: str, device: str) -> Literal["sdpa", "eager"]:
-    """The attention kernels `auto` stands for: transformers' eager (matmul, softmax, matmul)
-    for bf16 on a CPU, whose fused SDPA backward runs about ten times its forward there
-    (bench/train_speed.py, README Speed); SDPA everywhere else."""
-    if attn != "auto":
-        return attn
-    return "eager" if precision == "bf16" and device_type(device) == "cpu" else "sdpa"
 
 
 def set_attention_dropout(model: SentenceTransformer, p: float | None) -> None:
@@ -187,19 +183,22 @@ class ActivationBudget:
 
 class ForwardPadding:
     """Counts the real and padded tokens of every training forward of the model (a forward
-    pre-hook): the padding the step really paid, whichever way the loss embeds its columns."""
+    pre-hook): the padding the step really paid, whichever way the loss embeds its columns.
+    The real count stays on the model's device until the end: reading it every forward would
+    make the GPU wait each time."""
 
     def __init__(self) -> None:
-        self.real = self.padded = 0
+        self.real: torch.Tensor | int = 0
+        self.padded = 0
 
     def __call__(self, model: torch.nn.Module, args: tuple) -> None:
         if model.training:
             mask = args[0]["attention_mask"]
-            self.real += int(mask.sum())
+            self.real = self.real + mask.sum()
             self.padded += mask.numel()
 
     def share(self) -> float:
-        return 1.0 - self.real / self.padded if self.padded else 0.0
+        return 1.0 - int(self.real) / self.padded if self.padded else 0.0
 
 
 def padding(dataset: Dataset, lengths: np.ndarray, batch_size: int, seed: int,
@@ -251,12 +250,14 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
     args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoints),
         num_train_epochs=spec["epochs"],
-        per_device_train_batch_size=spec["batch_size"],
+        # batch_size is the step's, over all processes
+        per_device_train_batch_size=spec["batch_size"] // spec["devices"],
         learning_rate=spec["learning_rate"],
         warmup_ratio=spec["warmup_ratio"],
         seed=spec["seed"],
         data_seed=spec["seed"],
-        logging_steps=1,
+        logging_steps=spec["logging_steps"],
+        logging_nan_inf_filter=False,  # its isnan check reads the loss back every step
         save_strategy="steps",
         save_steps=spec["checkpoint_steps"],
         save_total_limit=2,  # a kill while writing one leaves the previous one complete
@@ -272,7 +273,7 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         prompts=prompts,
         disable_tqdm=False,
     )
-    loss = build_loss(model, spec)
+    loss = build_loss(model, spec, distributed)
     forwards = ForwardPadding()
     model.register_forward_pre_hook(forwards)
     budget = None

@@ -32,8 +32,9 @@ def forward_tokens(lengths: Tensor, chunk: int) -> int:
 
 
 def step_lengths(features_list: list[dict[str, Tensor]]) -> Tensor:
-    """Token count of every text of `features_list`, column after column."""
-    return torch.cat([f["attention_mask"].sum(dim=1) for f in features_list])
+    """Token count of every text of `features_list`, column after column, on the CPU (one
+    read-back: planning the chunks from device tensors would wait on the device per chunk)."""
+    return torch.cat([f["attention_mask"].sum(dim=1) for f in features_list]).cpu()
 
 
 def step_tokens(features_list: list[dict[str, Tensor]], chunk: int) -> int:
@@ -78,16 +79,18 @@ def sorted_group(model: SentenceTransformer, columns: list[dict[str, Tensor]],
     merged = merge_feature_batches(columns) if len(columns) > 1 else dict(columns[0])
     if merged is None:  # the library refuses to merge them (shapes, float tensors, ...)
         return [model(f)["sentence_embedding"] for f in columns]
-    mask = merged["attention_mask"]
+    device = merged["attention_mask"].device
+    mask = merged["attention_mask"].cpu()  # the plan is made on the CPU: one read-back a group
     lengths = mask.sum(dim=1)
-    positions = torch.arange(mask.shape[1], device=mask.device)
+    positions = torch.arange(mask.shape[1])
     if not torch.equal(mask.bool(), positions < lengths[:, None]):
         raise ValueError("train.sorted_forward needs right-padded inputs (the tokenizer pads on "
                          "the left); set it to null")
     rows = chunks(lengths, chunk)
-    parts = [model(chunk_features(merged, idx, int(lengths[idx].max())))["sentence_embedding"]
-             for idx in rows]
-    embeddings = torch.cat(parts)[torch.argsort(torch.cat(rows))]  # back to column order
+    parts = [model(chunk_features(merged, idx.to(device), int(lengths[idx].max())))
+             ["sentence_embedding"] for idx in rows]
+    back = torch.argsort(torch.cat(rows)).to(device)
+    embeddings = torch.cat(parts)[back]  # back to column order
     return list(embeddings.split([len(f["attention_mask"]) for f in columns]))
 
 
