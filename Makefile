@@ -14,13 +14,18 @@ ifeq ($(TORCH),)
 $(error pyproject.toml pins no torch ("torch==X.Y.Z"): uv would install a CUDA build)
 endif
 UV := uv==0.13.8
+# where pip takes torch from: empty for PyPI (a CUDA build on Linux x86_64 machines, the CPU
+# wheel on this project's machines, which keep it on disk), or a PyTorch index for another
+# build, e.g. make setup TORCH_INDEX=https://download.pytorch.org/whl/cu126
+TORCH_INDEX ?=
 
 # pip takes torch (its CPU wheel lies on this machine's disk, where uv does not look); uv, already
 # satisfied on torch, installs the rest: about 2 min in all instead of pip's 3.5 (bench/install.py).
 # Bytecode is compiled at install, so no stage process compiles a library.
 $(STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install --quiet $(TORCH) '$(UV)'
+	$(VENV)/bin/python -m pip install --quiet $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) $(TORCH)
+	$(VENV)/bin/python -m pip install --quiet '$(UV)'
 	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python --compile-bytecode -e '.[dev]'
 	touch $(STAMP)
 

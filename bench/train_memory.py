@@ -43,6 +43,7 @@ sys.path.insert(0, str(ROOT))
 import record  # noqa: E402  (bench/record.py)
 
 from koen.config.schema import load  # noqa: E402
+from koen.models.profile import resolve_train  # noqa: E402
 from koen.training.run import train_spec  # noqa: E402
 from koen.training.trainer import run_training  # noqa: E402
 
@@ -150,10 +151,12 @@ def main() -> None:
                     help="train.release_memory: true (the stage's own mmap threshold and trim)")
     ap.add_argument("--out", required=True, help="metrics/bench/<out>.json")
     args = ap.parse_args()
-    p = load().train
+    params = load()
+    p = params.train
     if args.budget is not None:
         p.gradient_checkpointing = args.budget
     p.release_memory = p.release_memory or args.release_memory
+    p = resolve_train(p, params.device)  # the stage's `auto` values for this machine
     with tempfile.TemporaryDirectory() as tmp:
         spec = train_spec(p, "contrastive", args.composition, p.seed, p.base, Path(tmp) / "model",
                           Path(tmp) / "checkpoints", "bench", False)

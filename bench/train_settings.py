@@ -37,11 +37,14 @@ KEYS = ("gradient_checkpointing", "sorted_forward", "group_by_length", "attentio
 
 def child(composition: str, key: str, value: object, out: Path) -> dict:
     from koen.config.schema import load
+    from koen.models.profile import resolve_train
     from koen.training.run import train_spec
     from koen.training.trainer import run_training
 
-    p = load().train
+    params = load()
+    p = params.train
     setattr(p, key, value)
+    p = resolve_train(p, params.device)  # the key's value wins over its `auto`
     with tempfile.TemporaryDirectory() as tmp:
         spec = train_spec(p, "contrastive", composition, p.seed, p.base, out, Path(tmp), "bench",
                           False)

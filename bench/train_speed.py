@@ -1,18 +1,21 @@
-"""Training throughput of the train stage against a plain sentence-transformers fp32 loop.
+"""Training throughput of the train stage against a plain sentence-transformers loop, in fp32
+and in its best setting on the device.
 
     python bench/train_speed.py [--model models/base] [--steps 16] [--batch 32]
                                 [--gradient-checkpointing true|false|N] [--sorted-forward N|null]
-                                [--device cpu]
+                                [--device cpu|cuda|...] [--out train_speed]
 
-Both variants train the same model on the same kokoen examples with MultipleNegativesRankingLoss,
-the same batch size and maximum length, word embeddings frozen, each in its own process (so peak
-memory is per variant). The plain loop is the textbook one in fp32: tokenize, forward through
-the loss, AdamW step, in the order the examples were drawn. The stage runs with the settings of
-`train` in params.yaml (precision, length grouping, attention dropout, gradient checkpointing,
-sorted forwards), its precision and attention resolved for --device (`auto`: bf16 and SDPA on a
-CUDA GPU with bf16). Prints triplets/s, peak RSS (and on CUDA peak GPU memory), the share of
-padding in the tokens each variant's forwards ran (counted by the stage's own `ForwardPadding`
-hook) and the ratio stage / plain (goal >= 2.5), and writes them to metrics/bench/<out>.json.
+Every variant trains the same model on the same kokoen examples with
+MultipleNegativesRankingLoss, the same batch size and maximum length, word embeddings frozen,
+each in its own process (so peak memory is per variant), on the same device. The plain loop is
+the textbook one: tokenize, forward through the loss, AdamW step, in the order the examples were
+drawn; `plain` runs it in fp32, `plain_best` under bf16 autocast where the device computes bf16
+natively (fp16 on an older CUDA GPU; a CPU without native bf16 has no better setting: fp32) -
+what a user would pick. The stage runs with params.yaml's `train`, every `auto` resolved for
+the device by the device profile (koen/models/profile.py), recorded as `settings`. Prints
+triplets/s, peak RSS (and on CUDA peak GPU memory), the padding share of the tokens each
+variant's forwards ran (the stage's own `ForwardPadding` hook) and the ratios stage / plain and
+stage / plain_best, and writes them to metrics/bench/<out>.json.
 """
 
 from __future__ import annotations
@@ -41,13 +44,17 @@ def examples(n: int) -> list[dict]:
     return draw(triplets, "kokoen", n, seed=13)
 
 
-def plain(model_dir: str, steps: int, batch: int, max_len: int, device: str) -> dict:
+def plain(model_dir: str, steps: int, batch: int, max_len: int, device: str,
+          best: bool) -> dict:
     import torch
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.losses import MultipleNegativesRankingLoss
     from sentence_transformers.util import batch_to_device
 
+    from koen.models.precision import autocast, resolve
     from koen.training.trainer import ForwardPadding
+
+    precision = resolve("auto", device) if best else "fp32"
 
     data = examples(steps * batch)
     model = SentenceTransformer(model_dir, device=device)
@@ -66,23 +73,24 @@ def plain(model_dir: str, steps: int, batch: int, max_len: int, device: str) -> 
                  [model.prompts["passage"] + r["negative"] for r in rows]]
         feats = [batch_to_device(model.preprocess(t), model.device) for t in texts]
         opt.zero_grad()
-        loss(feats, None).backward()
+        with autocast(device, precision):
+            value = loss(feats, None)
+        value.backward()
         opt.step()
     if model.device.type == "cuda":
         torch.cuda.synchronize()  # the steps were queued, not necessarily done
     return {"triplets_per_s": steps * batch / (time.perf_counter() - start),
-            "forward_padding_share": round(forwards.share(), 4)}
+            "precision": precision, "forward_padding_share": round(forwards.share(), 4)}
 
 
 def stage(model_dir: str, steps: int, batch: int, max_len: int, device: str,
           overrides: dict) -> dict:
-    from dataclasses import replace
-
     from koen.config.schema import load
+    from koen.models.profile import resolve_train
     from koen.training.run import hyper
     from koen.training.trainer import run_training
 
-    p = replace(load().train, device=device)  # `auto` precision and attention resolve for it
+    p = resolve_train(load().train, device)  # every `auto` as the stage resolves it there
     settings = {**hyper(p, "contrastive"), **overrides}
     with tempfile.TemporaryDirectory() as tmp:
         spec = {**settings, "examples": examples(steps * batch), "seed": 13, "init": model_dir,
@@ -97,7 +105,8 @@ def stage(model_dir: str, steps: int, batch: int, max_len: int, device: str,
     return {"triplets_per_s": rate, "forward_padding_share": result["forward_padding_share"],
             "settings": {k: settings[k] for k in ("precision", "group_by_length",
                                                   "attention_dropout", "gradient_checkpointing",
-                                                  "sorted_forward", "attn_implementation")}}
+                                                  "sorted_forward", "attn_implementation",
+                                                  "logging_steps", "devices")}}
 
 
 def checkpointing_value(text: str) -> bool | int:
@@ -121,8 +130,9 @@ def sorted_forward_value(text: str) -> int | None:
 def child(args: argparse.Namespace) -> None:
     import torch
 
-    if args.variant == "plain":
-        out = plain(args.model, args.steps, args.batch, args.max_len, args.device)
+    if args.variant in ("plain", "plain_best"):
+        out = plain(args.model, args.steps, args.batch, args.max_len, args.device,
+                    args.variant == "plain_best")
     else:
         out = stage(args.model, args.steps, args.batch, args.max_len, args.device,
                     json.loads(args.overrides))
@@ -143,9 +153,9 @@ def main() -> None:
     ap.add_argument("--sorted-forward", type=sorted_forward_value, metavar="N|null",
                     default=argparse.SUPPRESS,
                     help="the stage with this train.sorted_forward, not params.yaml's")
-    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (both variants)")
+    ap.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1, ... (every variant)")
     ap.add_argument("--out", default="train_speed", help="metrics/bench/<out>.json")
-    ap.add_argument("--variant", choices=["plain", "stage"])
+    ap.add_argument("--variant", choices=["plain", "plain_best", "stage"])
     ap.add_argument("--overrides", default="{}", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.variant:
@@ -155,7 +165,7 @@ def main() -> None:
     if "sorted_forward" in vars(args):  # given: a number or null
         overrides["sorted_forward"] = args.sorted_forward
     results = {}
-    for variant in ("plain", "stage"):
+    for variant in ("plain", "plain_best", "stage"):
         cmd = [sys.executable, __file__, "--variant", variant, "--model", args.model,
                "--steps", str(args.steps), "--batch", str(args.batch),
                "--max-len", str(args.max_len), "--device", args.device,
@@ -165,10 +175,13 @@ def main() -> None:
         results[variant] = json.loads(out.strip().splitlines()[-1])
         print(variant, results[variant])
     ratio = results["stage"]["triplets_per_s"] / results["plain"]["triplets_per_s"]
-    print(f"stage / plain triplets/s: {ratio:.2f}x")
+    best = results["stage"]["triplets_per_s"] / results["plain_best"]["triplets_per_s"]
+    print(f"stage / plain fp32: {ratio:.2f}x; stage / plain "
+          f"{results['plain_best']['precision']}: {best:.2f}x")
     record.write(args.out, {"steps": args.steps, "batch": args.batch,
                             "max_len": args.max_len, "device": args.device, **results,
-                            "ratio_stage_over_plain": round(ratio, 3)})
+                            "ratio_stage_over_plain": round(ratio, 3),
+                            "ratio_stage_over_plain_best": round(best, 3)})
 
 
 if __name__ == "__main__":

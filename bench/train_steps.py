@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from train_speed import examples  # noqa: E402  (bench/train_speed.py)
 
 from koen.config.schema import load  # noqa: E402
+from koen.models.profile import resolve_train  # noqa: E402
 from koen.training.run import hyper  # noqa: E402
 from koen.training.trainer import run_training  # noqa: E402
 
@@ -48,9 +49,11 @@ def main() -> None:
     ap.add_argument("--sdpa-backend", choices=BACKENDS)
     ap.add_argument("--profile", action="store_true")
     args = ap.parse_args()
-    p = load().train
+    params = load()
+    p = params.train
     for key, value in args.set:
         setattr(p, key, value)
+    p = resolve_train(p, params.device)  # the values set win over their `auto`
     settings = hyper(p, "contrastive")
     with tempfile.TemporaryDirectory() as tmp:
         spec = {**settings, "examples": examples(args.steps * p.batch_size), "seed": p.seed,

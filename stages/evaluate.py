@@ -20,9 +20,11 @@ from koen.config.schema import load
 from koen.evaluation.evaluate import HYBRID, evaluate
 from koen.models.profile import resolve_evaluate, resolve_index
 from koen.retrieval.indexes import RESERVED, SHIFT, SPARSE, build
+from koen.tracking.mlflow_log import begin_stage
 
 
 def main(argv: list[str] | None = None) -> None:
+    begin_stage()  # the MLflow runs span the stage, with its system metrics
     parser = argparse.ArgumentParser(prog="python -m stages.evaluate",
                                      description="index and evaluate one system on one benchmark")
     parser.add_argument("name", help=f"system name, or {SPARSE}, {SHIFT} (index.shift.model "

@@ -9,6 +9,7 @@ from koen.config.schema import NON_MODEL_SYSTEMS, Params, load
 from koen.data.compositions import parse
 from koen.report.frontier import SweepLine
 from koen.report.report import Systems, report
+from koen.tracking.mlflow_log import begin_stage
 
 
 def systems(params: Params) -> Systems:
@@ -34,6 +35,7 @@ def systems(params: Params) -> Systems:
 
 
 def main() -> None:
+    begin_stage()  # the MLflow runs span the stage, with its system metrics
     params = load()
     p = params.report
     bench_dirs = {b: params.benchmark.out_dir / b for b in params.benchmarks}

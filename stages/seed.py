@@ -11,11 +11,13 @@ import sys
 
 from koen.config.schema import load
 from koen.merging.seeds import evaluate_seed, merge_seed
+from koen.tracking.mlflow_log import begin_stage
 
 USAGE = "usage: python -m stages.seed merge <seed> | evaluate <seed> <benchmark>"
 
 
 def main(argv: list[str] | None = None) -> None:
+    begin_stage()  # the MLflow runs span the stage, with its system metrics
     args = sys.argv[1:] if argv is None else argv
     shape = (args[:1] == ["merge"] and len(args) == 2
              or args[:1] == ["evaluate"] and len(args) == 3)

@@ -11,11 +11,13 @@ import sys
 
 from koen.config.schema import load
 from koen.merging.sweep import evaluate_sweep, merge_sweep
+from koen.tracking.mlflow_log import begin_stage
 
 USAGE = "usage: python -m stages.sweep merge <name> | evaluate <name> <benchmark>"
 
 
 def main(argv: list[str] | None = None) -> None:
+    begin_stage()  # the MLflow runs span the stage, with its system metrics
     args = sys.argv[1:] if argv is None else argv
     if not (args[:1] == ["merge"] and len(args) == 2 or args[:1] == ["evaluate"]
             and len(args) == 3):

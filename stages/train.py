@@ -13,6 +13,7 @@ import sys
 from koen.config.schema import load, seed_system
 from koen.data.compositions import CompositionError
 from koen.models.profile import resolve_train
+from koen.tracking.mlflow_log import begin_stage
 from koen.training.run import train
 
 USAGE = ("usage: python -m stages.train grid <composition> | seed <composition> <seed> | "
@@ -20,6 +21,7 @@ USAGE = ("usage: python -m stages.train grid <composition> | seed <composition> 
 
 
 def main(argv: list[str] | None = None) -> None:
+    begin_stage()  # the MLflow runs span the stage, with its system metrics
     args = sys.argv[1:] if argv is None else argv
     params = load()
     p = resolve_train(params.train, params.device)  # every `auto` for this machine

@@ -3,6 +3,7 @@ and a stage's reads are recorded for the deps test."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -13,8 +14,11 @@ import pytest
 import yaml
 from tiny_data import PARAMS, merged
 
+from koen.config import docs as config_docs
 from koen.config import parse as parse_module
-from koen.config.parse import ParamsError
+from koen.config import schema
+from koen.config.docs import field_docs
+from koen.config.parse import ParamsError, Section
 from koen.config.schema import load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -162,3 +166,18 @@ def test_a_stage_process_writes_its_reads_at_exit(tmp_path):
                    env={**os.environ, parse_module.TRACE_ENV: str(trace)})
     (record,) = [json.loads(f.read_text()) for f in trace.glob("*.json")]
     assert record["read"] == ["evaluate.k", "merges", "report.base"]
+
+
+def test_the_configuration_page_is_generated_from_the_schema_and_params(monkeypatch):
+    """docs/configuration.md: every key documented, and the page as the schema gives it."""
+    monkeypatch.chdir(ROOT)
+    sections = {cls for cls in vars(schema).values()
+                if dataclasses.is_dataclass(cls) and issubclass(cls, Section)}
+    undocumented = [f"{cls.__name__}.{f.name}" for cls in sections
+                    for f in dataclasses.fields(cls) if f.name not in field_docs(cls)]
+    assert undocumented == []
+    assert config_docs.main(["--check"]) == 0, "run python -m koen.config.docs"
+    page = (ROOT / "docs/configuration.md").read_text()
+    for key in ("`train.sorted_forward`", "`benchmarks.<name>.format`", "`device`",
+                "`merges.<name>.weights`", "`train.align.jsd_weight`"):
+        assert key in page

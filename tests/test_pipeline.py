@@ -144,8 +144,9 @@ def copy_built(built: Path, dest: Path) -> Project:
 @pytest.mark.longest
 def test_grid_merges_seeds_and_sweeps(built_grid, tmp_path):
     project = copy_built(built_grid, tmp_path / "repo")
-    assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg", "index_shift@lohelp",
-            "index_merge@avg-lohelp", "evaluate_merge@avg-belebele", "evaluate_hybrid@lohelp",
+    assert {"train@kokoen", "train@koenen", "train_experiment", "merge@avg",
+            "evaluate_shift@lohelp", "evaluate_merge@avg-lohelp", "evaluate_merge@avg-belebele",
+            "evaluate_hybrid@lohelp",
             "benchmark@belebele", "benchmark@lohelp", "sweep@koenen~kokoen",
             "sweep_eval@koenen~kokoen-belebele", "train_seed@kokoen-7", "train_seed@koenen-7",
             "seed@7", "seed_eval@7-lohelp", "report", "register"} <= ran(
@@ -204,8 +205,7 @@ def test_experiment_reruns_only_what_it_changes(built_grid, tmp_path):
     project = copy_built(built_grid, tmp_path / "repo")
     exp = project.dvc("exp", "run", "-S", "composition=ko+en")
     # register reads the report's overall.json, which the new row changes: it reruns, quickly
-    assert ran(exp.stdout) == {"train_experiment", "index_experiment@lohelp",
-                               "index_experiment@belebele", "evaluate_experiment@lohelp",
+    assert ran(exp.stdout) == {"train_experiment", "evaluate_experiment@lohelp",
                                "evaluate_experiment@belebele", "report", "register"}
     info = json.loads((project.root / "models/experiment/train_info.json").read_text())
     assert info["composition"] == "ko+en" and "reused_from" not in info
@@ -231,8 +231,7 @@ def test_align_experiment_merged_with_base(built_grid, tmp_path):
 def test_shift_alone_reruns_its_index_its_evaluation_and_the_readers(built_grid, tmp_path):
     project = copy_built(built_grid, tmp_path / "repo")
     shifted = project.dvc("exp", "run", "-S", "index.shift.alpha=1.0")
-    assert ran(shifted.stdout) == {"index_shift@lohelp", "index_shift@belebele",
-                                   "evaluate_shift@lohelp", "evaluate_shift@belebele", "report",
+    assert ran(shifted.stdout) == {"evaluate_shift@lohelp", "evaluate_shift@belebele", "report",
                                    "register"}
     assert "| shift (alpha 1.0, base) |" in (project.root / "metrics/report.md").read_text()
 
@@ -271,13 +270,11 @@ def test_own_benchmarks_and_triplets_through_params_rerun_only_what_they_touch(b
                        replace=("benchmarks", "sweeps"))
     project.commit("own benchmarks")
     added = ran(project.dvc("repro").stdout)
-    systems = {"index_base", "index_experiment", "index_shift", "index_bm25", "evaluate_base",
-               "evaluate_experiment", "evaluate_shift", "evaluate_bm25", "evaluate_hybrid"}
-    expected = {f"{s}@{b}" for s in systems for b in ("mine", "kobench")}
-    expected |= {f"{kind}_grid@{c}-{b}" for kind in ("index", "evaluate")
-                 for c in ("kokoen", "koenen") for b in ("mine", "kobench")}
-    expected |= {f"{kind}_merge@avg-{b}" for kind in ("index", "evaluate")
+    systems = {"base", "experiment", "shift", "bm25", "hybrid"}
+    expected = {f"evaluate_{s}@{b}" for s in systems for b in ("mine", "kobench")}
+    expected |= {f"evaluate_grid@{c}-{b}" for c in ("kokoen", "koenen")
                  for b in ("mine", "kobench")}
+    expected |= {f"evaluate_merge@avg-{b}" for b in ("mine", "kobench")}
     assert added == expected | {"benchmark@mine", "benchmark@kobench", "report", "register"}
     report = (project.root / "metrics/report.md").read_text()
     clir = report.split("## Mono-lingual retrieval")[0]
@@ -295,12 +292,11 @@ def test_own_benchmarks_and_triplets_through_params_rerun_only_what_they_touch(b
     project.commit("own triplets")
     retrained = ran(project.dvc("repro").stdout)
     untouched = {"base_model", *(f"benchmark@{b}" for b in ("belebele", "mine", "kobench")),
-                 *(f"{s}@{b}" for s in ("index_base", "evaluate_base", "index_bm25",
-                                        "evaluate_bm25", "evaluate_hybrid")
+                 *(f"evaluate_{s}@{b}" for s in ("base", "bm25", "hybrid")
                    for b in ("belebele", "mine", "kobench"))}
     assert retrained & untouched == set()
     assert {"prepare", "train@kokoen", "train@koenen", "train_experiment", "merge@avg",
-            "index_shift@mine", "evaluate_grid@koenen-kobench", "report"} <= retrained
+            "evaluate_shift@mine", "evaluate_grid@koenen-kobench", "report"} <= retrained
     card = json.loads((project.root / "metrics/data.json").read_text())
     assert card["source"] == "triplets" and card["triplets"] == 48
     assert "| lohelp" not in (project.root / "metrics/report.md").read_text()
@@ -338,3 +334,33 @@ def test_invalid_composition_fails_with_the_valid_codes(tiny_grid):
     proc = tiny_grid.dvc("repro", "train_experiment", check=False)
     assert proc.returncode != 0
     assert "valid codes are kokoko, kokoen" in proc.stdout + proc.stderr
+
+
+def test_a_worker_clone_trains_and_the_head_restores_its_stages_from_the_remote(tiny_grid,
+                                                                               tmp_path):
+    """docs/several-machines.md: clones share a DVC remote and its run cache. A worker runs
+    `dvc repro train@<code>` and pushes; the head pulls, and its `dvc repro` restores the
+    worker's stages from the run cache instead of training again."""
+    head = tiny_grid
+    remote = tmp_path / "remote"
+    head.dvc("cache", "dir", "--local", str(tmp_path / "head-cache"))  # a machine's own cache
+    head.dvc("remote", "add", "-d", "shared", str(remote))
+    head.dvc("repro", "prepare", "base_model")
+    head.dvc("push")
+    head.commit("data and base model")
+    worker = Project(tmp_path / "worker")
+    head.run("git", "clone", "-q", str(head.root), str(worker.root))
+    worker.env = {**head.env, "MLFLOW_TRACKING_URI": f"sqlite:///{worker.root}/mlflow.db"}
+    worker.dvc("cache", "dir", "--local", str(tmp_path / "worker-cache"))
+    worker.dvc("pull")
+    trained = worker.dvc("repro", "train@kokoen")
+    assert "Running stage 'train@kokoen'" in trained.stdout
+    worker.dvc("push", "--run-cache")
+
+    head.dvc("pull", "--run-cache")
+    restored = head.dvc("repro", "train@kokoen")
+    assert not ran(restored.stdout)  # trained nothing
+    assert "Stage 'train@kokoen' is cached - skipping run, checking out outputs" in \
+        restored.stdout
+    weights = "models/grid/kokoen/model.safetensors"
+    assert (head.root / weights).read_bytes() == (worker.root / weights).read_bytes()

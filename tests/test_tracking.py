@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -14,10 +18,13 @@ from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
 
 from koen.repro.atomic import write_json
+from koen.tracking import mlflow_log
 from koen.tracking.__main__ import main
 from koen.tracking.mlflow_log import log_run, pending_file, project_root, sync, tracking_uri
 from koen.tracking.registry import best_merge, register_all
 from koen.tracking.tags import dvc_md5, system_tags
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(autouse=True)
@@ -226,3 +233,63 @@ def test_unreachable_server_keeps_the_run_until_sync(tmp_path, monkeypatch, caps
     assert sync(pending) == {"logged": 0, "exists": 1, "pending": 0}
     assert sync(pending) == {"logged": 0, "exists": 0, "pending": 0}
     check_logged(url)
+
+
+WORKER = """
+import sys, time
+from koen.tracking import mlflow_log
+mlflow_log.begin_stage()
+time.sleep(float(sys.argv[2]))
+for i in range(int(sys.argv[3])):
+    key = f"same-{i}" if i % 2 else f"own-{sys.argv[1]}-{i}"
+    print(mlflow_log.log_run({"key": key, "name": key, "group": "commit-race",
+                              "metrics": {"x": i}}, "pending"))
+"""
+
+
+@pytest.mark.slow
+def test_two_workers_log_every_run_once_under_one_parent(tmp_path, mlflow_server):
+    """Two processes logging to one real server at once, as `dvc queue start -j 2` or two
+    clones do: one experiment, one parent for their group, every key once (a record both log,
+    the same stage run twice, is there once)."""
+    url = mlflow_server()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": url, "PYTHONPATH": str(ROOT)}
+    (tmp_path / "worker.py").write_text(WORKER)
+    procs = [subprocess.Popen([sys.executable, "worker.py", str(w), "0", "8"], cwd=tmp_path,
+                              env=env, stdout=subprocess.PIPE, text=True) for w in (1, 2)]
+    outputs = [p.communicate(timeout=300)[0].split() for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert sorted(outputs[0] + outputs[1]).count("pending") == 0
+    client = MlflowClient(url)
+    (experiment,) = [e for e in client.search_experiments() if e.name == "koen-retrieval"]
+    found = client.search_runs([experiment.experiment_id])
+    (parent,) = [r for r in found if "koen.group" in r.data.tags]
+    keys = [r.data.tags["koen.key"] for r in found if "koen.key" in r.data.tags]
+    assert sorted(keys) == sorted({f"own-{w}-{i}" for w in (1, 2) for i in (0, 2, 4, 6)}
+                                  | {f"same-{i}" for i in (1, 3, 5, 7)})
+    assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in found
+               if "koen.key" in r.data.tags)
+
+
+def test_a_run_spans_its_stage_with_system_metrics_and_its_data(tmp_path, monkeypatch):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.setattr(mlflow_log, "_stage", None)
+    monitor = mlflow_log.begin_stage()
+    monitor.sample()  # as the sampling thread does every SAMPLE_SECONDS
+    time.sleep(0.05)
+    data = tmp_path / "triplets.parquet"
+    data.write_bytes(b"rows")
+    log_run({**record(), "datasets": [mlflow_log.dataset(data, "training")]}, "pending")
+    monkeypatch.setattr(mlflow_log, "_stage", None)
+    (run,) = children(uri)
+    assert run.info.start_time == monitor.start
+    assert run.info.end_time - run.info.start_time >= 50  # the stage's span, not the logging's
+    history = MlflowClient(uri).get_metric_history(run.info.run_id,
+                                                    "system/cpu_utilization_percentage")
+    assert [m.step for m in history] == [0, 1]  # the sample above and one at the end
+    assert "system/system_memory_usage_megabytes" in run.data.metrics
+    (given,) = run.inputs.dataset_inputs
+    assert given.dataset.name == "triplets.parquet"
+    assert given.dataset.digest == hashlib.md5(b"rows").hexdigest()  # no lock: its own md5
+    assert given.tags[0].value == "training"

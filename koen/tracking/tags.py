@@ -14,28 +14,30 @@ DVC_LOCK = Path("dvc.lock")
 
 
 def dvc_md5(path: Path, lock: Path = DVC_LOCK) -> str | None:
-    """The md5 DVC recorded for the output `path` in `lock` (None until a stage made it).
-    libyaml's loader: the pure-Python one takes about 1 s for this project's lock, once per
-    evaluated system."""
+    """The md5 DVC recorded for `path` in `lock`, as a stage's output (None until a stage made
+    it) or else as a dependency. libyaml's loader: the pure-Python one takes about 1 s for this
+    project's lock, once per evaluated system."""
     if not lock.is_file():
         return None
     text = lock.read_text(encoding="utf-8")
     stages = (yaml.load(text, Loader=yaml.CSafeLoader) or {}).get("stages", {})
-    for stage in stages.values():
-        for out in stage.get("outs", []):
-            if Path(out["path"]) == Path(path):
-                return out.get("md5")
+    for kind in ("outs", "deps"):
+        for stage in stages.values():
+            for entry in stage.get(kind, []):
+                if Path(entry["path"]) == Path(path) and "md5" in entry:
+                    return entry["md5"]
     return None
 
 
-def system_tags(model_dir: Path | None, lock: Path = DVC_LOCK) -> dict[str, str]:
+def system_tags(model_dir: Path | None, lock: Path | None = DVC_LOCK) -> dict[str, str]:
     """kind (baseline | composition | merge), composition, seed, merge method/models/weights,
-    and the model's DVC path, DVC md5 and content digest. `None`: a system without a model."""
+    and the model's DVC path, DVC md5 (`lock=None`: none) and content digest. `None`: a system
+    without a model."""
     if model_dir is None:
         return {"kind": "baseline"}
     model_dir = Path(model_dir)
     tags = {"dvc.path": str(model_dir), "model.sha256": model_digest(model_dir)}
-    if md5 := dvc_md5(model_dir, lock):
+    if lock is not None and (md5 := dvc_md5(model_dir, lock)):
         tags["dvc.md5"] = md5
     train = model_dir / TRAIN_INFO
     merge = model_dir / MERGE_INFO

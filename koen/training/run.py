@@ -22,8 +22,17 @@ from koen.config.schema import TrainParams
 from koen.data import compositions
 from koen.data.tables import read_table
 from koen.repro.atomic import atomic_dir, atomic_file
-from koen.repro.provenance import TRAIN_INFO, code_digest, files_digest, json_digest, model_digest
+from koen.repro.provenance import (
+    TRAIN_INFO,
+    code_digest,
+    files_digest,
+    git_commit,
+    json_digest,
+    model_digest,
+    run_group,
+)
 from koen.tracking import mlflow_log
+from koen.tracking.tags import system_tags
 from koen.training import alignment_loss, batching, trainer, unpadding
 from koen.training.trainer import run_training
 
@@ -158,15 +167,22 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
         (tmp / TRAIN_INFO).write_text(json.dumps(info, indent=2, default=str))
     write_loss_csv(p.logs / f"{slot.replace('/', '-')}.csv", info.get("loss", []))
     shutil.rmtree(checkpoints, ignore_errors=True)
-    mlflow_log.log_run({
+    commit = git_commit()
+    record = {
         "key": f"train/{print_}",
         "name": f"train {info['name']}",
         "params": {"composition": composition, "seed": seed, "init": str(init),
                    **hyper(p, method)},
         "metrics": {"final_loss": info["loss"][-1][1]} if info.get("loss") else {},
         "steps": {"train_loss": info.get("loss", [])},
-        "tags": {"stage": "train", "fingerprint": print_},
-    }, pending)
+        # the lock still holds the model's previous md5 while its stage runs
+        "tags": {"stage": "train", "model": info["name"], "fingerprint": print_,
+                 **system_tags(out, lock=None), **({"git_commit": commit} if commit else {})},
+        "datasets": [mlflow_log.dataset(p.data, "training")],
+    }
+    if group := run_group(commit):
+        record["group"] = group
+    mlflow_log.log_run(record, pending)
     return info
 
 

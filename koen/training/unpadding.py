@@ -19,6 +19,8 @@ from sentence_transformers.base.losses.merged_forward import embed_columns, merg
 from sentence_transformers.losses import MultipleNegativesRankingLoss
 from torch import Tensor
 
+from koen.models.features import chunk_features
+
 
 def chunks(lengths: Tensor, chunk: int) -> list[Tensor]:
     """Row indices of each forward: rows sorted by token length, `chunk` at a time."""
@@ -92,20 +94,6 @@ def sorted_group(model: SentenceTransformer, columns: list[dict[str, Tensor]],
     back = torch.argsort(torch.cat(rows)).to(device)
     embeddings = torch.cat(parts)[back]  # back to column order
     return list(embeddings.split([len(f["attention_mask"]) for f in columns]))
-
-
-def chunk_features(merged: dict, idx: Tensor, width: int) -> dict:
-    """The rows `idx` of every per-row tensor, token tensors cut to `width` columns."""
-    rows, seq = merged["attention_mask"].shape
-    out = {}
-    for key, value in merged.items():
-        if isinstance(value, Tensor) and key != "prompt_length" and value.ndim and \
-                value.shape[0] == rows:
-            value = value[idx]
-            if value.ndim == 2 and value.shape[1] == seq:
-                value = value[:, :width]
-        out[key] = value
-    return out
 
 
 class SortedMultipleNegativesRankingLoss(MultipleNegativesRankingLoss):
