@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> None:
         seed = params.seed if args.name == SHIFT else 0  # only Shift samples (its pairs)
         build(args.name, model_dir, args.benchmark, bench_dir,
               resolve_index(params.index, params.device), seed, trust)
-    metrics = evaluate(args.name, args.benchmark, bench_dir,
+    metrics = evaluate(args.name, args.benchmark, bench_dir, params.index.out_dir,
                        resolve_evaluate(params.evaluate, params.device), params.tracking.pending,
                        trust)
     print(json.dumps({k: v for k, v in metrics.items() if k.endswith("ndcg@10")}))

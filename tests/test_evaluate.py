@@ -41,8 +41,8 @@ RUNS = (*DIRECTIONS, *MULTI)
 def run_evaluate(system: str) -> dict[str, float]:
     """The evaluate stage's scoring of `system` on the tiny benchmark (its index built)."""
     params = load()
-    return evaluate.evaluate(system, "lohelp", BENCH, resolve_evaluate(params.evaluate, "cpu"),
-                             PENDING, False)
+    return evaluate.evaluate(system, "lohelp", BENCH, params.index.out_dir,
+                             resolve_evaluate(params.evaluate, "cpu"), PENDING, False)
 
 
 def index(system: str, model: Path | str | None = None) -> dict:

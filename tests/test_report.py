@@ -149,8 +149,14 @@ def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
 
     client = MlflowClient()
     exp = client.get_experiment_by_name("koen-retrieval")
-    (run,) = [r for r in client.search_runs([exp.experiment_id]) if "koen.key" in r.data.tags]
+    found = [r for r in client.search_runs([exp.experiment_id]) if "koen.key" in r.data.tags]
+    (run,) = [r for r in found if r.data.tags["stage"] == "report"]
     assert run.info.run_name == "report"
+    # one run per system with its OVRs, for the runs table's chart, each logged once
+    overall = {r.data.tags["model"]: r for r in found if r.data.tags["stage"] == "overall"}
+    assert sorted(overall) == ["base", "bm25", "koenen+base", "kokoen"]
+    assert overall["base"].data.metrics["clir_ovr"] == 79.9
+    assert overall["koenen+base"].data.tags["kind"] == "merge"
     assert run.data.params["models"] == "base,bm25,koenen+base,kokoen"
     assert sorted(a.path for a in client.list_artifacts(run.info.run_id)) == [
         "directions.csv", "directions.png", "inclination.csv", "inclination.png", "overall.json",

@@ -508,8 +508,6 @@ class HybridParams(Section):
 
 @dataclass
 class EvaluateParams(Section):
-    indexes: Path
-    """Where the indexes are (= `index.out_dir`)."""
     runs_dir: Path
     """TREC runs: `<runs_dir>/<benchmark>/<system>/<run>.trec`."""
     out_dir: Path

@@ -95,7 +95,7 @@ def bm25_runs(index_dir: Path, task: Task, p: EvaluateParams) -> Runs:
 
 def system_runs(name: str, indexes: Path, task: Task, p: EvaluateParams,
                 trust_remote_code: bool) -> Runs:
-    """`indexes`: the benchmark's index folder (`<evaluate.indexes>/<benchmark>`)."""
+    """`indexes`: the benchmark's index folder (`<index.out_dir>/<benchmark>`)."""
     if name == HYBRID:
         h = p.hybrid
         parts = [system_runs(s, indexes, task, p, trust_remote_code)
@@ -160,12 +160,12 @@ def model_info(model_dir: Path) -> dict:
     return {k: param(v) for k, v in info.items() if k != "loss"}
 
 
-def evaluate(name: str, benchmark: str, bench_dir: Path, p: EvaluateParams, pending: Path,
-             trust_remote_code: bool) -> dict[str, float]:
-    """Evaluate system `name` on one benchmark (its converted folder `bench_dir`); write runs
-    and metrics; log to MLflow."""
+def evaluate(name: str, benchmark: str, bench_dir: Path, index_dir: Path, p: EvaluateParams,
+             pending: Path, trust_remote_code: bool) -> dict[str, float]:
+    """Evaluate system `name` on one benchmark (its converted folder `bench_dir`, its indexes
+    under `index_dir`, i.e. `index.out_dir`); write runs and metrics; log to MLflow."""
     task = load_task(bench_dir)
-    indexes = p.indexes / benchmark
+    indexes = index_dir / benchmark
     params: dict = {"model": name, "benchmark": benchmark,
                     "evaluate": {"k": p.k, "multi_k": p.multi_k or "pool",
                                  "precision": p.precision, "batch_size": p.batch_size,

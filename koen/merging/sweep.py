@@ -48,7 +48,7 @@ def index_and_evaluate(system: str, model_dir: Path, benchmark: str,
     bench_dir = params.benchmark.out_dir / benchmark
     build(system, model_dir, benchmark, bench_dir, resolve_index(params.index, params.device),
           params.seed, trust)
-    metrics = evaluate(system, benchmark, bench_dir,
+    metrics = evaluate(system, benchmark, bench_dir, params.index.out_dir,
                        resolve_evaluate(params.evaluate, params.device), params.tracking.pending,
                        trust)
     return {k: v for k, v in metrics.items() if k.endswith("ndcg@10")}

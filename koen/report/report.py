@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -543,8 +544,9 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
     tests = evidence_json(evidence)
     write_json(p.significance, tests)
     write_json(p.seeds, {"seeds": systems.seeds, "spread": spreads})
-    write_json(p.overall, {n: {k: v for k, v in m.items() if k in OVERALL or k.startswith("avg_")}
-                           for n, m in metrics.items()})
+    overall = {n: {k: v for k, v in m.items() if k in OVERALL or k.startswith("avg_")}
+               for n, m in metrics.items()}
+    write_json(p.overall, overall)
     files = [p.out, p.overall, p.significance, p.seeds,
              *write_csvs(metrics, p.plots_dir, focus, evidence, pooled),
              write_sweeps_csv(systems.sweeps, metrics | points, p.plots_dir),
@@ -561,6 +563,22 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
               "tags": {"stage": "report", **({"git_commit": commit} if commit else {})},
               "datasets": [mlflow_log.dataset(d, "evaluation") for d in bench_dirs.values()],
               "artifacts": [str(x) for x in files]}
-    if group := run_group(commit):
+    group = run_group(commit)
+    if group:
         record["group"] = group
+    log_overall(overall, system_kinds(metrics, systems), benchmarks, group, pending)
     return mlflow_log.log_run(record, pending)
+
+
+def log_overall(overall: Metrics, kinds: dict[str, str], benchmarks: list[str],
+                group: str | None, pending: Path) -> None:
+    """One MLflow run per system with its AVGs and OVRs over the benchmarks, for the runs table
+    (filter `tags.stage = 'overall'`, plot clir_ovr against mono_ovr)."""
+    for name, figures in overall.items():
+        digest = hashlib.sha256(json.dumps([benchmarks, figures], sort_keys=True).encode())
+        record = {"key": f"overall/{name}/{digest.hexdigest()[:16]}", "name": f"overall {name}",
+                  "metrics": figures, "params": {"benchmarks": ",".join(benchmarks)},
+                  "tags": {"stage": "overall", "model": name, "kind": kinds[name]}}
+        if group:
+            record["group"] = group
+        mlflow_log.log_run(record, pending)
