@@ -341,23 +341,24 @@ def test_a_worker_clone_trains_and_the_head_restores_its_stages_from_the_remote(
     `dvc repro train@<code>` and pushes; the head pulls, and its `dvc repro` restores the
     worker's stages from the run cache instead of training again."""
     head = tiny_grid
+    (head.root / "dvc.lock").unlink()  # the repository's, for other params: this grid is new
     remote = tmp_path / "remote"
     head.dvc("cache", "dir", "--local", str(tmp_path / "head-cache"))  # a machine's own cache
     head.dvc("remote", "add", "-d", "shared", str(remote))
     head.dvc("repro", "prepare", "base_model")
-    head.dvc("push")
+    head.dvc("push", "prepare", "base_model")
     head.commit("data and base model")
     worker = Project(tmp_path / "worker")
     head.run("git", "clone", "-q", str(head.root), str(worker.root))
     worker.env = {**head.env, "MLFLOW_TRACKING_URI": f"sqlite:///{worker.root}/mlflow.db"}
     worker.dvc("cache", "dir", "--local", str(tmp_path / "worker-cache"))
-    worker.dvc("pull")
+    worker.dvc("pull", "prepare", "base_model")
     trained = worker.dvc("repro", "train@kokoen")
     assert "Running stage 'train@kokoen'" in trained.stdout
     worker.dvc("push", "--run-cache")
 
-    head.dvc("pull", "--run-cache")
-    restored = head.dvc("repro", "train@kokoen")
+    head.dvc("fetch", "--run-cache")  # the runs' records
+    restored = head.dvc("repro", "--pull", "train@kokoen")  # their outputs, as they are needed
     assert not ran(restored.stdout)  # trained nothing
     assert "Stage 'train@kokoen' is cached - skipping run, checking out outputs" in \
         restored.stdout
