@@ -302,6 +302,31 @@ def test_queued_experiment_logs_to_the_project_store(built_grid, tmp_path):
 
 
 @pytest.mark.last
+def test_two_queue_workers_log_every_run_once_to_a_server(built_grid, tmp_path, mlflow_server):
+    """`dvc queue start -j 2` against a real `mlflow server`: both experiments' runs are logged
+    once each, every one under its experiment's single parent run."""
+    project = copy_built(built_grid, tmp_path / "repo")
+    url = mlflow_server()
+    project.env["MLFLOW_TRACKING_URI"] = url
+    for base in ("bm25", "hybrid"):
+        project.dvc("exp", "run", "--queue", "-n", f"base-{base}", "-S", f"report.base={base}")
+    project.dvc("queue", "start", "-j", "2")
+    status = wait_for_queue(project)
+    assert status.count("Success") == 2 and "Failed" not in status, status
+    client = MlflowClient(url)
+    (experiment,) = [e for e in client.search_experiments() if e.name == "koen-retrieval"]
+    found = client.search_runs([experiment.experiment_id])
+    parents = {r.data.tags["koen.group"]: r.info.run_id for r in found
+               if "koen.group" in r.data.tags}
+    assert sorted(parents) == ["base-bm25", "base-hybrid"]  # one parent each
+    logged = [r for r in found if "koen.key" in r.data.tags]
+    keys = [r.data.tags["koen.key"] for r in logged]
+    assert len(keys) == len(set(keys))  # every run once
+    reports = [r for r in logged if r.data.tags["stage"] == "report"]
+    assert sorted(r.data.tags["mlflow.parentRunId"] for r in reports) == sorted(parents.values())
+
+
+@pytest.mark.last
 def test_experiment_on_a_grid_composition_reuses_the_grid_model(built_grid, tmp_path):
     project = copy_built(built_grid, tmp_path / "repo")
     again = project.dvc("exp", "run", "-S", "composition=ko-ko-en", "train_experiment")

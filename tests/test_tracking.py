@@ -293,3 +293,29 @@ def test_a_run_spans_its_stage_with_system_metrics_and_its_data(tmp_path, monkey
     assert given.dataset.name == "triplets.parquet"
     assert given.dataset.digest == hashlib.md5(b"rows").hexdigest()  # no lock: its own md5
     assert given.tags[0].value == "training"
+
+
+REGISTER = """
+import sys
+from pathlib import Path
+from koen.tracking.registry import register_all
+done = register_all({"one": {"clir_ovr": 1.0, "mono_ovr": 1.0}}, ["one"],
+                    {"one": Path(sys.argv[1])}, "koen", "champion", [], Path(sys.argv[2]), False)
+print(done[0]["status"], done[0].get("version"))
+"""
+
+
+@pytest.mark.slow
+def test_two_workers_registering_the_same_weights_make_one_version(tmp_path, mlflow_server):
+    url = mlflow_server()
+    model = tiny_model(tmp_path / "one", seed=1)
+    (tmp_path / "register.py").write_text(REGISTER)
+    env = {**os.environ, "MLFLOW_TRACKING_URI": url, "PYTHONPATH": str(ROOT)}
+    procs = [subprocess.Popen([sys.executable, "register.py", str(model), f"r{i}.json"],
+                              cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
+             for i in (1, 2)]
+    outputs = sorted(p.communicate(timeout=300)[0].split()[-2] for p in procs)
+    assert outputs == ["exists", "registered"]  # one made the version, the other found it
+    client = MlflowClient(url)
+    (version,) = client.search_model_versions("name = 'koen'")
+    assert client.get_model_version_by_alias("koen", "champion").version == version.version
