@@ -34,7 +34,7 @@ repro: setup
 
 # two workers: the two long end-to-end tests run side by side (tests/conftest.py orders them)
 test: setup
-	$(VENV)/bin/python -m pytest -n 2 --dist load --maxschedchunk 1
+	$(VENV)/bin/python -m pytest -n 2 --dist load --maxschedchunk 1 --durations 20
 
 lint: setup
 	$(VENV)/bin/ruff check stages koen tests bench

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from koen.tracking import mlflow_log
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 sys.path.insert(0, str(ROOT))
@@ -34,6 +36,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         order += [item, *rest[:1]]
         rest = rest[1:]
     items[:] = order + rest + last
+
+
+@pytest.fixture(autouse=True)
+def no_stage_monitor(monkeypatch) -> None:
+    """A stage main() run in this worker started the stage's system-metrics sampler
+    (mlflow_log.begin_stage); each test starts without one, as a stage process does."""
+    monkeypatch.setattr(mlflow_log, "_stage", None)
 
 
 @pytest.fixture

@@ -36,7 +36,6 @@ import hashlib
 import json
 import re
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +44,7 @@ from huggingface_hub import snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
 from koen.data.helpdocs import has_hangul
-from koen.data.tables import DataError, read_table
+from koen.data.tables import DataError, jsonl, read_table
 from koen.evaluation.metrics import Qrels, in_language, read_qrels
 from koen.repro.atomic import atomic_dir, write_json
 from koen.repro.provenance import files_digest
@@ -204,21 +203,6 @@ def check_qrels(qrels: list[tuple[str, str, int]], docs: set[str], queries: set[
 
 
 # --- BEIR -----------------------------------------------------------------------------------
-
-def jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """(line number, record) of a JSON-lines file; a malformed line fails naming it."""
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{n}: not valid JSON: {err.msg}") from None
-            if not isinstance(record, dict):
-                raise DataError(f"{path}:{n}: expected a JSON object")
-            yield n, record
-
 
 def beir_texts(path: Path, with_title: bool) -> dict[str, tuple[str, int]]:
     """id -> (text, line) of a BEIR corpus or queries file (title and text joined)."""

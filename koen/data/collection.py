@@ -19,7 +19,6 @@ duplicate id) and a bad one fails naming file, line and what is wrong.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import pyarrow as pa
 from datasets import Dataset
 
 from koen.data.parallel import Passage, Query, check_pair
-from koen.data.tables import DataError
+from koen.data.tables import DataError, jsonl
 
 TRIPLET_FIELDS = ("query_ko", "query_en", "pos_ko", "pos_en", "neg_ko", "neg_en")
 
@@ -42,17 +41,8 @@ def records(path: Path) -> Iterator[tuple[str, dict]]:
         for n, row in enumerate(rows, 1):
             yield f"{path} row {n}", row
         return
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{n}: not valid JSON: {err.msg}") from None
-            if not isinstance(record, dict):
-                raise DataError(f"{path}:{n}: expected a JSON object")
-            yield f"{path}:{n}", record
+    for n, record in jsonl(path):
+        yield f"{path}:{n}", record
 
 
 def find(folder: Path, stem: str) -> Path:

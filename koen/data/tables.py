@@ -1,4 +1,5 @@
-"""Reading the tables that stages pass on (Parquet), failing with the file's name.
+"""Reading the tables that stages pass on (Parquet) and users bring (JSON lines), failing with
+the file's name.
 
 A truncated or corrupt file, or one without the expected columns, stops the stage at once with
 a message naming the file and what is wrong, rather than an Arrow error from deep inside.
@@ -6,7 +7,8 @@ a message naming the file and what is wrong, rather than an Arrow error from dee
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
@@ -31,3 +33,18 @@ def read_table(path: Path, columns: Sequence[str]) -> Dataset:
         raise DataError(f"{path}: no column '{missing[0]}'; expected {', '.join(columns)}, "
                         f"found {', '.join(table.column_names)}")
     return table
+
+
+def jsonl(path: Path) -> Iterator[tuple[int, dict]]:
+    """(line number, record) of a JSON-lines file; a malformed line fails naming it."""
+    with open(path, encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataError(f"{path}:{n}: not valid JSON: {err.msg}") from None
+            if not isinstance(record, dict):
+                raise DataError(f"{path}:{n}: expected a JSON object")
+            yield n, record

@@ -54,7 +54,8 @@ DVC_TEMP = (".dvc", "tmp", "exps")  # where DVC's queued and --temp experiments 
 DEFAULT_PENDING = Path("metrics/mlflow_pending")
 # mlflow's defaults retry 7 times with backoff (minutes) and wait 120 s per request.
 FAIL_FAST = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"}
-LOCK = ".koen-mlflow.lock"  # in the project root: one parent per group on one machine
+LOCK = ".koen-mlflow.lock"  # in the project root: one worker logs at a time on one machine
+LOCK_SECONDS = 600  # waiting longer leaves the run pending for `sync`
 SAMPLE_SECONDS = 10.0  # MLflow's own system-metrics interval
 
 
@@ -209,19 +210,27 @@ def _keep_first(client: Any, exp_id: str, tag: str, value: str, mine: str) -> st
 
 def _parent_run(client: Any, exp_id: str, group: str) -> str:
     """The group's parent run, created the first time the group is seen."""
-    with FileLock(str(project_root() / LOCK), timeout=120):
-        if found := _runs(client, exp_id, "koen.group", group):
-            return found[0].info.run_id
-        run_id = client.create_run(exp_id, run_name=group,
-                                   tags={"koen.group": group}).info.run_id
-        client.set_terminated(run_id)
+    if found := _runs(client, exp_id, "koen.group", group):
+        return found[0].info.run_id
+    run_id = client.create_run(exp_id, run_name=group, tags={"koen.group": group}).info.run_id
+    client.set_terminated(run_id)
     return _keep_first(client, exp_id, "koen.group", group, run_id)
 
 
 def _log(record: dict[str, Any], uri: str) -> str:
-    """Log one record; raises on any failure. Returns "logged" or "exists"."""
+    """Log one record; raises on any failure. Returns "logged" or "exists".
+
+    Workers of one machine (DVC queue workers) log one at a time, so a record or a parent two
+    of them log at once is made once. Workers of several machines share no lock: each checks
+    after logging and drops its run when it sees an earlier one (`_keep_first`), which leaves a
+    duplicate only when both finish logging within the same moment."""
     client = MlflowClient(uri)
     exp_id = experiment_id(client)
+    with FileLock(str(project_root() / LOCK), timeout=LOCK_SECONDS):
+        return _log_locked(client, exp_id, record)
+
+
+def _log_locked(client: Any, exp_id: str, record: dict[str, Any]) -> str:
     key = record["key"]
     if _runs(client, exp_id, "koen.key", key):
         return "exists"

@@ -3,7 +3,9 @@
 Only what a user would deploy goes into the MLflow store: the best merge (by the mean of its
 CLIR and Mono OVR) and the systems named in `tracking.register.also`; the grid stays a DVC
 output. Registering the same weights again makes no new version: a version's run carries the
-model's content digest (tag `koen.key`), and the alias is only moved.
+model's content digest (tag `koen.key`, set as the version is created), and the alias is only
+moved. Two workers registering the same weights at once both make a version; the later one
+(its number is higher, and the earlier one exists with its tag by then) deletes its own.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import mlflow
 import sentence_transformers
 import torch
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from koen.models.load import load_model
 from koen.repro.atomic import write_json
-from koen.repro.provenance import model_digest
+from koen.repro.provenance import git_commit, model_digest, run_group
 from koen.tracking.mlflow_log import experiment_id, fail_fast, short, tracking_uri
 from koen.tracking.tags import system_tags
 
@@ -33,11 +36,30 @@ def best_merge(metrics: Metrics, merges: list[str]) -> str:
 
 
 def existing_version(client: MlflowClient, registered: str, key: str) -> str | None:
-    """The version of `registered` whose run logged weights with digest `key`, if any."""
-    for version in client.search_model_versions(f"name = '{registered}'"):
-        if version.run_id and client.get_run(version.run_id).data.tags.get("koen.key") == key:
-            return version.version
-    return None
+    """The first version of `registered` made of the weights with digest `key`, if any."""
+    found = [int(v.version) for v in client.search_model_versions(f"name = '{registered}'")
+             if v.tags.get("koen.key") == key]
+    return str(min(found)) if found else None
+
+
+def group_parent(client: MlflowClient, exp_id: str, group: str | None) -> str | None:
+    """The parent run the other stages of this commit or experiment logged under, if any."""
+    if group is None:
+        return None
+    runs = client.search_runs([exp_id], f"tags.`koen.group` = '{group}'",
+                              order_by=["attributes.start_time ASC"], max_results=1)
+    return runs[0].info.run_id if runs else None
+
+
+def create_registered(client: MlflowClient, registered: str) -> None:
+    """The registered model, created unless it exists (another worker may create it now)."""
+    if client.search_registered_models(f"name = '{registered}'"):
+        return
+    try:
+        client.create_registered_model(registered)
+    except MlflowException as err:
+        if err.error_code != "RESOURCE_ALREADY_EXISTS":
+            raise
 
 
 def register(system: str, model_dir: Path, registered: str, alias: str | None,
@@ -48,23 +70,34 @@ def register(system: str, model_dir: Path, registered: str, alias: str | None,
     mlflow.set_tracking_uri(tracking_uri())
     client = MlflowClient()
     exp_id = experiment_id(client)
-    if not client.search_registered_models(f"name = '{registered}'"):
-        client.create_registered_model(registered)
+    create_registered(client, registered)
     version = existing_version(client, registered, key)
     status = "exists"
     if version is None:
         tags = {"stage": "register", "model": system, **system_tags(model_dir)}
+        commit = git_commit()
+        if commit:
+            tags["git_commit"] = commit
+        if parent := group_parent(client, exp_id, run_group(commit)):
+            tags["mlflow.parentRunId"] = parent  # nested with the other runs of the commit
         with mlflow.start_run(experiment_id=exp_id, run_name=f"register {system}",
-                              tags=tags):
+                              tags=tags) as run:
             mlflow.log_metrics({k: v for k, v in metrics.items() if k in ("clir_ovr",
                                                                             "mono_ovr")})
             logged = mlflow.sentence_transformers.log_model(
                 load_model(model_dir, "cpu", trust_remote_code), name="model",
                 pip_requirements=[f"sentence-transformers=={sentence_transformers.__version__}",
                                   f"torch=={torch.__version__.split('+')[0]}"])
-            version = mlflow.register_model(logged.model_uri, registered).version
-            mlflow.set_tag("koen.key", key)  # last: a run cut off halfway is not reused
+            # tagged as it is made, after the weights are logged: no version lacks its key
+            version = mlflow.register_model(logged.model_uri, registered,
+                                            tags={"koen.key": key}).version
+            mlflow.set_tag("koen.key", key)
         status = "registered"
+        first = existing_version(client, registered, key)
+        if int(first) != int(version):  # another worker's version came first
+            client.delete_model_version(registered, version)
+            client.delete_run(run.info.run_id)
+            version, status = first, "exists"
     if alias:
         client.set_registered_model_alias(registered, alias, version)
     return {"system": system, "model_dir": str(model_dir), "registered_model": registered,
