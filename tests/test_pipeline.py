@@ -198,15 +198,12 @@ def test_grid_merges_seeds_and_sweeps(built_grid, tmp_path):
 # The tests that start from the built grid, longest first: xdist hands them out in this order
 # to whichever worker is free, so the two workers end about together.
 @pytest.mark.last
-def test_own_benchmarks_and_triplets_through_params_rerun_only_what_they_touch(built_grid,
-                                                                              tmp_path):
-    """The recipes of docs/own-benchmark.md and docs/own-data.md, params alone: a parallel BEIR
-    folder and a Korean-only one are evaluated by every system and nothing else reruns; then a
-    triplet file replaces the training data and only what depends on it reruns."""
+def test_own_benchmarks_through_params_rerun_only_what_they_touch(built_grid, tmp_path):
+    """docs/own-benchmark.md, params alone: a parallel BEIR folder and a Korean-only one are
+    evaluated by every system, and nothing else reruns."""
     project = copy_built(built_grid, tmp_path / "repo")
-    for name in ("beir-parallel", "beir-ko", "triplets.jsonl"):
-        copy = shutil.copytree if (FIXTURES / name).is_dir() else shutil.copy
-        copy(FIXTURES / name, project.root / "data" / name)
+    for name in ("beir-parallel", "beir-ko"):
+        shutil.copytree(FIXTURES / name, project.root / "data" / name)
     benchmarks = yaml.safe_load((project.root / "params.yaml").read_text())["benchmarks"]
     benchmarks |= {"mine": {"format": "beir", "source": "data/beir-parallel", "split": "test"},
                    "kobench": {"format": "beir", "source": "data/beir-ko", "split": "test"}}
@@ -231,21 +228,28 @@ def test_own_benchmarks_and_triplets_through_params_rerun_only_what_they_touch(b
     overall = json.loads((project.root / "metrics/overall.json").read_text())
     assert {"clir_ovr", "mono_ovr"} <= set(overall["koenen"])
 
-    # a triplet file as the training data; it has no test split, so lohelp goes
+
+@pytest.mark.last
+def test_own_triplets_through_params_retrain_and_keep_the_base_model(built_grid, tmp_path):
+    """docs/own-data.md, params alone: a triplet file replaces the training data; it has no test
+    split, so a BEIR benchmark replaces lohelp. The base model is not built again."""
+    project = copy_built(built_grid, tmp_path / "repo")
+    shutil.copytree(FIXTURES / "beir-parallel", project.root / "data/beir-parallel")
+    shutil.copy(FIXTURES / "triplets.jsonl", project.root / "data/triplets.jsonl")
+    mine = {"format": "beir", "source": "data/beir-parallel", "split": "test"}
     project.set_params(prepare={"source": "triplets", "data": "data/triplets.jsonl"},
-                       benchmarks={b: benchmarks[b] for b in ("mine", "kobench")},
-                       replace=("benchmarks",))
+                       benchmarks={"mine": mine}, sweeps={}, train={"more_seeds": []},
+                       replace=("benchmarks", "sweeps"))
     project.commit("own triplets")
     retrained = ran(project.dvc("repro").stdout)
-    untouched = {"base_model", *(f"benchmark@{b}" for b in ("mine", "kobench")),
-                 *(f"evaluate_{s}@{b}" for s in ("base", "bm25", "hybrid")
-                   for b in ("mine", "kobench"))}
-    assert retrained & untouched == set()
-    assert {"prepare", "train@kokoen", "train@koenen", "train_experiment", "merge@avg",
-            "evaluate_shift@mine", "evaluate_grid@koenen-kobench", "report"} <= retrained
+    assert "base_model" not in retrained
+    assert {"prepare", "benchmark@mine", "train@kokoen", "train@koenen", "train_experiment",
+            "merge@avg", "evaluate_base@mine", "evaluate_grid@koenen-mine", "evaluate_shift@mine",
+            "report"} <= retrained
     card = json.loads((project.root / "metrics/data.json").read_text())
     assert card["source"] == "triplets" and card["triplets"] == 48
-    assert "| lohelp" not in (project.root / "metrics/report.md").read_text()
+    report = (project.root / "metrics/report.md").read_text()
+    assert "| lohelp" not in report and "| mine en-ko |" in report
 
 
 @pytest.mark.last
