@@ -193,7 +193,7 @@ def experiment_id(client: MlflowClient) -> str:
     return experiment.experiment_id
 
 
-def _runs(client: Any, exp_id: str, tag: str, value: str) -> list[Any]:
+def tagged_runs(client: Any, exp_id: str, tag: str, value: str) -> list[Any]:
     """The runs tagged `tag = value`, earliest created first (the one every worker keeps)."""
     runs = client.search_runs([exp_id], f"tags.`{tag}` = '{value}'", max_results=1000)
     return sorted(runs, key=lambda r: (r.info.start_time, r.info.run_id))
@@ -202,7 +202,7 @@ def _runs(client: Any, exp_id: str, tag: str, value: str) -> list[Any]:
 def _keep_first(client: Any, exp_id: str, tag: str, value: str, mine: str) -> str:
     """The earliest run tagged `tag = value`; `mine` (a run this worker made) is deleted if
     another came first."""
-    first = _runs(client, exp_id, tag, value)[0].info.run_id
+    first = tagged_runs(client, exp_id, tag, value)[0].info.run_id
     if first != mine:
         client.delete_run(mine)
     return first
@@ -210,7 +210,7 @@ def _keep_first(client: Any, exp_id: str, tag: str, value: str, mine: str) -> st
 
 def _parent_run(client: Any, exp_id: str, group: str) -> str:
     """The group's parent run, created the first time the group is seen."""
-    if found := _runs(client, exp_id, "koen.group", group):
+    if found := tagged_runs(client, exp_id, "koen.group", group):
         return found[0].info.run_id
     run_id = client.create_run(exp_id, run_name=group, tags={"koen.group": group}).info.run_id
     client.set_terminated(run_id)
@@ -232,7 +232,7 @@ def _log(record: dict[str, Any], uri: str) -> str:
 
 def _log_locked(client: Any, exp_id: str, record: dict[str, Any]) -> str:
     key = record["key"]
-    if _runs(client, exp_id, "koen.key", key):
+    if tagged_runs(client, exp_id, "koen.key", key):
         return "exists"
 
     tags = {k: str(v) for k, v in record.get("tags", {}).items()}

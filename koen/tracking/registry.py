@@ -21,7 +21,13 @@ from mlflow.exceptions import MlflowException
 from koen.models.load import load_model
 from koen.repro.atomic import write_json
 from koen.repro.provenance import git_commit, model_digest, run_group
-from koen.tracking.mlflow_log import experiment_id, fail_fast, short, tracking_uri
+from koen.tracking.mlflow_log import (
+    experiment_id,
+    fail_fast,
+    short,
+    tagged_runs,
+    tracking_uri,
+)
 from koen.tracking.tags import system_tags
 
 Metrics = dict[str, dict[str, float]]
@@ -40,15 +46,6 @@ def existing_version(client: MlflowClient, registered: str, key: str) -> str | N
     found = [int(v.version) for v in client.search_model_versions(f"name = '{registered}'")
              if v.tags.get("koen.key") == key]
     return str(min(found)) if found else None
-
-
-def group_parent(client: MlflowClient, exp_id: str, group: str | None) -> str | None:
-    """The parent run the other stages of this commit or experiment logged under, if any."""
-    if group is None:
-        return None
-    runs = client.search_runs([exp_id], f"tags.`koen.group` = '{group}'",
-                              order_by=["attributes.start_time ASC"], max_results=1)
-    return runs[0].info.run_id if runs else None
 
 
 def create_registered(client: MlflowClient, registered: str) -> None:
@@ -78,8 +75,10 @@ def register(system: str, model_dir: Path, registered: str, alias: str | None,
         commit = git_commit()
         if commit:
             tags["git_commit"] = commit
-        if parent := group_parent(client, exp_id, run_group(commit)):
-            tags["mlflow.parentRunId"] = parent  # nested with the other runs of the commit
+        group = run_group(commit)
+        if parents := group and tagged_runs(client, exp_id, "koen.group", group):
+            # nested with the other runs of the commit or experiment
+            tags["mlflow.parentRunId"] = parents[0].info.run_id
         with mlflow.start_run(experiment_id=exp_id, run_name=f"register {system}",
                               tags=tags) as run:
             mlflow.log_metrics({k: v for k, v in metrics.items() if k in ("clir_ovr",
