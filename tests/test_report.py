@@ -88,6 +88,7 @@ def row(text: str, model: str) -> list[str]:
     return [c.strip() for c in line.strip("|").split("|")][1:]
 
 
+@pytest.mark.slow
 def test_report_marks_the_best_and_the_change_against_base(evaluated):
     report_stage.main()
     text = Path(PARAMS["report"]["out"]).read_text()
@@ -170,6 +171,7 @@ def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     assert logged[mlflow_name("against base/koenen+base vs base/clir_ovr/p_holm")] == 1.0
 
 
+@pytest.mark.slow
 def test_a_sweep_not_evaluated_yet_names_its_stage(evaluated):
     write_params(evaluated, sweeps={"kokoen~base": {"models": ["kokoen", "base"],
                                                     "weights": [0.5]}})
@@ -179,6 +181,7 @@ def test_a_sweep_not_evaluated_yet_names_its_stage(evaluated):
         report_stage.main()
 
 
+@pytest.mark.slow
 def test_inclination_table_follows_base_best_composition_merges_experiment_shift(evaluated):
     write_metrics(evaluated, "kokoko", metrics(1.0, 2.0, 90.0, 90.0))
     write_metrics(evaluated, "experiment",
@@ -217,6 +220,7 @@ def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):
         report.load_metrics(tmp_path, ["base"], [], ["lohelp", "belebele"])
 
 
+@pytest.mark.slow
 def test_a_one_language_benchmark_shows_dashes_and_averages_what_it_measures(evaluated):
     """A Korean-only benchmark measures ko-ko and en-ko: its other columns are "–", and each
     AVG is over the benchmarks that measure the direction."""
@@ -260,6 +264,7 @@ def test_trade_off_labels_overlap_neither_each_other_nor_markers():
     assert not any(box.contains(px, py) for box in texts for px, py in markers)
 
 
+@pytest.mark.slow
 def test_one_training_seed_says_the_spread_is_not_measured(evaluated):
     report_stage.main()
     section = Path(PARAMS["report"]["out"]).read_text().split("## Training seeds")[1]
@@ -268,6 +273,7 @@ def test_one_training_seed_says_the_spread_is_not_measured(evaluated):
     assert load().report.seeds.is_file()
 
 
+@pytest.mark.slow
 def test_further_seeds_give_mean_and_sd_per_model_and_per_merge_change(evaluated):
     write_params(evaluated, sweeps={}, train={"more_seeds": [42]})
     # seed 42: kokoen CLIR (83.26 + 78.34) / 2 = 80.80 against seed 13's 82.30; koenen+base
@@ -292,6 +298,7 @@ def test_further_seeds_give_mean_and_sd_per_model_and_per_merge_change(evaluated
     assert spread["kokoen/clir_ovr"]["sd"] == pytest.approx(1.5 / 2 ** 0.5)
 
 
+@pytest.mark.slow
 def test_a_further_seed_not_evaluated_yet_names_its_stage(evaluated):
     write_params(evaluated, sweeps={}, train={"more_seeds": [42]})
     with pytest.raises(SystemExit, match=r"no metrics of kokoen with training seed 42 in "

@@ -8,7 +8,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -29,6 +28,8 @@ from koen.training.trainer import ActivationBudget, ReleaseMemory
 
 KO = [w for w in WORDS if not w.isascii()]
 EN = [w for w in WORDS if w.isascii()]
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def write_triplets(path: Path, n: int = 64, words: tuple[int, int] | None = None) -> Path:
@@ -71,6 +72,7 @@ def weights(path: Path) -> dict[str, torch.Tensor]:
     return load_file(str(path / "model.safetensors"))
 
 
+@pytest.mark.slow
 def test_same_params_same_weights_and_compositions_differ(setup, monkeypatch):
     tmp, params = setup
     monkeypatch.chdir(tmp)
@@ -87,6 +89,7 @@ def test_same_params_same_weights_and_compositions_differ(setup, monkeypatch):
     assert not (tmp / "ckpt/grid/kokoen").exists()  # checkpoints gone after success
 
 
+@pytest.mark.slow
 def test_experiment_in_the_grid_reuses_the_grid_model(setup, monkeypatch):
     tmp, params = setup
     monkeypatch.chdir(tmp)
@@ -97,6 +100,7 @@ def test_experiment_in_the_grid_reuses_the_grid_model(setup, monkeypatch):
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
+@pytest.mark.slow
 def test_token_budget_recomputes_the_layers_over_it_and_keeps_the_weights(setup, monkeypatch):
     tmp, params = setup
     monkeypatch.chdir(tmp)
@@ -121,6 +125,7 @@ def test_token_budget_recomputes_the_layers_over_it_and_keeps_the_weights(setup,
     assert any(not torch.equal(plain[k], weights(base)[k]) for k in plain)
 
 
+@pytest.mark.slow
 def test_unknown_composition_fails_before_work(setup):
     tmp, params = setup
     with pytest.raises(CompositionError, match="valid codes are kokoko"):
@@ -128,6 +133,7 @@ def test_unknown_composition_fails_before_work(setup):
     assert not (tmp / "grid/x").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["contrastive", "align"])
 def test_two_cpu_processes_train_together_and_save_once(setup, monkeypatch, method):
     tmp, params = setup
@@ -145,6 +151,7 @@ def test_two_cpu_processes_train_together_and_save_once(setup, monkeypatch, meth
     assert json.loads((tmp / "ddp/train_info.json").read_text())["ranks"] == info["ranks"]
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_from_its_last_checkpoint(setup):
     tmp, params = setup
     p = params(triplets=64, batch_size=2, checkpoint_steps=4)
@@ -155,15 +162,14 @@ def test_killed_training_resumes_from_its_last_checkpoint(setup):
     env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin",
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db", "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "stages.train", "grid", "kokoen"]
-    proc = subprocess.Popen(cmd, cwd=tmp, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
+    # killed just after its first checkpoint is marked complete: a known point, not a race
+    killed = subprocess.run([sys.executable, str(ROOT / "tests/kill_at.py"), "--target",
+                             "/complete", "--when", "after", *cmd[2:]], cwd=tmp, env=env,
+                            capture_output=True, text=True)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
     ckpt = tmp / "ckpt/grid/kokoen"
-    while not (done := list(ckpt.glob("checkpoint-*/complete"))):
-        assert proc.poll() is None and time.time() < deadline, "finished before a checkpoint"
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    done = list(ckpt.glob("checkpoint-*/complete"))
+    assert [d.parent.name for d in done] == ["checkpoint-4"]
     assert not (tmp / "grid/kokoen").exists()  # nothing DVC could take as complete
     # A kill while the next checkpoint is being written leaves a newer, half-written directory;
     # resuming from it would restart the schedule on its weights.
@@ -183,6 +189,7 @@ def test_killed_training_resumes_from_its_last_checkpoint(setup):
     assert all(torch.allclose(a[k], b[k], atol=1e-6) for k in a)
 
 
+@pytest.mark.slow
 def test_align_method_trains_the_experiment_model_on_parallel_passages(setup, monkeypatch):
     tmp, params = setup
     monkeypatch.chdir(tmp)
@@ -197,6 +204,7 @@ def test_align_method_trains_the_experiment_model_on_parallel_passages(setup, mo
         train(p, "ko+en", 13, tmp / "exp2", "experiment", [])
 
 
+@pytest.mark.slow
 def test_sorted_forwards_pay_less_padding_for_the_same_weights(setup, monkeypatch):
     tmp, params = setup
     monkeypatch.chdir(tmp)
@@ -221,6 +229,7 @@ def test_attention_auto_is_eager_only_for_bf16_on_a_cpu():
     assert attention("eager", "fp32", "cuda") == "eager"
 
 
+@pytest.mark.slow
 def test_eager_and_sdpa_attention_train_the_same_weights(setup, monkeypatch):
     tmp, params = setup
     monkeypatch.chdir(tmp)
@@ -239,6 +248,7 @@ def test_eager_and_sdpa_attention_train_the_same_weights(setup, monkeypatch):
     assert (tmp / "eager/config.json").read_text() == (base / "config.json").read_text()
 
 
+@pytest.mark.slow
 def test_release_memory_trains_the_same_weights_under_the_same_fingerprint(setup, monkeypatch):
     tmp, params = setup
     monkeypatch.chdir(tmp)

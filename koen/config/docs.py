@@ -27,7 +27,28 @@ from koen.config.parse import load_yaml
 
 PAGE = Path("docs/configuration.md")
 TYPE_WORDS = {bool: "true, false", int: "an integer", float: "a number", str: "text",
-              Path: "a path", Any: "any"}
+              Path: "a path", Any: "any value"}
+
+# Keys that name the same file or folder: one stage writes it, another reads it. Nothing checks
+# that they agree (each is only checked on its own), so they are changed together.
+AGREE: list[tuple[tuple[str, ...], str]] = [
+    (("base_model.out", "train.base", "merge.base", "index.shift.model"),
+     "the base model: `base_model` writes it, the grid and the experiment model are trained "
+     "from `train.base`, a recipe's `base` is `merge.base`, and `evaluate_base@<benchmark>` "
+     "evaluates `base_model.out` as the system `base`. `index.shift.model` may name another "
+     "model on purpose; with the default, Shift is the base model corrected"),
+    (("train.grid_dir", "merge.grid_dir"),
+     "the grid models: `train@<code>` writes them, `merge@<recipe>` and `sweep@<name>` merge "
+     "what `merge.grid_dir` holds"),
+    (("evaluate.out_dir", "report.eval_dir"),
+     "the metrics: every evaluation stage writes to `evaluate.out_dir`, `report` reads "
+     "`report.eval_dir`"),
+    (("prepare.out", "train.data", "merge.cocktail.corpus", "merge.cocktail.queries",
+      "merge.cocktail.qrels", "index.shift.corpus", "benchmarks.<name>.source"),
+     "the prepared data: `prepare` writes the folder; the others name files in it "
+     "(`triplets.parquet`, `corpus.parquet`, `queries.parquet`, `qrels.dev.txt`), or the "
+     "folder itself (the `source` of a `format: prepared` benchmark, `lohelp`)"),
+]
 
 
 def field_docs(cls: type) -> dict[str, str]:
@@ -51,14 +72,21 @@ def allowed(tp: Any) -> str:
     if origin is typing.Literal:
         return ", ".join(f"`{a}`" for a in args)
     if origin is list:
-        return f"a list of {allowed(args[0]).removeprefix('a ').removeprefix('an ')}s"
+        return f"a list of {plural(args[0])}"
     if origin is dict:
         inner = args[1]
         return ("a mapping of names to entries" if dataclasses.is_dataclass(inner)
-                else f"a mapping of names to {allowed(inner).removeprefix('a ')}s")
+                else f"a mapping of names to {plural(inner)}")
     if dataclasses.is_dataclass(tp):
         return "a section"
     return TYPE_WORDS.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def plural(tp: Any) -> str:
+    """The values of a list or mapping, in words: `integers`, `texts`, `values` (any)."""
+    if tp is Any:
+        return "values"
+    return f"{allowed(tp).removeprefix('a ').removeprefix('an ')}s"
 
 
 def shown(value: Any) -> str:
@@ -126,7 +154,39 @@ def page(params: dict[str, Any]) -> str:
             names = ", ".join(f"`{n}`" for n in params.get(f.name) or {}) or "none"
             lines += [f"Defaults: {names}. Each entry:", ""]
             lines += table(rows(_entries(tp), None, f"{f.name}.<name>."))
+    lines += ["", "## Keys that must agree", "",
+              "These keys name the same file or folder, written by one stage and read by "
+              "another. No check compares them: each is checked on its own, so a key changed "
+              "alone is accepted at the start, and a stage then reads a path that no stage "
+              "writes (DVC stops, naming the missing dependency, or the stage reads whatever "
+              "an earlier run left there). Change them together.", "",
+              "| keys | what they name | default |", "|---|---|---|"]
+    for keys, why in AGREE:
+        for key in keys:
+            _schema_key(key)
+        lines.append(f"| {', '.join(f'`{k}`' for k in keys)} | {why} | "
+                     f"{shown(_value(params, keys[0]))} |")
     return "\n".join(lines) + "\n"
+
+
+def _value(params: dict[str, Any], key: str) -> Any:
+    """The params.yaml value of a dotted key (null where the file lacks it)."""
+    value: Any = params
+    for part in key.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value
+
+
+def _schema_key(key: str) -> None:
+    """Fail unless the schema has the dotted key (`<name>`: any entry of a mapping)."""
+    tp: Any = schema.Params
+    for part in key.split("."):
+        if part == "<name>" and _entries(tp) is not None:
+            tp = _entries(tp)
+        elif dataclasses.is_dataclass(tp) and part in typing.get_type_hints(tp):
+            tp = typing.get_type_hints(tp)[part]
+        else:
+            raise KeyError(f"{key}: not a key of the schema; update AGREE in koen/config/docs.py")
 
 
 def _entries(tp: Any) -> type | None:

@@ -20,9 +20,11 @@ have text in it). Formats (`format`):
   `qrels/<split>.tsv` (BEIR: `query-id corpus-id score` with a header), `qrels/<split>.jsonl` or
   `qrels.jsonl` (MTEB's hub layout). A side may hold queries only (CLIR into the other side's
   corpus). Two corpora must share their ids, two query sets too.
-- `belebele`: Belebele in the hub's layout (`kor_Hang`, `eng_Latn`): passages keyed by FLORES
-  link, a question's relevant document its passage; rows must align by (link, question
-  number), and files listed with sha256 sums in the folder's README must match them.
+- `belebele`: Belebele's `kor_Hang` and `eng_Latn` configs, as `kor_Hang.jsonl` and
+  `eng_Latn.jsonl` (data/belebele) or as `data/kor_Hang.jsonl` and `data/eng_Latn.jsonl` (the
+  hub's facebook/belebele): passages keyed by FLORES link, a question's relevant document its
+  passage; rows must align by (link, question number), and files listed with sha256 sums in
+  the folder's README must match them.
 
 Bad input fails before anything is written, naming file and line. A hub dataset is fetched into
 the project first (`python -m koen.data.benchmarks fetch <hub id> --out <folder>`), so DVC
@@ -35,11 +37,10 @@ import argparse
 import hashlib
 import json
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from datasets import Dataset, load_dataset
+from datasets import Dataset
 from huggingface_hub import snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
@@ -347,36 +348,46 @@ def _sid(key: str) -> str:
     return "b" + hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
-def check_local_copy(source: Path) -> None:
+def belebele_file(source: Path, config: str) -> Path:
+    """A config's JSON-lines file: `<config>.jsonl` (this repository's copy) or
+    `data/<config>.jsonl` (the layout of the hub's facebook/belebele)."""
+    places = [source / f"{config}.jsonl", source / "data" / f"{config}.jsonl"]
+    found = [p for p in places if p.is_file()]
+    if not found:
+        raise DataError(f"{source}: no {config} data (looked for "
+                        f"{' and '.join(str(p) for p in places)}: a copy in this repository's "
+                        "layout or in the hub's)")
+    if len(found) > 1:
+        raise DataError(f"{source}: holds both {found[0]} and {found[1]}; keep one")
+    return found[0]
+
+
+def check_local_copy(source: Path) -> dict[str, Path]:
     """A local copy holds both configs, and matches the sha256 sums its README lists."""
-    for config in BELEBELE_CONFIGS.values():
-        if not list(source.glob(f"{config}*")):
-            raise DataError(f"{source}: no {config} data (expected {config}.jsonl or a {config} "
-                            "folder, in the hub's layout)")
+    files = {config: belebele_file(source, config) for config in BELEBELE_CONFIGS.values()}
     readme = source / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
     for digest, name in re.findall(r"^([0-9a-f]{64})\s+(\S+)$", text, re.MULTILINE):
         if files_digest(source / name) != digest:
             raise DataError(f"{source / name}: sha256 differs from the one in {readme}")
+    return files
 
 
 def belebele_rows(source: Path) -> dict[str, dict[tuple[str, int], dict]]:
     """Rows per language, keyed by (link, question number), checked to align."""
-    check_local_copy(source)
+    files = check_local_copy(source)
     rows: dict[str, dict[tuple[str, int], dict]] = {}
     for lang, config in BELEBELE_CONFIGS.items():
-        # Read afresh: the datasets cache keys a local folder by its name and config, and
-        # returned another folder's `belebele/kor_Hang` (the tests' fixture) here.
-        with tempfile.TemporaryDirectory() as cache:
-            try:
-                data = list(load_dataset(str(source), config, split="test", cache_dir=cache))
-            except Exception as err:  # datasets raises many types for a missing/bad config
-                raise DataError(f"{source}: cannot read config {config}: {err}") from None
+        path = files[config]
         rows[lang] = {}
-        for i, row in enumerate(data, 1):
+        for line, row in jsonl(path):
+            missing = [k for k in ("link", "question_number", "flores_passage", "question")
+                       if k not in row]
+            if missing:
+                raise DataError(f"{path}:{line}: missing field {missing[0]!r}")
             key = (row["link"], int(row["question_number"]))
             if key in rows[lang]:
-                raise DataError(f"{source} {config} row {i}: duplicate question {key}")
+                raise DataError(f"{path}:{line}: duplicate question {key}")
             rows[lang][key] = row
     for lang, other in (("ko", "en"), ("en", "ko")):
         extra = sorted(rows[lang].keys() - rows[other].keys())
@@ -429,8 +440,9 @@ def main(argv: list[str] | None = None) -> None:
                                             "name as a benchmark's source")
     get.add_argument("repo", help="dataset id, e.g. facebook/belebele")
     get.add_argument("--out", type=Path, required=True, help="folder to write")
-    get.add_argument("--include", nargs="*", help="only these files (glob patterns), e.g. "
-                                                  "'kor_Hang*' 'eng_Latn*' README.md")
+    get.add_argument("--include", nargs="*", help="only these files (glob patterns on the "
+                                                  "hub's paths), e.g. 'data/kor_Hang.jsonl' "
+                                                  "'data/eng_Latn.jsonl' README.md")
     args = parser.parse_args(argv)
     print(f"{args.repo} -> {fetch(args.repo, args.out, args.include)}")
 

@@ -1,17 +1,24 @@
-"""Expected headline figures of the default run, checked with a tolerance.
+"""Expected headline figures of the default run, one set per precision, checked with a tolerance.
 
-In the spirit of Pyserini's two-click reproductions: `metrics/regression.yaml` holds, per system,
-nDCG@10 per benchmark and direction, the AVGs and OVRs, and the Multi metrics, each with the
-tolerance the check allows. A change that moves a number fails the check until the file is
-updated (`--update`), so the commit that moves it says so.
+In the spirit of Pyserini's two-click reproductions: `metrics/regression/<precision>.yaml` holds,
+per system, nDCG@10 per benchmark and direction, the AVGs and OVRs, and the Multi metrics of a
+real run in that precision, with the machine that made it and, per kind of figure, the tolerance
+that reruns on other machines of that precision measured. A run is checked against the set of
+the precision it ran in (recorded in its index manifests), so a bf16 machine is not held to fp32
+figures. A change that moves a number fails the check until the set is updated (`--update`), so
+the commit that moves it says so.
 
-    python -m koen.evaluation.regression            # check metrics/eval/<benchmark>/*.json
-    python -m koen.evaluation.regression --update   # write the file from them
+    python -m koen.evaluation.regression                  # this run against its precision's set
+    python -m koen.evaluation.regression --spread A B     # largest differences of two runs
+    python -m koen.evaluation.regression --update --precision bf16 --made-by "..." \
+        --tolerance-from A B                              # write a set from --eval-dir
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import re
 import sys
 from pathlib import Path
@@ -21,11 +28,23 @@ import yaml
 from koen.evaluation.metrics import load_system
 from koen.repro.atomic import atomic_file
 
-DEFAULT_FILE = Path("metrics/regression.yaml")
+SETS = Path("metrics/regression")
 DEFAULT_EVAL = Path("metrics/eval")
+DEFAULT_INDEXES = Path("data/indexes")
 HEADLINE = re.compile(r"^(avg_[a-z-]+|clir_ovr|mono_ovr|[^/]+/(en-ko|ko-en|ko-ko|en-en)/ndcg@10|"
                       r"[^/]+/multi/(ko|en)/(max@r_norm|comp@10|inclination)|[^/]+/multi/gap)$")
-TOLERANCE = 0.01  # metrics are rounded to 2 decimals; a rerun agrees to this
+ROUNDING = 0.01  # metrics are rounded to 2 decimals: a rerun on the same kind agrees to this
+
+
+class RegressionError(ValueError):
+    """No set for a run's precision, or a run whose precision cannot be told."""
+
+
+def kind(key: str) -> str:
+    """The kind of a headline figure, each with its own tolerance: Multi figures move most."""
+    if "/multi/" in key:
+        return "multi"
+    return "ndcg" if key.endswith("/ndcg@10") else "ovr"
 
 
 def headline(metrics: dict[str, float]) -> dict[str, float]:
@@ -39,10 +58,38 @@ def evaluated(eval_dir: Path) -> tuple[list[str], list[str]]:
     return benchmarks, systems
 
 
-def expected_from(eval_dir: Path) -> dict:
+def figures(eval_dir: Path) -> dict[str, dict[str, float]]:
+    """Every system's headline figures in a run's evaluation folder."""
     benchmarks, names = evaluated(eval_dir)
-    systems = {n: headline(load_system(eval_dir, n, benchmarks) or {}) for n in names}
-    return {"tolerance": TOLERANCE, "systems": systems}
+    return {n: headline(load_system(eval_dir, n, benchmarks) or {}) for n in names}
+
+
+def spread(a: Path, b: Path) -> dict[str, float]:
+    """The largest difference of each kind of figure between two runs' evaluation folders."""
+    fa, fb = figures(a), figures(b)
+    out = {"ndcg": 0.0, "ovr": 0.0, "multi": 0.0}
+    for system in fa.keys() & fb.keys():
+        for key in fa[system].keys() & fb[system].keys():
+            out[kind(key)] = max(out[kind(key)], abs(fa[system][key] - fb[system][key]))
+    return {k: round(v, 2) for k, v in out.items()}
+
+
+def tolerance_from(runs: list[Path]) -> dict[str, float]:
+    """What reruns gave: the largest difference between any two of `runs`, per kind of figure,
+    never below the rounding."""
+    tol = dict.fromkeys(("ndcg", "ovr", "multi"), ROUNDING)
+    for i, a in enumerate(runs):
+        for b in runs[i + 1:]:
+            for k, v in spread(a, b).items():
+                tol[k] = max(tol[k], math.ceil(v * 100 - 1e-6) / 100)
+    return tol
+
+
+def expected_from(eval_dir: Path, precision: str, made_by: str, reruns: list[Path]) -> dict:
+    """The set of a run, its tolerance measured against `reruns` of the same precision."""
+    return {"precision": precision, "made_by": made_by, "eval_dir": str(eval_dir),
+            "reruns": [str(r) for r in reruns], "tolerance": tolerance_from([eval_dir, *reruns]),
+            "systems": figures(eval_dir)}
 
 
 def check(expected: dict, eval_dir: Path) -> list[str]:
@@ -50,39 +97,86 @@ def check(expected: dict, eval_dir: Path) -> list[str]:
     tolerance = expected["tolerance"]
     benchmarks, _ = evaluated(eval_dir)
     problems = []
-    for system, figures in expected["systems"].items():
+    for system, want_figures in expected["systems"].items():
         got = load_system(eval_dir, system, benchmarks)
         if got is None:
             problems.append(f"{system}: not evaluated in {eval_dir}")
             continue
-        for key, want in figures.items():
+        for key, want in want_figures.items():
+            tol = tolerance[kind(key)]
             if key not in got:
                 problems.append(f"{system} {key}: missing (expected {want})")
-            elif abs(got[key] - want) > tolerance + 1e-9:
-                problems.append(f"{system} {key}: {got[key]} (expected {want} ± {tolerance})")
+            elif abs(got[key] - want) > tol + 1e-9:
+                problems.append(f"{system} {key}: {got[key]} (expected {want} ± {tol})")
     return problems
+
+
+def recorded_precision(index_dir: Path) -> str:
+    """The precision a run encoded in, as its dense index manifests record it."""
+    found = {json.loads(m.read_text())["precision"]
+             for m in index_dir.glob("*/*/manifest.json")
+             if json.loads(m.read_text()).get("kind") == "dense"}
+    if len(found) != 1:
+        what = "no dense index" if not found else f"indexes in {sorted(found)}"
+        raise RegressionError(f"{index_dir}: {what}; run `dvc repro` first, or name the set "
+                              "with --precision")
+    return found.pop()
+
+
+def load_set(sets: Path, precision: str) -> dict:
+    file = sets / f"{precision}.yaml"
+    if not file.is_file():
+        have = sorted(p.stem for p in sets.glob("*.yaml"))
+        raise RegressionError(f"no expected figures for {precision} runs ({file}); sets: {have}")
+    return yaml.safe_load(file.read_text(encoding="utf-8"))
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m koen.evaluation.regression",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
+    parser.add_argument("--sets", type=Path, default=SETS, help="folder of <precision>.yaml")
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
-    parser.add_argument("--update", action="store_true", help="write the file from the metrics")
+    parser.add_argument("--index-dir", type=Path, default=DEFAULT_INDEXES,
+                        help="where the run's precision is read (index.out_dir)")
+    parser.add_argument("--precision", default="auto",
+                        help="the set to check against: auto (the run's own), fp32, bf16, ...")
+    parser.add_argument("--spread", type=Path, nargs=2, metavar=("A", "B"),
+                        help="print the largest differences of two evaluation folders")
+    parser.add_argument("--update", action="store_true", help="write the set from --eval-dir")
+    parser.add_argument("--made-by", default="", help="--update: the machine and command")
+    parser.add_argument("--tolerance-from", type=Path, nargs="+", default=[],
+                        help="--update: evaluation folders of reruns of this precision")
     args = parser.parse_args(argv)
-    if args.update:
-        with atomic_file(args.file) as f:
-            f.write("# Expected headline figures of the default run (python -m "
-                    "koen.evaluation.regression --update)\n")
-            yaml.safe_dump(expected_from(args.eval_dir), f, sort_keys=False)
-        print(f"wrote {args.file}")
+    if args.spread:
+        print(yaml.safe_dump(spread(*args.spread), sort_keys=False), end="")
         return 0
-    problems = check(yaml.safe_load(args.file.read_text(encoding="utf-8")), args.eval_dir)
+    try:
+        precision = (recorded_precision(args.index_dir) if args.precision == "auto"
+                     else args.precision)
+        if args.update:
+            return update(args, precision)
+        expected = load_set(args.sets, precision)
+    except RegressionError as err:
+        print(f"regression: {err}", file=sys.stderr)
+        return 2
+    problems = check(expected, args.eval_dir)
     for line in problems:
         print(line)
-    n = sum(len(v) for v in yaml.safe_load(args.file.read_text())["systems"].values())
-    print(f"regression: {n - len(problems)} of {n} figures as expected")
+    n = sum(len(v) for v in expected["systems"].values())
+    print(f"regression ({precision}, {expected['made_by']}): {n - len(problems)} of {n} "
+          "figures as expected")
     return 1 if problems else 0
+
+
+def update(args: argparse.Namespace, precision: str) -> int:
+    out = args.sets / f"{precision}.yaml"
+    with atomic_file(out) as f:
+        f.write(f"# Expected headline figures of a {precision} run (python -m "
+                "koen.evaluation.regression --update)\n")
+        yaml.safe_dump(expected_from(args.eval_dir, precision, args.made_by,
+                                     args.tolerance_from), f, sort_keys=False)
+    print(f"wrote {out}")
+    return 0
 
 
 if __name__ == "__main__":

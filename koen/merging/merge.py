@@ -120,7 +120,7 @@ def merge_experiment(recipe: Recipe, experiment: Path, dirs: MergeDirs) -> dict:
     """Merge the experiment model in place by the `experiment_merge` recipe."""
     if "merge" in json.loads((experiment / TRAIN_INFO).read_text()):
         raise SystemExit(f"merge: {experiment} is already merged; rerun its training "
-                         "(dvc repro -f train_experiment)")
+                         "(dvc repro -f -s train_experiment)")
     paths = [experiment] + [resolve(m, dirs) for m in recipe.models[1:]]
     base = dirs.base if recipe.method in NEEDS_BASE else None
     return merge(recipe, paths, base, experiment, keep_train_info=True)

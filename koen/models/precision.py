@@ -26,7 +26,9 @@ def device_type(device: str) -> str:
 def native_bf16(device: str) -> bool:
     kind = device_type(device)
     if kind == "cuda":
-        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+        # native bf16 from Ampere (compute capability 8.0) on, on the configured GPU; an older
+        # one would emulate it, slower than its fp16
+        return torch.cuda.is_available() and torch.cuda.get_device_capability(device) >= (8, 0)
     if kind == "cpu":
         return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return False

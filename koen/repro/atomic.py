@@ -7,6 +7,7 @@ naming the output, after the partial copy has been removed.
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import json
 import os
@@ -49,9 +50,45 @@ def atomic_dir(path: Path | str) -> Iterator[Path]:
         if (clear := _no_space(err, path)) is not None:
             raise clear from err
         raise
-    if path.exists():
-        shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-    tmp.rename(path)
+    replace_dir(tmp, path)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_AT_FDCWD, _RENAME_EXCHANGE = -100, 2
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the system or
+    the filesystem cannot."""
+    renameat2 = getattr(_LIBC, "renameat2", None)
+    if renameat2 is None:
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def replace_dir(new: Path, path: Path) -> None:
+    """Put `new` under `path` so that a crash at any point leaves the old or the new output
+    under the name, never neither: the two are swapped in one step and the old one (now under
+    `new`'s name, a `.part` the next write clears) removed after. Where the filesystem cannot
+    swap, the old one is removed first, the window DVC's own checkout has too."""
+    if path.exists() or path.is_symlink():
+        if exchange(new, path):
+            _remove(new)
+            return
+        _remove(path)
+    new.rename(path)
 
 
 @contextmanager

@@ -118,7 +118,7 @@ def register_all(metrics: Metrics, merges: list[str], systems: dict[str, Path], 
         except Exception as err:  # tracking never fails the pipeline
             reason = short(f"{type(err).__name__}: {err}")
             print(f"register: could not register {system} in {tracking_uri()} ({reason}); "
-                  "rerun with dvc repro -f register")
+                  "rerun with dvc repro -f -s register")
             done.append({"system": system, "registered_model": registered,
                          "status": f"not registered: {reason}"})
     write_json(out, done)
