@@ -100,7 +100,6 @@ def edit_lines(path: Path, line: int, change) -> None:  # noqa: ANN001
     path.write_text("\n".join(rows) + "\n")
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda c: (c / "ko/qrels/test.tsv").unlink(), r"beir-parallel/ko: no qrels"),
     (lambda c: edit_lines(c / "ko/qrels/test.tsv", 3, lambda x: x.replace("d1", "d9")),

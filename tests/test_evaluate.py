@@ -34,6 +34,9 @@ from koen.tracking import mlflow_log
 from koen.tracking.__main__ import main as tracking_main
 from stages import evaluate as evaluate_stage
 
+# every test starts from `built`: the dense and BM25 indexes built by indexes.build, and
+# most evaluate a model with evaluate.evaluate or the evaluate stage
+pytestmark = pytest.mark.slow
 BENCH = Path("data/benchmarks/lohelp")  # the tiny collection, converted
 RUNS = (*DIRECTIONS, *MULTI)
 

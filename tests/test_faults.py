@@ -142,6 +142,7 @@ def killed_at(cmd: list[str], root: Path, target: str, nth: int) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_evaluate_killed_at_each_commit_leaves_the_old_or_the_new_outputs(at):
     """Index, runs and metrics of a stage run again over earlier outputs: a kill at any of their
     renames leaves each whole under its name, the old or the new, never neither."""
@@ -169,6 +170,7 @@ def test_evaluate_killed_at_each_commit_leaves_the_old_or_the_new_outputs(at):
     assert not leftovers
 
 
+@pytest.mark.slow
 def test_killed_merge_leaves_no_model_and_the_rerun_finishes(at):
     for i, code in enumerate(("kokoen", "koenen")):
         shutil.copytree(tiny_model(at / f"w{i}", seed=i), at / "grid" / code)
@@ -215,6 +217,7 @@ def small_disk(tmp_path) -> Path:
     subprocess.run(["umount", str(mount)], check=True)
 
 
+@pytest.mark.slow
 def test_disk_full_while_saving_a_model_or_an_index(at, small_disk):
     for i, code in enumerate(("kokoen", "koenen")):
         shutil.copytree(tiny_model(at / f"w{i}", seed=i, hidden=128), at / "grid" / code)

@@ -171,7 +171,6 @@ def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
     assert logged[mlflow_name("against base/koenen+base vs base/clir_ovr/p_holm")] == 1.0
 
 
-@pytest.mark.slow
 def test_a_sweep_not_evaluated_yet_names_its_stage(evaluated):
     write_params(evaluated, sweeps={"kokoen~base": {"models": ["kokoen", "base"],
                                                     "weights": [0.5]}})
@@ -298,7 +297,6 @@ def test_further_seeds_give_mean_and_sd_per_model_and_per_merge_change(evaluated
     assert spread["kokoen/clir_ovr"]["sd"] == pytest.approx(1.5 / 2 ** 0.5)
 
 
-@pytest.mark.slow
 def test_a_further_seed_not_evaluated_yet_names_its_stage(evaluated):
     write_params(evaluated, sweeps={}, train={"more_seeds": [42]})
     with pytest.raises(SystemExit, match=r"no metrics of kokoen with training seed 42 in "

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from conftest import free_port
 from mlflow import MlflowClient
+from mlflow.entities import ViewType
 from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
 
@@ -319,3 +320,132 @@ def test_two_workers_registering_the_same_weights_make_one_version(tmp_path, mlf
     client = MlflowClient(url)
     (version,) = client.search_model_versions("name = 'koen'")
     assert client.get_model_version_by_alias("koen", "champion").version == version.version
+
+
+RACER = """
+import sys, time
+from pathlib import Path
+from koen.tracking import mlflow_log
+
+me, other, meet_dir, mode, start = sys.argv[1:6]
+keys = sys.argv[6:]
+meet_dir = Path(meet_dir)
+
+
+def arrive(step):
+    (meet_dir / f"{step}.{me}").touch()
+
+
+def wait_for(step, who):
+    deadline = time.monotonic() + 60
+    while not (meet_dir / f"{step}.{who}").exists():
+        if time.monotonic() > deadline:  # SystemExit: log_run turns no Exception into pending
+            sys.exit(f"{me}: {who} never reached {step!r}")
+        time.sleep(0.01)
+
+
+def meet(step):  # a barrier of the two processes
+    arrive(step)
+    wait_for(step, other)
+
+
+real_tagged, real_keep = mlflow_log.tagged_runs, mlflow_log._keep_first
+checked = set()
+
+
+def tagged_runs(client, exp_id, tag, value):
+    found = real_tagged(client, exp_id, tag, value)
+    if (tag, value) not in checked:  # "already logged?": both pass it before either logs
+        checked.add((tag, value))
+        meet(f"checked {value}")
+    return found
+
+
+def keep_first(client, exp_id, tag, value, mine, **kwargs):
+    if not (mode == "late-tag" and tag == "koen.key"):
+        meet(f"made {value}")  # both runs exist before either reconciles
+    first = mine if mode == "no-op" else real_keep(client, exp_id, tag, value, mine, **kwargs)
+    arrive(f"kept {value}")
+    return first
+
+
+class Client(mlflow_log.MlflowClient):
+    def set_tag(self, run_id, key, value, **kwargs):
+        if mode == "late-tag" and key == "koen.key" and me == "early":
+            wait_for(f"kept {value}", other)  # the other has logged and reconciled alone
+        return super().set_tag(run_id, key, value, **kwargs)
+
+
+mlflow_log.tagged_runs, mlflow_log._keep_first = tagged_runs, keep_first
+mlflow_log.MlflowClient = Client
+meet("start")
+for key in keys:
+    print("status", key, mlflow_log.log_run({"key": key, "name": key, "group": "commit-race",
+                                   "start": int(start), "metrics": {"x": 1.0}}, "pending"))
+"""
+
+
+def race(tmp_path: Path, url: str, mode: str, keys: list[str]) -> dict[str, dict[str, str]]:
+    """Two clones of a project (two roots, each with its own lock file) logging `keys` to one
+    server at once, in two processes forced past the "already logged?" checks together.
+    Returns what log_run said for each key in each process."""
+    meet_dir = tmp_path / "meet"
+    meet_dir.mkdir()
+    env = {**os.environ, "MLFLOW_TRACKING_URI": url, "PYTHONPATH": str(ROOT)}
+    now = int(time.time() * 1000)
+    starts = {"early": now - 60_000, "late": now - 30_000}  # when each one's stage began
+    procs = []
+    for me, other in (("early", "late"), ("late", "early")):
+        (tmp_path / me).mkdir()
+        procs.append(subprocess.Popen(
+            [sys.executable, "-c", RACER, me, other, str(meet_dir), mode, str(starts[me]),
+             *keys], cwd=tmp_path / me, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True))
+    outputs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-3000:] for _, err in outputs]
+    for me in ("early", "late"):  # the lock of each root, which the other never took
+        assert (tmp_path / me / mlflow_log.LOCK).exists()
+    return {me: {line.split()[1]: line.split()[2] for line in out.splitlines()
+                 if line.startswith("status ")} for me, (out, _) in zip(("early", "late"),
+                                                                        outputs, strict=True)}
+
+
+def key_and_group_runs(url: str, view: ViewType = ViewType.ACTIVE_ONLY) -> tuple[list, list]:
+    client = MlflowClient(url)
+    experiment = client.get_experiment_by_name("koen-retrieval")
+    found = client.search_runs([experiment.experiment_id], run_view_type=view)
+    return ([r for r in found if "koen.key" in r.data.tags],
+            [r for r in found if "koen.group" in r.data.tags])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["keep-first", "no-op", "late-tag"])
+def test_two_clones_logging_the_same_keys_at_once_keep_one_run_of_each(tmp_path, mode,
+                                                                        mlflow_server):
+    """Across machines the lock file does not serialize the workers: both pass the "already
+    logged?" check of every key and of the group before either logs, so both log each, and
+    `_keep_first` must delete one of every pair.
+
+    keep-first: both runs of a key are tagged before either process reconciles. no-op:
+    `_keep_first` does nothing, and the test sees the duplicates. late-tag: the clone whose
+    stage started later logs and reconciles each key before the other tags its run, so it keeps
+    its own; the other, whose run sorts first, deletes it."""
+    url = mlflow_server()
+    keys = ["same-0", "same-1"]
+    outputs = race(tmp_path, url, mode, keys)
+    children, parents = key_and_group_runs(url)
+    if mode == "no-op":
+        assert sorted(r.data.tags["koen.key"] for r in children) == sorted(keys * 2)
+        assert len(parents) == 2
+        return
+    assert sorted(r.data.tags["koen.key"] for r in children) == keys
+    (parent,) = parents
+    assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in children)
+    # each process logged each key, and one run of every pair (and one parent) was deleted
+    deleted_children, deleted_parents = key_and_group_runs(url, ViewType.DELETED_ONLY)
+    assert sorted(r.data.tags["koen.key"] for r in deleted_children) == keys
+    assert len(deleted_parents) == 1
+    if mode == "keep-first":  # the one that deleted its run says so
+        for key in keys:
+            assert sorted(said[key] for said in outputs.values()) == ["exists", "logged"], \
+                outputs

@@ -125,7 +125,6 @@ def test_token_budget_recomputes_the_layers_over_it_and_keeps_the_weights(setup,
     assert any(not torch.equal(plain[k], weights(base)[k]) for k in plain)
 
 
-@pytest.mark.slow
 def test_unknown_composition_fails_before_work(setup):
     tmp, params = setup
     with pytest.raises(CompositionError, match="valid codes are kokoko"):

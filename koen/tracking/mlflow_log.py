@@ -199,13 +199,17 @@ def tagged_runs(client: Any, exp_id: str, tag: str, value: str) -> list[Any]:
     return sorted(runs, key=lambda r: (r.info.start_time, r.info.run_id))
 
 
-def _keep_first(client: Any, exp_id: str, tag: str, value: str, mine: str) -> str:
-    """The earliest run tagged `tag = value`; `mine` (a run this worker made) is deleted if
-    another came first."""
-    first = tagged_runs(client, exp_id, tag, value)[0].info.run_id
-    if first != mine:
-        client.delete_run(mine)
-    return first
+def _keep_first(client: Any, exp_id: str, tag: str, value: str, mine: str,
+                every_later: bool = True) -> str:
+    """The earliest run tagged `tag = value`; the later ones are deleted, whoever made them (a
+    worker that finished logging before an earlier-started one tagged its run saw only its own),
+    or with `every_later=False` only `mine` (a parent: later ones may already hold children)."""
+    first, *later = tagged_runs(client, exp_id, tag, value)
+    for run in later:
+        if every_later or run.info.run_id == mine:
+            with contextlib.suppress(MlflowException):  # the other worker deleted it first
+                client.delete_run(run.info.run_id)
+    return first.info.run_id
 
 
 def _parent_run(client: Any, exp_id: str, group: str) -> str:
@@ -214,7 +218,7 @@ def _parent_run(client: Any, exp_id: str, group: str) -> str:
         return found[0].info.run_id
     run_id = client.create_run(exp_id, run_name=group, tags={"koen.group": group}).info.run_id
     client.set_terminated(run_id)
-    return _keep_first(client, exp_id, "koen.group", group, run_id)
+    return _keep_first(client, exp_id, "koen.group", group, run_id, every_later=False)
 
 
 def _log(record: dict[str, Any], uri: str) -> str:
@@ -222,8 +226,8 @@ def _log(record: dict[str, Any], uri: str) -> str:
 
     Workers of one machine (DVC queue workers) log one at a time, so a record or a parent two
     of them log at once is made once. Workers of several machines share no lock: each checks
-    after logging and drops its run when it sees an earlier one (`_keep_first`), which leaves a
-    duplicate only when both finish logging within the same moment."""
+    after logging and deletes every run of the record but the earliest (`_keep_first`): the
+    worker that tags last sees them all."""
     client = MlflowClient(uri)
     exp_id = experiment_id(client)
     with FileLock(str(project_root() / LOCK), timeout=LOCK_SECONDS):
