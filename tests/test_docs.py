@@ -276,6 +276,26 @@ def test_no_issue_numbers_and_no_files_outside_the_repository(page):
     issues = ISSUE_REF.findall(text)
     assert not issues, f"{page.name} cites issue numbers: {issues}"
     assert "REFERENCE.md" not in text, f"{page.name} cites REFERENCE.md, not in the repository"
+    outside = outside_paths(page, text)
+    assert not outside, f"{page.name} names paths outside the repository: {outside}"
+
+
+# a relative path climbing out of its folder, or an absolute path of one machine
+RELATIVE = re.compile(r"(?<![\w.])((?:\.\./)+[\w.-]+)")
+MACHINE_PATH = re.compile(r"(?<![\w.:/])(/(?:work|root|home|tmp|opt)/[\w./-]+)")
+
+
+def outside_paths(page: Path, text: str) -> list[str]:
+    climbing = [p for p in RELATIVE.findall(text)
+                if not (page.parent / p).resolve().is_relative_to(ROOT)]
+    return climbing + MACHINE_PATH.findall(text)
+
+
+def test_paths_outside_the_repository_are_found():
+    page = ROOT / "docs/x.md"
+    assert outside_paths(page, "see ../../shared/runs and /work/main/x, ../README.md") == [
+        "../../shared", "/work/main/x"]
+    assert outside_paths(page, "[a](../metrics/report.md), /usr/bin/python, /tmp") == []
 
 
 # -- names in prose: stages, params keys -------------------------------------------------------

@@ -25,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from test_pipeline import build_grid  # noqa: E402
+from test_pipeline import build_grid, own_evaluations  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +37,7 @@ def main() -> None:
         root = Path(tmp) / "grid"
         build_grid(root, args.precision)
         shutil.rmtree(args.out, ignore_errors=True)
-        shutil.copytree(root / "repo/metrics/eval", args.out)
+        own_evaluations(root / "repo", args.out)
     print(f"wrote {args.out}")
 
 
