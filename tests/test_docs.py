@@ -20,6 +20,9 @@ from koen.evaluation.robustness import calls, mark
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 REGRESSION = ROOT / "metrics" / "regression" / "fp32.yaml"  # the committed run's set
+# the committed run's tests first, then the runs of the study on other kinds of machine
+SIGNIFICANCE = ["metrics/significance.json", "metrics/reference/bf16-avx512/significance.json",
+                "metrics/reference/bf16-amx/significance.json"]
 
 FENCE = re.compile(r"^(```|~~~)")
 LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
@@ -427,7 +430,7 @@ def committed_figures() -> dict[str, set[float]]:
             found |= {abs(v) for v in values.values()}
             found |= {abs(round(values[k] - expected["base"][k], 2)) for k in values
                       if k in expected.get("base", {})}
-    for file in ("metrics/significance.json", "metrics/reference/bf16-avx512/significance.json"):
+    for file in SIGNIFICANCE:
         for key, test in json.loads((ROOT / file).read_text(encoding="utf-8")).items():
             if "delta" in test and " vs " in key:
                 system, other = key.split("/", 1)[1].split(" vs ")
@@ -478,14 +481,12 @@ def test_a_system_s_figure_on_any_page_is_the_committed_one(page):
     assert not near_misses(prose), f"{page.name}: {near_misses(prose)}"
 
 
-def test_the_readme_marks_only_calls_that_hold_in_both_precisions():
-    """† in the README's table is a call significant in the fp32 and the bf16 run alike (and
-    not near the threshold); ° marks one that is not robust; no mark, one not significant in
-    either (koen.evaluation.robustness over the committed significance files)."""
-    first = json.loads((ROOT / "metrics/significance.json").read_text(encoding="utf-8"))
-    second = json.loads((ROOT / "metrics/reference/bf16-avx512/significance.json")
-                        .read_text(encoding="utf-8"))
-    found = {c.key: c for c in calls(first, second)}
+def test_the_readme_marks_only_calls_that_hold_on_every_machine():
+    """† in the README's table is a call significant in every committed run alike (and not
+    near the threshold); ° marks one that is not robust; no mark, one significant in none
+    (koen.evaluation.robustness over the committed significance files)."""
+    runs = [json.loads((ROOT / f).read_text(encoding="utf-8")) for f in SIGNIFICANCE]
+    found = {c.key: c for c in calls(*runs)}
     wrong = []
     for system, cells in headline_rows().items():
         for cell, key in zip(cells, ("clir_ovr", "mono_ovr"), strict=True):
@@ -501,8 +502,6 @@ def test_the_readme_marks_only_calls_that_hold_in_both_precisions():
 
 def test_the_robustness_table_is_what_the_committed_significance_files_give():
     committed = (ROOT / "metrics/robustness.md").read_text(encoding="utf-8")
-    fresh = subprocess.run([sys.executable, "-m", "koen.evaluation.robustness",
-                            "metrics/significance.json",
-                            "metrics/reference/bf16-avx512/significance.json"],
+    fresh = subprocess.run([sys.executable, "-m", "koen.evaluation.robustness", *SIGNIFICANCE],
                            cwd=ROOT, check=True, capture_output=True, text=True).stdout
     assert fresh == committed, "metrics/robustness.md is stale: run the command on its first line"

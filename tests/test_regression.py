@@ -58,8 +58,8 @@ def test_the_tolerance_is_what_reruns_gave_per_kind_of_figure(tmp_path):
     for run, ndcg, comp in zip(runs, (18.25, 18.40, 18.31), (2.5, 1.5, 2.0), strict=True):
         write_json(run / "lohelp/base.json", ONE | {"en-ko/ndcg@10": ndcg,
                                                     "multi/ko/comp@10": comp})
-    # OVRs move by half the nDCG (the mean of two directions), rounded to 2 decimals
-    assert tolerance_from(runs) == {"ndcg": 0.15, "ovr": 0.08, "multi": 1.0}
+    # one benchmark: its AVG of a direction is that direction's nDCG (the OVR half of it)
+    assert tolerance_from(runs) == {"ndcg": 0.15, "ovr": 0.15, "multi": 1.0}
     assert tolerance_from(runs[:1]) == {"ndcg": 0.01, "ovr": 0.01, "multi": 0.01}
 
 

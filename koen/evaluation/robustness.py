@@ -1,13 +1,14 @@
-"""Which significance calls hold whatever the machine: the committed run's tests against a run of
-the same study in the other precision.
+"""Which significance calls hold whatever the machine: the committed run's tests against runs of
+the same study on other kinds of machine (the other precision, another bf16 CPU).
 
-A call is robust when both runs make it the same way: significant in both with the same sign, or
-significant in neither. A call that flips is reported as not robust, and so is one whose
-Holm-corrected p lies within the band [alpha / 2, 2 alpha] in either run, where a rerun on
+A call is robust when every run makes it the same way: significant in all with the same sign, or
+significant in none. A call that flips is reported as not robust, and so is one whose
+Holm-corrected p lies within the band [alpha / 2, 2 alpha] in any run, where a rerun on
 another machine can tip it. The README and the results page claim only robust calls.
 
     python -m koen.evaluation.robustness metrics/significance.json \
-        metrics/reference/bf16-avx512/significance.json --out metrics/robustness.md
+        metrics/reference/bf16-avx512/significance.json \
+        metrics/reference/bf16-amx/significance.json --out metrics/robustness.md
 """
 
 from __future__ import annotations
@@ -27,16 +28,17 @@ BAND = (ALPHA / 2, 2 * ALPHA)
 @dataclass(frozen=True)
 class Call:
     key: str
-    delta: tuple[float, float]
-    p_holm: tuple[float, float]
+    delta: tuple[float, ...]  # one per run
+    p_holm: tuple[float, ...]
 
     def significant(self, i: int) -> bool:
         return self.p_holm[i] < ALPHA
 
     @property
     def flips(self) -> bool:
-        a, b = self.significant(0), self.significant(1)
-        return a != b or (a and b and (self.delta[0] > 0) != (self.delta[1] > 0))
+        calls = {(self.significant(i), self.significant(i) and d > 0)
+                 for i, d in enumerate(self.delta)}
+        return len(calls) > 1
 
     @property
     def borderline(self) -> bool:
@@ -47,50 +49,55 @@ class Call:
         return not self.flips and not self.borderline
 
 
-def calls(a: dict, b: dict) -> list[Call]:
-    """The tests both runs made (confidence intervals, which have no p, are left out)."""
-    return [Call(k, (a[k]["delta"], b[k]["delta"]), (a[k]["p_holm"], b[k]["p_holm"]))
-            for k in sorted(a.keys() & b.keys()) if "p_holm" in a[k] and "p_holm" in b[k]]
+def calls(*runs: dict) -> list[Call]:
+    """The tests every run made (confidence intervals, which have no p, are left out)."""
+    keys = set.intersection(*(set(r) for r in runs))
+    return [Call(k, tuple(r[k]["delta"] for r in runs), tuple(r[k]["p_holm"] for r in runs))
+            for k in sorted(keys) if all("p_holm" in r[k] for r in runs)]
 
 
 def mark(call: Call) -> str:
-    """The README's mark for a call: † significant in both runs and robust, ° not robust."""
+    """The README's mark for a call: † significant in every run and robust, ° not robust."""
     if not call.robust:
         return "°"
     return "†" if call.significant(0) else ""
 
 
-def markdown(found: list[Call], names: tuple[str, str]) -> str:
+def markdown(found: list[Call], names: list[str]) -> str:
     flips = [c for c in found if c.flips]
     border = [c for c in found if c.borderline and not c.flips]
+    runs = " ".join(names)
     lines = [
-        "# Significance calls across precisions",
+        "# Significance calls across machines",
         "",
-        f"`python -m koen.evaluation.robustness {names[0]} {names[1]}`: {len(found)} paired "
-        f"tests made in both runs; {len(flips)} flip (significant at p < {ALPHA} after Holm "
-        f"in one run only, or with opposite signs), {len(border)} more lie in the band "
+        f"`python -m koen.evaluation.robustness {runs}`: {len(found)} paired tests made in all "
+        f"{len(names)} runs; {len(flips)} flip (significant at p < {ALPHA} after Holm in some "
+        f"runs only, or with opposite signs), {len(border)} more lie in the band "
         f"{BAND[0]} <= p <= {BAND[1]} in a run. The other {len(found) - len(flips) - len(border)} "
-        "are robust: the same call on either kind of machine.",
+        "are robust: the same call on every kind of machine.",
         "",
-        "| test | delta (first) | p Holm (first) | delta (second) | p Holm (second) | |",
-        "|---|---:|---:|---:|---:|---|",
+        "Runs, in the order of the columns: " + ", ".join(f"({i + 1}) `{n}`"
+                                                      for i, n in enumerate(names)) + ".",
+        "",
+        "| test | delta | p Holm | |",
+        "|---|---|---|---|",
     ]
     for c in flips + border:
-        lines.append(f"| {c.key} | {c.delta[0]:+.2f} | {c.p_holm[0]:.3f} | {c.delta[1]:+.2f} "
-                     f"| {c.p_holm[1]:.3f} | {'flips' if c.flips else 'borderline'} |")
+        deltas = " / ".join(f"{d:+.2f}" for d in c.delta)
+        ps = " / ".join(f"{p:.3f}" for p in c.p_holm)
+        lines.append(f"| {c.key} | {deltas} | {ps} | {'flips' if c.flips else 'borderline'} |")
     return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m koen.evaluation.robustness",
                                      description=__doc__.split("\n\n")[0])
-    parser.add_argument("first", type=Path, help="significance.json of one run")
-    parser.add_argument("second", type=Path, help="significance.json of the other")
+    parser.add_argument("runs", type=Path, nargs="+",
+                        help="significance.json of each run, the committed one first")
     parser.add_argument("--out", type=Path, help="write the table here (default: print)")
     args = parser.parse_args(argv)
-    first, second = (json.loads(p.read_text(encoding="utf-8")) for p in (args.first, args.second))
-    text = markdown(calls(first, second),
-                    (str(args.first), str(args.second)))
+    runs = [json.loads(p.read_text(encoding="utf-8")) for p in args.runs]
+    text = markdown(calls(*runs), [str(p) for p in args.runs])
     if args.out is None:
         print(text, end="")
         return 0
