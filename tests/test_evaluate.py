@@ -7,6 +7,7 @@ import json
 import math
 import shutil
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import faiss
@@ -239,6 +240,20 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
     assert artifacts == ["base.json", "runs"]
     runs_logged = client.list_artifacts(base.info.run_id, "runs")
     assert sorted(a.path for a in runs_logged) == sorted(f"runs/{r}.trec" for r in RUNS)
+
+
+def test_the_mlflow_key_changes_with_every_param_the_metrics_depend_on(tmp_path):
+    """The run key (stage_hash) covers the query encoding too: a rerun in another precision or
+    batch size is a new MLflow run, not an "exists" that keeps the old metrics."""
+    write_params(tmp_path)
+    p = resolve_evaluate(load(tmp_path / "params.yaml").evaluate, "cpu")
+    (tmp_path / "f").write_text("x")
+    key = evaluate.stage_hash([tmp_path / "f"], [tmp_path / "f"], p, None)
+    other = "bf16" if p.precision == "fp32" else "fp32"
+    for change in ({"precision": other}, {"batch_size": p.batch_size + 1}, {"k": p.k + 1},
+                   {"multi_k": 5}):
+        assert evaluate.stage_hash([tmp_path / "f"], [tmp_path / "f"], replace(p, **change),
+                                   None) != key, change
 
 
 def test_search_prints_passages_of_both_languages(at, capsys):

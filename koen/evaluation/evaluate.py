@@ -25,6 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from koen.config.schema import EvaluateParams
+from koen.data import benchmarks as benchmarks_module
 from koen.data.benchmarks import DIRECTIONS, MULTI, QRELS, QUERIES, Task, load_task
 from koen.evaluation import metrics as metrics_module
 from koen.evaluation.metrics import (
@@ -37,6 +38,7 @@ from koen.evaluation.metrics import (
     round2,
     write_trec_run,
 )
+from koen.models import load as load_module
 from koen.models.load import load_model
 from koen.repro.atomic import atomic_dir, write_json
 from koen.repro.provenance import (
@@ -136,9 +138,12 @@ def stage_hash(inputs: list[Path], data: list[Path], p: EvaluateParams,
     """Digest of everything the metrics depend on: the index manifests (model and corpus
     digests), the benchmark's queries and qrels, the params and this stage's code; a rerun with
     the same hash logs no second MLflow run."""
-    code = code_digest(bm25, dense, fusion, indexes, metrics_module, sys.modules[__name__])
+    code = code_digest(bm25, dense, fusion, indexes, metrics_module, benchmarks_module,
+                       load_module, sys.modules[__name__])
+    params = {"k": p.k, "multi_k": p.multi_k, "precision": p.precision,
+              "batch_size": p.batch_size}  # the queries are encoded with these
     what = {"inputs": [files_digest(x) for x in inputs], "data": files_digest(*data),
-            "params": {"k": p.k, "multi_k": p.multi_k}, "hybrid": hybrid, "code": code}
+            "params": params, "hybrid": hybrid, "code": code}
     return json_digest(what)[:16]
 
 
