@@ -12,6 +12,7 @@ from pathlib import Path
 import mlflow.sentence_transformers
 import numpy as np
 import pytest
+import torch
 from conftest import free_port
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
@@ -77,6 +78,11 @@ def test_log_to_sqlite_and_read_back(tmp_path):
     assert log_run(record(), pending) == "logged"
     check_logged("sqlite:///mlflow.db")  # the default URI, in the working directory
     assert list(pending.iterdir()) == []
+    # the machine the figures came from: the CPU path torch's kernels took, native bf16
+    (child,) = children("sqlite:///mlflow.db")
+    assert child.data.tags["machine.cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert child.data.tags["machine.cpu_bf16"] in ("true", "false")
+    assert child.data.tags["machine.cpu"]
 
 
 def test_same_key_twice_logs_one_run_and_a_group_shares_one_parent(tmp_path, monkeypatch):

@@ -44,7 +44,7 @@ from mlflow.system_metrics.metrics.cpu_monitor import CPUMonitor
 from mlflow.system_metrics.metrics.gpu_monitor import GPUMonitor
 
 from koen.repro.atomic import write_json
-from koen.tracking.tags import dvc_md5
+from koen.tracking.tags import dvc_md5, machine_tags
 
 DEFAULT_STORE = "mlflow.db"  # sqlite, in the project root
 DEFAULT_EXPERIMENT = "koen-retrieval"
@@ -299,12 +299,13 @@ def log_run(record: dict[str, Any], pending_dir: Path | str) -> str:
     [path, folder] pairs), "steps": {"train_loss": [[step, value], ...]}, "datasets":
     [`dataset(...)`, ...]}; only "key" and "name" are required. The run's start is the stage
     process's (`begin_stage`, else the process's start), its end now, with the system metrics
-    sampled in between.
+    sampled in between; the machine that computed it is tagged (`machine.*`).
     """
     monitor = _stage
     start = monitor.start if monitor else int(psutil.Process().create_time() * 1000)
     record = {"start": start, "end": int(time.time() * 1000),
-              **({"system": monitor.metrics()} if monitor else {}), **record}
+              **({"system": monitor.metrics()} if monitor else {}), **record,
+              "tags": machine_tags() | record.get("tags", {})}
     pending = pending_file(in_project(pending_dir), record["key"])
     write_json(pending, record)
     return _attempt(record, pending)

@@ -1,11 +1,14 @@
 """MLflow tags a user filters and groups runs by: what kind of system, which composition,
-seed and merge weights, and which DVC output (path and hash) holds its model."""
+seed and merge weights, which DVC output (path and hash) holds its model, and which machine
+computed it."""
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import torch
 import yaml
 
 from koen.repro.provenance import MERGE_INFO, TRAIN_INFO, model_digest
@@ -54,4 +57,20 @@ def system_tags(model_dir: Path | None, lock: Path | None = DVC_LOCK) -> dict[st
     if train.is_file():
         info = json.loads(train.read_text())
         tags |= {k: str(info[k]) for k in ("composition", "seed") if k in info}
+    return tags
+
+
+def machine_tags() -> dict[str, str]:
+    """The machine a stage computes on, as its figures depend on it: the CPU, the vector path
+    torch's CPU kernels take (ATEN_CPU_CAPABILITY), whether oneDNN computes bf16 natively, and
+    the GPUs torch sees."""
+    cpuinfo = Path("/proc/cpuinfo")
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.M) \
+        if cpuinfo.is_file() else None
+    tags = {"machine.cpu": model.group(1).strip() if model else "unknown",
+            "machine.cpu_capability": torch.backends.cpu.get_cpu_capability(),
+            "machine.cpu_bf16": str(bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())).lower()}
+    if torch.cuda.is_available():
+        tags["machine.gpu"] = ", ".join(torch.cuda.get_device_name(i)
+                                        for i in range(torch.cuda.device_count()))
     return tags
