@@ -113,9 +113,8 @@ def check(expected: dict, eval_dir: Path) -> list[str]:
 
 def recorded_precision(index_dir: Path) -> str:
     """The precision a run encoded in, as its dense index manifests record it."""
-    found = {json.loads(m.read_text())["precision"]
-             for m in index_dir.glob("*/*/manifest.json")
-             if json.loads(m.read_text()).get("kind") == "dense"}
+    manifests = [json.loads(m.read_text()) for m in index_dir.glob("*/*/manifest.json")]
+    found = {m["precision"] for m in manifests if m.get("kind") == "dense"}
     if len(found) != 1:
         what = "no dense index" if not found else f"indexes in {sorted(found)}"
         raise RegressionError(f"{index_dir}: {what}; run `dvc repro` first, or name the set "
