@@ -34,7 +34,7 @@ $(STAMP): pyproject.toml
 # the pipeline, then its figures against the expected set of the precision it ran in
 repro: setup
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/dvc repro
-	$(VENV)/bin/python -m koen.evaluation.regression
+	$(VENV)/bin/python -m koen.report.regression
 
 # two workers: the two long end-to-end tests run side by side (tests/conftest.py orders them)
 test: setup

@@ -89,9 +89,9 @@ def compare_sides(params, sides: dict[str, Path], systems: list[str]) -> dict[st
     difference, the per-step training loss of a grid model on both sides (same batches), and
     the Holm-corrected p of a paired permutation test of each OVR over queries (where both
     checkouts hold every system's TREC runs)."""
-    from koen.data.benchmarks import load_task
     from koen.evaluation.metrics import load_system
-    from koen.evaluation.significance import compare, system_scores
+    from koen.formats.benchmark import load_task
+    from koen.report.significance import compare, system_scores
 
     (a, a_dir), (b, b_dir) = sides.items()
     eval_dir, runs_dir = params.evaluate.out_dir, params.evaluate.runs_dir

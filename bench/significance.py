@@ -35,8 +35,8 @@ def main() -> None:
     from scipy import stats
 
     from koen.config.schema import load
-    from koen.data.benchmarks import load_task
-    from koen.evaluation.significance import (
+    from koen.formats.benchmark import load_task
+    from koen.report.significance import (
         bootstrap_ci,
         paired_permutation,
         system_scores,

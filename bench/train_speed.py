@@ -38,7 +38,7 @@ import record  # noqa: E402  (bench/record.py)
 def examples(n: int) -> list[dict]:
     from datasets import Dataset
 
-    from koen.data.compositions import draw
+    from koen.training.examples import draw
 
     triplets = Dataset.from_parquet(str(ROOT / "data/prepared/triplets.parquet")).to_list()
     return draw(triplets, "kokoen", n, seed=13)

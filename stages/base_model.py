@@ -8,16 +8,19 @@ path) is loaded with sentence-transformers as is.
 
 from __future__ import annotations
 
+from koen.basemodel.build import build_base_model
 from koen.config.schema import load
-from koen.models.base import build_base_model
 from koen.repro.seeding import seed_everything
+from stages import parser, run
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser("stages.base_model", "the base encoder as a sentence-transformers folder"
+           ).parse_args(argv)
     params = load()
     seed_everything(params.seed)
     print(build_base_model(params.base_model, params.seed))
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

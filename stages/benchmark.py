@@ -7,28 +7,25 @@ the project's schema at `<benchmark.out_dir>/<name>/`.
 from __future__ import annotations
 
 import json
-import sys
 
 from koen.config.schema import load
 from koen.data.benchmarks import convert, write_benchmark
-
-USAGE = "usage: python -m stages.benchmark <name>"
+from stages import parser, run
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        raise SystemExit(USAGE)
+    cli = parser("stages.benchmark", "convert one benchmark into the project's schema")
+    cli.add_argument("name", help="a benchmark of params.yaml benchmarks")
+    name = cli.parse_args(argv).name
     params = load()
-    if args[0] not in params.benchmarks:
-        raise SystemExit(f"benchmark: no benchmark {args[0]!r} in params.yaml benchmarks "
-                         f"(have: {', '.join(params.benchmarks)})")
-    b = params.benchmarks[args[0]]
+    if name not in params.benchmarks:
+        cli.error(f"no benchmark {name!r} in params.yaml benchmarks "
+                  f"(have: {', '.join(params.benchmarks)})")
+    b = params.benchmarks[name]
     converted = convert(b.format, b.source, b.split)
-    card = write_benchmark(params.benchmark.out_dir / args[0], args[0], b.format, b.source,
-                           converted)
+    card = write_benchmark(params.benchmark.out_dir / name, name, b.format, b.source, converted)
     print(json.dumps(card))
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -12,46 +12,34 @@ two systems' instead), its runs `<evaluate.runs_dir>/<benchmark>/<system>/` and 
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
 from koen.config.schema import load
-from koen.evaluation.evaluate import HYBRID, evaluate
-from koen.models.profile import resolve_evaluate, resolve_index
-from koen.retrieval.indexes import RESERVED, SHIFT, SPARSE, build
+from koen.evaluation.evaluate import HYBRID, headline, index_and_evaluate
+from koen.retrieval.indexes import RESERVED, SHIFT, SPARSE
 from koen.tracking.mlflow_log import begin_stage
+from stages import parser, run
 
 
 def main(argv: list[str] | None = None) -> None:
     begin_stage()  # the MLflow runs span the stage, with its system metrics
-    parser = argparse.ArgumentParser(prog="python -m stages.evaluate",
-                                     description="index and evaluate one system on one benchmark")
-    parser.add_argument("name", help=f"system name, or {SPARSE}, {SHIFT} (index.shift.model "
+    cli = parser("stages.evaluate", "index and evaluate one system on one benchmark")
+    cli.add_argument("name", help=f"system name, or {SPARSE}, {SHIFT} (index.shift.model "
                         f"with the Shift correction) or {HYBRID}")
-    parser.add_argument("benchmark", help="a benchmark of params.yaml benchmarks")
-    parser.add_argument("model_dir", type=Path, nargs="?",
+    cli.add_argument("benchmark", help="a benchmark of params.yaml benchmarks")
+    cli.add_argument("model_dir", type=Path, nargs="?",
                         help="sentence-transformers directory (dense systems)")
-    args = parser.parse_args(argv)
+    args = cli.parse_args(argv)
     named = (SPARSE, SHIFT, HYBRID)
     if args.name in named and args.model_dir is not None:
-        parser.error(f"'{args.name}' takes no model directory")
+        cli.error(f"'{args.name}' takes no model directory")
     if args.name not in named and (args.name in RESERVED or args.model_dir is None):
-        parser.error(f"a dense system needs a name other than {', '.join(RESERVED)} "
+        cli.error(f"a dense system needs a name other than {', '.join(RESERVED)} "
                      "and a model directory")
-    params = load()
-    bench_dir = params.benchmark.out_dir / args.benchmark
-    trust = args.name != SPARSE and params.base_model.trust_remote_code
-    if args.name != HYBRID:
-        model_dir = params.index.shift.model if args.name == SHIFT else args.model_dir
-        seed = params.seed if args.name == SHIFT else 0  # only Shift samples (its pairs)
-        build(args.name, model_dir, args.benchmark, bench_dir,
-              resolve_index(params.index, params.device), seed, trust)
-    metrics = evaluate(args.name, args.benchmark, bench_dir, params.index.out_dir,
-                       resolve_evaluate(params.evaluate, params.device), params.tracking.pending,
-                       trust)
-    print(json.dumps({k: v for k, v in metrics.items() if k.endswith("ndcg@10")}))
+    metrics = index_and_evaluate(args.name, args.model_dir, args.benchmark, load())
+    print(json.dumps(headline(metrics)))
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

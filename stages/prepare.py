@@ -7,9 +7,12 @@ from __future__ import annotations
 from koen.config.schema import load
 from koen.data.prepare import prepare
 from koen.repro.seeding import seed_everything
+from stages import parser, run
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser("stages.prepare", "the training data: the parallel collection, its splits and "
+           "triplets").parse_args(argv)
     params = load()
     seed_everything(params.seed)
     card = prepare(params.prepare, params.seed)
@@ -18,4 +21,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

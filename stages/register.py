@@ -8,9 +8,12 @@ import json
 
 from koen.config.schema import load
 from koen.tracking.registry import register_all
+from stages import parser, run
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser("stages.register", "the best merge (and tracking.register.also) as registered "
+           "MLflow models").parse_args(argv)
     params = load()
     r = params.tracking.register
     metrics = json.loads(params.report.overall.read_text(encoding="utf-8"))
@@ -20,4 +23,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

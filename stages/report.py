@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from koen.config.compositions import parse
 from koen.config.schema import NON_MODEL_SYSTEMS, Params, load
-from koen.data.compositions import parse
 from koen.report.frontier import SweepLine
 from koen.report.report import Systems, report
 from koen.tracking.mlflow_log import begin_stage
+from stages import parser, run
 
 
 def systems(params: Params) -> Systems:
@@ -34,7 +35,9 @@ def systems(params: Params) -> Systems:
                    seeds=params.train.seeds)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    parser("stages.report", "tables, significance tests and plots of every system"
+           ).parse_args(argv)
     begin_stage()  # the MLflow runs span the stage, with its system metrics
     params = load()
     p = params.report
@@ -46,4 +49,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

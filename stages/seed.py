@@ -7,28 +7,29 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from koen.config.schema import load
-from koen.merging.seeds import evaluate_seed, merge_seed
+from koen.studies.seeds import evaluate_seed, merge_seed
 from koen.tracking.mlflow_log import begin_stage
-
-USAGE = "usage: python -m stages.seed merge <seed> | evaluate <seed> <benchmark>"
+from stages import parser, run
 
 
 def main(argv: list[str] | None = None) -> None:
     begin_stage()  # the MLflow runs span the stage, with its system metrics
-    args = sys.argv[1:] if argv is None else argv
-    shape = (args[:1] == ["merge"] and len(args) == 2
-             or args[:1] == ["evaluate"] and len(args) == 3)
-    if not shape or not args[1].isdigit():
-        raise SystemExit(USAGE)
+    cli = parser("stages.seed", "a further training seed's grid, merged and evaluated")
+    steps = cli.add_subparsers(dest="step", required=True)
+    steps.add_parser("merge", help="the seed's grid merged by every recipe").add_argument(
+        "seed", type=int)
+    evaluate = steps.add_parser("evaluate", help="its grid and merges indexed and evaluated")
+    evaluate.add_argument("seed", type=int)
+    evaluate.add_argument("benchmark")
+    args = cli.parse_args(argv)
     params = load()
-    if args[0] == "merge":
-        print(json.dumps(merge_seed(int(args[1]), params)))
+    if args.step == "merge":
+        print(json.dumps(merge_seed(args.seed, params)))
     else:
-        print(json.dumps(evaluate_seed(int(args[1]), args[2], params)))
+        print(json.dumps(evaluate_seed(args.seed, args.benchmark, params)))
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

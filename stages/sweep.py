@@ -7,31 +7,32 @@
 from __future__ import annotations
 
 import json
-import sys
 
 from koen.config.schema import load
-from koen.merging.sweep import evaluate_sweep, merge_sweep
+from koen.studies.sweep import evaluate_sweep, merge_sweep
 from koen.tracking.mlflow_log import begin_stage
-
-USAGE = "usage: python -m stages.sweep merge <name> | evaluate <name> <benchmark>"
+from stages import parser, run
 
 
 def main(argv: list[str] | None = None) -> None:
     begin_stage()  # the MLflow runs span the stage, with its system metrics
-    args = sys.argv[1:] if argv is None else argv
-    if not (args[:1] == ["merge"] and len(args) == 2 or args[:1] == ["evaluate"]
-            and len(args) == 3):
-        raise SystemExit(USAGE)
+    cli = parser("stages.sweep", "an interpolation sweep of params.yaml sweeps")
+    steps = cli.add_subparsers(dest="step", required=True)
+    steps.add_parser("merge", help="one linear merge per weight").add_argument("name")
+    evaluate = steps.add_parser("evaluate", help="each weight indexed and evaluated")
+    evaluate.add_argument("name")
+    evaluate.add_argument("benchmark")
+    args = cli.parse_args(argv)
     params = load()
-    if args[1] not in params.sweeps:
-        raise SystemExit(f"sweep: no sweep {args[1]!r} in params.yaml sweeps "
-                         f"(have: {', '.join(params.sweeps) or 'none'})")
-    sweep = params.sweeps[args[1]]
-    if args[0] == "merge":
-        print(json.dumps(merge_sweep(args[1], sweep, params)))
+    if args.name not in params.sweeps:
+        cli.error(f"no sweep {args.name!r} in params.yaml sweeps "
+                  f"(have: {', '.join(params.sweeps) or 'none'})")
+    sweep = params.sweeps[args.name]
+    if args.step == "merge":
+        print(json.dumps(merge_sweep(args.name, sweep, params)))
     else:
-        print(json.dumps(evaluate_sweep(args[1], sweep, args[2], params)))
+        print(json.dumps(evaluate_sweep(args.name, sweep, args.benchmark, params)))
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

@@ -8,46 +8,42 @@
 from __future__ import annotations
 
 import json
-import sys
 
-from koen.config.schema import load, seed_system
-from koen.data.compositions import CompositionError
+from koen.config.schema import load, seed_system, snapshot
 from koen.models.profile import resolve_train
 from koen.tracking.mlflow_log import begin_stage
-from koen.training.run import train
-
-USAGE = ("usage: python -m stages.train grid <composition> | seed <composition> <seed> | "
-         "experiment")
+from koen.training.run import KEYED, train
+from stages import parser, run
 
 
 def main(argv: list[str] | None = None) -> None:
     begin_stage()  # the MLflow runs span the stage, with its system metrics
-    args = sys.argv[1:] if argv is None else argv
+    cli = parser("stages.train", "train one model")
+    slots = cli.add_subparsers(dest="slot", required=True)
+    slots.add_parser("grid", help="a composition of the grid, contrastive").add_argument(
+        "composition")
+    seeded = slots.add_parser("seed", help="a grid composition with a further seed")
+    seeded.add_argument("composition")
+    seeded.add_argument("seed", type=int)
+    slots.add_parser("experiment", help="`composition` by train.method")
+    args = cli.parse_args(argv)
     params = load()
     p = resolve_train(params.train, params.device)  # every `auto` for this machine
-    if args[:1] == ["grid"] and len(args) == 2:
+    if args.slot == "grid":
         # the grid is the composition study: always contrastive, never reused
-        method, composition, slot, out, grid = "contrastive", args[1], f"grid/{args[1]}", \
-            p.grid_dir / args[1], []
-        seed = p.seed
-    elif args[:1] == ["seed"] and len(args) == 3 and args[2].isdigit():
-        seed = int(args[2])
-        method, composition, grid = "contrastive", args[1], []
-        slot, out = seed_system(seed, args[1]), p.seed_dir(seed) / "grid" / args[1]
-    elif args == ["experiment"]:
-        method, composition, slot, out = p.method, params.composition, "experiment", \
-            p.experiment_dir
-        grid, seed = params.grid, p.seed
+        method, composition, seed, grid = "contrastive", args.composition, p.seed, []
+        slot, out = f"grid/{composition}", p.grid_dir / composition
+    elif args.slot == "seed":
+        method, composition, seed, grid = "contrastive", args.composition, args.seed, []
+        slot, out = seed_system(seed, composition), p.seed_dir(seed) / "grid" / composition
     else:
-        raise SystemExit(USAGE)
-    try:
-        info = train(p, method, composition, seed, out, slot, grid,
-                     params.tracking.pending, params.base_model.trust_remote_code)
-    except CompositionError as err:
-        raise SystemExit(f"train: {err}") from None
+        method, composition, seed, grid = p.method, params.composition, p.seed, params.grid
+        slot, out = "experiment", p.experiment_dir
+    info = train(p, method, composition, seed, out, slot, grid, params.tracking.pending,
+                 params.base_model.trust_remote_code, snapshot(params, KEYED))
     print(json.dumps({k: info.get(k) for k in ("name", "composition", "steps", "resumed",
                                                 "reused_from")}))
 
 
 if __name__ == "__main__":
-    main()
+    run(main)

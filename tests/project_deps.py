@@ -1,12 +1,8 @@
-"""What a stage's command imports, and what its dvc.yaml entry declares, read from the real files.
-
-Imports are read with `ast` (module-level and function-level alike), transitively, over the
-project's own packages; the stages are expanded by DVC itself (foreach, matrix, vars).
-"""
+"""What a stage's command imports (`koen.repro.closure`, which the run keys hash too) and what
+its dvc.yaml entry declares; the stages are expanded by DVC itself (foreach, matrix, vars)."""
 
 from __future__ import annotations
 
-import ast
 import re
 import shlex
 from pathlib import Path
@@ -14,59 +10,7 @@ from pathlib import Path
 from dvc.dependency.param import ParamsDependency
 from dvc.repo import Repo
 
-PACKAGES = ("stages", "koen")
-
-
-def module_file(root: Path, module: str) -> Path | None:
-    """The source file of a project module (`koen.data`: its __init__.py), else None."""
-    if module.split(".")[0] not in PACKAGES:
-        return None
-    base = root.joinpath(*module.split("."))
-    for path in (base.with_suffix(".py"), base / "__init__.py"):
-        if path.is_file():
-            return path
-    return None
-
-
-def imported_modules(path: Path, module: str) -> set[str]:
-    """Modules `path` imports, `from a import b` counting as a.b too (b may be a module)."""
-    is_package = path.name == "__init__.py"
-    package = module if is_package else module.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Import):
-            found |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                parts = package.split(".")
-                prefix = ".".join(parts[:len(parts) - node.level + 1])
-                base = f"{prefix}.{node.module}" if node.module else prefix
-            else:
-                base = node.module or ""
-            found.add(base)
-            found |= {f"{base}.{a.name}" for a in node.names}
-    return found
-
-
-def closure(root: Path, module: str) -> set[Path]:
-    """Project files that running `python -m module` imports, with every package __init__."""
-    seen: set[str] = set()
-    files: set[Path] = set()
-    todo = [module]
-    while todo:
-        name = todo.pop()
-        if name in seen:
-            continue
-        seen.add(name)
-        parts = name.split(".")
-        for i in range(1, len(parts)):  # importing a.b.c runs a/__init__ and a/b/__init__
-            todo.append(".".join(parts[:i]))
-        path = module_file(root, name)
-        if path is None:
-            continue
-        files.add(path.relative_to(root))
-        todo.extend(imported_modules(path, name))
-    return files
+from koen.repro.closure import closure
 
 
 def command_modules(cmd: str | list[str]) -> list[str]:

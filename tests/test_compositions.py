@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from koen.data.compositions import CODES, CompositionError, canonical, draw, parse
+from koen.config.compositions import CODES, CompositionError, canonical, parse
+from koen.training.examples import draw
 
 
 def test_codes_dashes_shorthand_and_mixtures():

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from koen.evaluation.robustness import calls, mark
+from koen.report.robustness import calls, mark
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
@@ -492,7 +492,7 @@ def test_a_system_s_figure_on_any_page_is_the_committed_one(page):
 def test_the_readme_marks_only_calls_that_hold_on_every_machine():
     """† in the README's table is a call significant in every committed run alike (and not
     near the threshold); ° marks one that is not robust; no mark, one significant in none
-    (koen.evaluation.robustness over the committed significance files)."""
+    (koen.report.robustness over the committed significance files)."""
     runs = [json.loads(at_head(f)) for f in SIGNIFICANCE]
     found = {c.key: c for c in calls(*runs)}
     wrong = []
@@ -512,7 +512,7 @@ def test_the_robustness_table_is_what_the_committed_significance_files_give(tmp_
     for file in SIGNIFICANCE:
         (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / file).write_text(at_head(file), encoding="utf-8")
-    fresh = subprocess.run([sys.executable, "-m", "koen.evaluation.robustness", *SIGNIFICANCE],
+    fresh = subprocess.run([sys.executable, "-m", "koen.report.robustness", *SIGNIFICANCE],
                            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
                            check=True, capture_output=True, text=True).stdout
     assert fresh == at_head("metrics/robustness.md"), \

@@ -39,11 +39,13 @@ def test_a_dep_removed_from_dvc_yaml_is_reported_with_stage_and_file(tmp_path):
         (ROOT / "params.yaml").read_text())["grid"]} | {"report"}
     assert missing["train@koenen"] == ["koen/training/__init__.py",
                                        "koen/training/alignment_loss.py",
-                                       "koen/training/batching.py", "koen/training/run.py",
+                                       "koen/training/batching.py",
+                                       "koen/training/examples.py", "koen/training/run.py",
                                        "koen/training/trainer.py",
                                        "koen/training/unpadding.py"]
     assert missing["report"] == ["koen/report/__init__.py", "koen/report/frontier.py",
-                                 "koen/report/report.py", "koen/report/seeds.py"]
+                                 "koen/report/report.py", "koen/report/seeds.py",
+                                 "koen/report/significance.py"]
 
 
 def test_further_seeds_have_complete_stages_and_rerun_nothing_else(tmp_path):

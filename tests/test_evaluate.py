@@ -7,7 +7,6 @@ import json
 import math
 import shutil
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 
 import faiss
@@ -19,15 +18,17 @@ from datasets import Dataset
 from ir_measures import RR, R, nDCG
 from mlflow import MlflowClient
 from sentence_transformers import SentenceTransformer
-from tiny_data import PARAMS, PENDING, QUERIES, write_collection, write_params
+from tiny_data import PARAMS, QUERIES, write_collection, write_params
 from tiny_models import tiny_model
 
 from koen.config.parse import ParamsError
 from koen.config.schema import load
-from koen.data.benchmarks import DIRECTIONS, MULTI
+from koen.errors import KoenError
 from koen.evaluation import evaluate
-from koen.evaluation.metrics import combine, doc_lang, read_qrels, round2
-from koen.models.profile import resolve_evaluate, resolve_index
+from koen.evaluation.metrics import combine, round2
+from koen.formats.benchmark import DIRECTIONS, MULTI
+from koen.formats.trec import doc_lang, read_qrels
+from koen.models.profile import resolve_index
 from koen.repro.provenance import model_digest
 from koen.retrieval import bm25, indexes, search
 from koen.retrieval.shift import unnormalised
@@ -44,9 +45,7 @@ RUNS = (*DIRECTIONS, *MULTI)
 
 def run_evaluate(system: str) -> dict[str, float]:
     """The evaluate stage's scoring of `system` on the tiny benchmark (its index built)."""
-    params = load()
-    return evaluate.evaluate(system, "lohelp", BENCH, params.index.out_dir,
-                             resolve_evaluate(params.evaluate, "cpu"), PENDING, False)
+    return evaluate.evaluate(system, "lohelp", load())
 
 
 def index(system: str, model: Path | str | None = None) -> dict:
@@ -125,7 +124,7 @@ def test_evaluate_refuses_an_index_built_from_other_weights(at):
     index("changed", "tiny/changed")
     (Path("tiny/changed") / "modules.json").write_text(
         Path("tiny/model/modules.json").read_text() + "\n")
-    with pytest.raises(SystemExit, match="built from other weights"):
+    with pytest.raises(KoenError, match="built from other weights"):
         run_evaluate("changed")  # as the hybrid stage searches another stage's index
 
 
@@ -242,20 +241,6 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
     assert sorted(a.path for a in runs_logged) == sorted(f"runs/{r}.trec" for r in RUNS)
 
 
-def test_the_mlflow_key_changes_with_every_param_the_metrics_depend_on(tmp_path):
-    """The run key (stage_hash) covers the query encoding too: a rerun in another precision or
-    batch size is a new MLflow run, not an "exists" that keeps the old metrics."""
-    write_params(tmp_path)
-    p = resolve_evaluate(load(tmp_path / "params.yaml").evaluate, "cpu")
-    (tmp_path / "f").write_text("x")
-    key = evaluate.stage_hash([tmp_path / "f"], [tmp_path / "f"], p, None)
-    other = "bf16" if p.precision == "fp32" else "fp32"
-    for change in ({"precision": other}, {"batch_size": p.batch_size + 1}, {"k": p.k + 1},
-                   {"multi_k": 5}):
-        assert evaluate.stage_hash([tmp_path / "f"], [tmp_path / "f"], replace(p, **change),
-                                   None) != key, change
-
-
 def test_search_prints_passages_of_both_languages(at, capsys):
     search.main(["--k", "3", "표 삽입"])
     lines = capsys.readouterr().out.splitlines()
@@ -268,7 +253,7 @@ def test_search_prints_passages_of_both_languages(at, capsys):
     search.main(["--method", "hybrid", "--k", "4", "chart edit"])
     out = capsys.readouterr().out
     assert out.count("\n") == 8 and "p00004-en" in out.splitlines()[0]
-    with pytest.raises(SystemExit, match="no index at"):
+    with pytest.raises(KoenError, match="no index at"):
         search.main(["--model", "missing", "표"])
 
 

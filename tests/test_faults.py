@@ -24,8 +24,9 @@ from tiny_models import tiny_model
 from koen.config.parse import parse
 from koen.config.schema import TrainParams
 from koen.data.parallel import load_paragraphs
-from koen.data.tables import DataError
-from koen.evaluation.metrics import read_qrels, read_trec_run
+from koen.errors import KoenError
+from koen.formats.tables import DataError
+from koen.formats.trec import read_qrels, read_trec_run
 from koen.models.profile import resolve_train
 from koen.repro.atomic import atomic_dir, exchange
 from koen.training.run import train
@@ -87,11 +88,11 @@ def test_truncated_triplets_stop_training_before_any_work(at):
                                           "base": "tiny/model"}, "train"), "cpu")
     with pytest.raises(DataError, match="triplets.parquet: no column 'query_ko'"):
         train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending",
-              False)
+              False, {})
     truncate(triplets)
     with pytest.raises(DataError, match="triplets.parquet: not a readable Parquet file"):
         train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending",
-              False)
+              False, {})
     assert not (at / "out").exists()
 
 
@@ -246,7 +247,7 @@ def test_a_further_seed_without_its_grid_names_the_training_stage(at):
     write_params(at, grid=["kokoen", "koenen"], train={"more_seeds": [42]},
                  merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}})
     shutil.copytree(at / "tiny/model", at / "models/seeds/s42/grid/kokoen")
-    with pytest.raises(SystemExit, match=r"seed 42: no model at models/seeds/s42/grid/koenen; "
+    with pytest.raises(KoenError, match=r"seed 42: no model at models/seeds/s42/grid/koenen; "
                        r"train it first \(dvc repro train_seed@koenen-42\)"):
         seed_stage.main(["merge", "42"])
     assert not (at / "models/seeds/s42/merged").exists()

@@ -5,7 +5,6 @@ import csv
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from koen.evaluation.significance import Comparison
 from koen.report.frontier import (
     SweepLine,
     draw_sweeps,
@@ -14,6 +13,7 @@ from koen.report.frontier import (
     sweep_pairs,
     write_sweeps_csv,
 )
+from koen.report.significance import Comparison
 
 SWEEP = SweepLine("a~b", ["a", "b"], {0.25: "sweeps/a~b/w0.25", 0.5: "sweeps/a~b/w0.50",
                                       0.75: "sweeps/a~b/w0.75"})

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from koen.data.helpdocs import extract, read_jsonl_gz, write_jsonl_gz
+from koen.data.helpdocs import extract
+from koen.formats.tables import read_jsonl_gz, write_jsonl_gz
 
 
 def test_extract_aligns_by_element_id_and_drops_untranslated(fixtures):

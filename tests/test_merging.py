@@ -12,6 +12,7 @@ from tiny_models import tiny_model
 
 from koen.config.parse import ParamsError, parse
 from koen.config.schema import MergeDirs, Recipe
+from koen.errors import KoenError
 from koen.merging.merge import check_compatible, merge, merge_experiment, merge_recipe
 from koen.merging.methods import linear, task_arithmetic, ties, trim
 
@@ -90,14 +91,14 @@ def test_merged_directory_loads_and_equals_the_average(tmp_path):
 def test_mismatched_architecture_or_tokenizer_is_refused(tmp_path):
     one = tiny_model(tmp_path / "one", seed=1)
     wide = tiny_model(tmp_path / "wide", seed=1, hidden=64)
-    with pytest.raises(SystemExit, match="another architecture"):
+    with pytest.raises(KoenError, match="another architecture"):
         check_compatible([one, wide])
     other = tmp_path / "other"
     shutil.copytree(one, other)
     tok = json.loads((other / "tokenizer.json").read_text())
     tok["model"]["vocab"]["extra"] = len(tok["model"]["vocab"])
     (other / "tokenizer.json").write_text(json.dumps(tok))
-    with pytest.raises(SystemExit, match="another tokenizer"):
+    with pytest.raises(KoenError, match="another tokenizer"):
         check_compatible([one, other])
     # a trained copy whose config gained generation token ids (as the Trainer writes) still fits
     trained = tmp_path / "trained"
@@ -128,7 +129,7 @@ def test_experiment_merge_averages_the_trained_model_in_place_and_keeps_its_reco
     info = json.loads((exp / "train_info.json").read_text())
     assert info["steps"] == 3 and info["merge"]["models"] == ["experiment", "kokoen"]
     SentenceTransformer(str(exp), device="cpu")
-    with pytest.raises(SystemExit, match="already merged"):
+    with pytest.raises(KoenError, match="already merged"):
         merge_experiment(recipe, exp, dirs)
 
 

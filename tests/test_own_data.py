@@ -15,10 +15,10 @@ from tiny_models import WORDS
 
 from koen.config.parse import parse
 from koen.config.schema import PrepareParams
-from koen.data.compositions import draw
 from koen.data.prepare import prepare
-from koen.data.tables import DataError
-from koen.evaluation.metrics import read_qrels
+from koen.formats.tables import DataError
+from koen.formats.trec import read_qrels
+from koen.training.examples import draw
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 KO, EN = WORDS[:15], WORDS[15:30]

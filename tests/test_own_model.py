@@ -21,9 +21,10 @@ from tiny_models import (
     tiny_unigram_model,
 )
 
+from koen.basemodel.build import build_base_model
 from koen.config.parse import parse
 from koen.config.schema import BaseModelParams
-from koen.models.base import build_base_model
+from koen.errors import KoenError
 from koen.models.load import load_model
 
 TEXTS = ["표 삽입 문서", "insert the table", "차트 편집 chart edit", "셀 서식"]
@@ -96,7 +97,7 @@ def test_ko_en_drops_the_pieces_of_other_scripts_and_keeps_the_embeddings(tmp_pa
 
 def test_a_bpe_vocabulary_is_refused_with_what_to_set(tmp_path):
     made = tiny_bpe_model(tmp_path / "m")
-    with pytest.raises(SystemExit, match="a BPE vocabulary is built from merges and cannot be "
+    with pytest.raises(KoenError, match="a BPE vocabulary is built from merges and cannot be "
                                          "restricted piece by piece; set base_model.vocab: full"):
         build_base_model(params(tmp_path, made, vocab="ko+en"), 13)
     assert not (tmp_path / "base").exists()
@@ -106,7 +107,7 @@ def test_a_bpe_vocabulary_is_refused_with_what_to_set(tmp_path):
 
 def test_a_model_with_its_own_code_needs_trust_remote_code_and_the_error_says_so(tmp_path):
     made = tiny_remote_code_model(tmp_path / "m")
-    with pytest.raises(SystemExit, match="runs code of its own .* set base_model."
+    with pytest.raises(KoenError, match="runs code of its own .* set base_model."
                                          "trust_remote_code: true if you trust its source"):
         build_base_model(params(tmp_path, made, vocab="full"), 13)
     assert not (tmp_path / "base").exists()

@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from koen.data.helpdocs import write_jsonl_gz
 from koen.data.parallel import (
     DataError,
     build_passages,
@@ -16,6 +15,7 @@ from koen.data.parallel import (
     page_split,
     validate_corpus,
 )
+from koen.formats.tables import write_jsonl_gz
 
 GOOD = {
     "page": "text/a.html",

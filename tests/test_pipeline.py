@@ -21,7 +21,7 @@ from sentence_transformers import SentenceTransformer
 from tiny_models import tiny_model
 
 from koen.config.parse import TRACE_ENV
-from koen.evaluation.regression import check, load_set, recorded_precision
+from koen.report.regression import check, load_set, recorded_precision
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

@@ -84,8 +84,8 @@ def test_the_resolved_values_are_recorded_and_fingerprinted(tmp_path):
     (init / "model.safetensors").write_bytes(b"w")
     cpu = resolve_train(train(data=str(data)), "cpu")
     other = resolve_train(train(data=str(data), logging_steps=4), "cpu")
-    assert fingerprint("kokoen", "contrastive", cpu, 13, init) != \
-        fingerprint("kokoen", "contrastive", other, 13, init)
+    assert fingerprint("kokoen", "contrastive", cpu, 13, init, {}) != \
+        fingerprint("kokoen", "contrastive", other, 13, init, {})
 
 
 def test_an_unknown_device_kind_says_to_set_the_values(monkeypatch):

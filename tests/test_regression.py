@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from koen.evaluation.regression import (
+from koen.report.regression import (
     RegressionError,
     check,
     figures,

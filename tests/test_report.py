@@ -12,9 +12,10 @@ from tiny_data import BENCHMARKS, PARAMS, PENDING, write_params
 
 from koen.config.schema import load
 from koen.data.benchmarks import Benchmark, write_benchmark
-from koen.evaluation.metrics import write_trec_run
-from koen.evaluation.significance import bootstrap_ci
+from koen.errors import KoenError
+from koen.formats.trec import write_trec_run
 from koen.report import report
+from koen.report.significance import bootstrap_ci
 from koen.repro.atomic import write_json
 from koen.tracking.mlflow_log import mlflow_name
 from stages import report as report_stage
@@ -90,7 +91,7 @@ def row(text: str, model: str) -> list[str]:
 
 @pytest.mark.slow
 def test_report_marks_the_best_and_the_change_against_base(evaluated):
-    report_stage.main()
+    report_stage.main([])
     text = Path(PARAMS["report"]["out"]).read_text()
     main, multi = text.split("## Multi scenario")
     clir, mono = main.split("## Mono-lingual retrieval")
@@ -174,10 +175,10 @@ def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):
 def test_a_sweep_not_evaluated_yet_names_its_stage(evaluated):
     write_params(evaluated, sweeps={"kokoen~base": {"models": ["kokoen", "base"],
                                                     "weights": [0.5]}})
-    with pytest.raises(SystemExit, match=r"no metrics of sweeps/kokoen~base/w0.50 in "
+    with pytest.raises(KoenError, match=r"no metrics of sweeps/kokoen~base/w0.50 in "
                        r"metrics/eval: run its stages \(dvc repro sweep_eval@kokoen~base-"
                        r"lohelp\)"):
-        report_stage.main()
+        report_stage.main([])
 
 
 @pytest.mark.slow
@@ -192,7 +193,7 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
                  train={"method": "align", "align": {"init": "kokoen"}},
                  index={**PARAMS["index"], "shift": {"alpha": 0.5, "model": "models/base"}},
                  sweeps={})
-    report_stage.main()
+    report_stage.main([])
     text = Path(PARAMS["report"]["out"]).read_text().split("## English inclination")[1]
     text, comparisons = text.split("## Merges against their parents")
     models = [x.split("|")[1].strip() for x in text.splitlines() if x.startswith("| ")][1:]
@@ -211,10 +212,10 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
 
 
 def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):
-    with pytest.raises(SystemExit, match="run the evaluate stages first"):
+    with pytest.raises(KoenError, match="run the evaluate stages first"):
         report.load_metrics(tmp_path, ["base"], [], ["lohelp"])
     write_json(tmp_path / "lohelp/base.json", metrics(1.0, 2.0, 3.0, 4.0))
-    with pytest.raises(SystemExit, match="belebele/base.json: no such file; base is evaluated "
+    with pytest.raises(KoenError, match="belebele/base.json: no such file; base is evaluated "
                                          "on other benchmarks but not this one"):
         report.load_metrics(tmp_path, ["base"], [], ["lohelp", "belebele"])
 
@@ -233,7 +234,7 @@ def test_a_one_language_benchmark_shows_dashes_and_averages_what_it_measures(eva
     write_params(evaluated, sweeps={}, benchmarks={
         "lohelp": PARAMS["benchmarks"]["lohelp"],
         "kobench": {"format": "beir", "source": "data/kobench", "split": "test"}})
-    report_stage.main()
+    report_stage.main([])
     text = Path(PARAMS["report"]["out"]).read_text()
     clir, mono = text.split("## Multi scenario")[0].split("## Mono-lingual retrieval")
     assert ("| Model | lohelp en-ko | lohelp ko-en | kobench en-ko | kobench ko-en | AVG en-ko | "
@@ -265,7 +266,7 @@ def test_trade_off_labels_overlap_neither_each_other_nor_markers():
 
 @pytest.mark.slow
 def test_one_training_seed_says_the_spread_is_not_measured(evaluated):
-    report_stage.main()
+    report_stage.main([])
     section = Path(PARAMS["report"]["out"]).read_text().split("## Training seeds")[1]
     assert "One training seed (train.seed 13): how much the models move with another seed is " \
            "not measured." in section
@@ -279,7 +280,7 @@ def test_further_seeds_give_mean_and_sd_per_model_and_per_merge_change(evaluated
     # CLIR (86.02 + 79.34) / 2 = 82.68 against 84.18, Mono (92.0 + 94.17) / 2 = 93.09 (92.59)
     write_metrics(evaluated, "seeds/s42/kokoen", metrics(83.26, 78.34, 90.55, 94.81))
     write_metrics(evaluated, "seeds/s42/koenen+base", metrics(86.02, 79.34, 92.0, 94.17))
-    report_stage.main()
+    report_stage.main([])
     section = Path(PARAMS["report"]["out"]).read_text().split("## Training seeds")[1]
     clir, rest = section.split("### CLIR OVR")[1].split("### Mono OVR")
     mono, merges = rest.split("### Merges against their parents, per seed")
@@ -299,6 +300,6 @@ def test_further_seeds_give_mean_and_sd_per_model_and_per_merge_change(evaluated
 
 def test_a_further_seed_not_evaluated_yet_names_its_stage(evaluated):
     write_params(evaluated, sweeps={}, train={"more_seeds": [42]})
-    with pytest.raises(SystemExit, match=r"no metrics of kokoen with training seed 42 in "
+    with pytest.raises(KoenError, match=r"no metrics of kokoen with training seed 42 in "
                        r"metrics/eval: run its stages \(dvc repro seed_eval@42-lohelp\)"):
-        report_stage.main()
+        report_stage.main([])

@@ -5,17 +5,13 @@ from math import log2
 import pytest
 
 from koen.evaluation.metrics import (
-    doc_lang,
     english_inclination,
     ir_metrics,
     multi_metrics,
     paper_summary,
-    ranked,
-    read_qrels,
-    read_trec_run,
     round2,
-    write_trec_run,
 )
+from koen.formats.trec import doc_lang, ranked, read_qrels, read_trec_run, write_trec_run
 
 # q1: relevant a (rank 2) and c (rank 4); q2: graded, e (rel 1) above d (rel 2).
 QRELS = {"q1": {"a": 1, "b": 0, "c": 1}, "q2": {"d": 2, "e": 1}}

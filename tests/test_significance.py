@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from koen.data.benchmarks import Task
-from koen.evaluation.metrics import ir_metrics, write_trec_run
-from koen.evaluation.significance import (
+from koen.evaluation.metrics import ir_metrics
+from koen.formats.benchmark import Task
+from koen.formats.trec import write_trec_run
+from koen.report.significance import (
     DIRECTIONS,
     bootstrap_ci,
     compare,

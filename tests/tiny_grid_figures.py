@@ -7,7 +7,7 @@ own and keep its evaluation, to make or remeasure the expected figures in tests/
     python tests/tiny_grid_figures.py --precision fp32 tests/regression/fp32-avx512/eval
     ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
         FAISS_OPT_LEVEL=avx2 python tests/tiny_grid_figures.py tests/regression/fp32-avx2/eval
-    python -m koen.evaluation.regression --update --sets tests/regression --precision bf16 \
+    python -m koen.report.regression --update --sets tests/regression --precision bf16 \
         --eval-dir tests/regression/bf16-amx/eval --tolerance-from tests/regression/bf16-avx512/eval
 
 The environment variables narrow the CPU paths torch, oneDNN, MKL and FAISS take, so one

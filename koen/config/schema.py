@@ -9,10 +9,14 @@ a default here except the optional parts of a merge recipe: `params.yaml` holds 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from koen.config.compositions import CompositionError, canonical, parse_code
+from koen.config.compositions import parse as parse_composition
+from koen.config.methods import LIBRARY, LIBRARY_NEEDS_BASE, NEEDS_BASE, OPTIONS
 from koen.config.parse import (
     KeyedSection,
     ParamsError,
@@ -20,10 +24,8 @@ from koen.config.parse import (
     load_yaml,
     parse,
     start_trace,
+    untraced,
 )
-from koen.data.compositions import CompositionError, canonical, parse_code
-from koen.data.compositions import parse as parse_composition
-from koen.merging.methods import LIBRARY, LIBRARY_NEEDS_BASE, METHODS, NEEDS_BASE, OPTIONS
 
 PARAMS_FILE = Path("params.yaml")
 SPLITS = ("train", "dev", "test")
@@ -352,9 +354,9 @@ class Recipe(Section):
     """sentence-transformers/mergekit methods' own options, e.g. `{t: 0.3}`."""
 
     def validate(self, where: str) -> None:
-        if self.method not in METHODS and self.method not in LIBRARY:
+        if self.method not in OPTIONS and self.method not in LIBRARY:
             raise _fail(f"{where}.method", f"is {self.method!r}; allowed: "
-                        f"{', '.join([*METHODS, *LIBRARY])}")
+                        f"{', '.join([*OPTIONS, *LIBRARY])}")
         if self.method in LIBRARY:
             if self.weights is not None or self.scale is not None or self.density is not None:
                 raise _fail(where, f"method {self.method} (sentence-transformers/mergekit) takes "
@@ -719,3 +721,15 @@ def as_dict(section: Section | KeyedSection) -> dict[str, Any]:
     if isinstance(section, KeyedSection):
         return {k: asdict(section[k]) for k in section}
     return asdict(section)
+
+
+def snapshot(params: Params, keys: Iterable[str]) -> dict[str, Any]:
+    """The values of dotted `keys` (a section whole) as plain data, not counted as reads."""
+    out: dict[str, Any] = {}
+    with untraced():
+        for key in keys:
+            value: Any = params
+            for part in key.split("."):
+                value = value[part] if isinstance(value, KeyedSection) else getattr(value, part)
+            out[key] = as_dict(value) if isinstance(value, Section | KeyedSection) else value
+    return out

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,14 +44,14 @@ from huggingface_hub import snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
 from koen.data.helpdocs import has_hangul
-from koen.data.tables import DataError, jsonl, read_table
-from koen.evaluation.metrics import Qrels, in_language, read_qrels
+from koen.errors import KoenError
+from koen.formats.benchmark import CARD, CORPUS, LANGS, QRELS, QUERIES
+from koen.formats.tables import DataError, jsonl, read_table
+from koen.formats.trec import read_qrels
 from koen.repro.atomic import atomic_dir, write_json
 from koen.repro.provenance import files_digest
 
-LANGS = ("ko", "en")
 FORMATS = ("prepared", "beir", "belebele")
-CORPUS, QUERIES, QRELS, CARD = "corpus.parquet", "queries.parquet", "qrels.txt", "card.json"
 BELEBELE_CONFIGS = {"ko": "kor_Hang", "en": "eng_Latn"}
 
 
@@ -102,14 +101,6 @@ def write_benchmark(out: Path, name: str, fmt: str, source: Path, b: Benchmark) 
     return info
 
 
-def read_card(bench_dir: Path) -> dict:
-    """What a converted benchmark holds (its `card.json`)."""
-    path = bench_dir / CARD
-    if not path.is_file():
-        raise SystemExit(f"no benchmark at {bench_dir}: convert it first (dvc repro)")
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
 def convert(fmt: str, source: Path, split: str) -> Benchmark:
     if not source.is_dir():
         raise DataError(f"{source}: no such folder (benchmark source)")
@@ -124,52 +115,6 @@ def doc_row(sid: str, lang: str, text: str, twin: bool, page: str, split: str) -
     other = "en" if lang == "ko" else "ko"
     return {"doc_id": f"{sid}-{lang}", "sid": sid, "lang": lang, "page": page, "section": sid,
             "split": split, "text": text, "twin": f"{sid}-{other}" if twin else ""}
-
-
-DIRECTIONS = {"en-ko": ("en", "ko"), "ko-en": ("ko", "en"),
-              "ko-ko": ("ko", "ko"), "en-en": ("en", "en")}  # name: (query, documents)
-MULTI = {"multi-ko": "ko", "multi-en": "en"}  # run name: query language
-Queries = dict[str, dict[str, str]]  # qid -> language -> text (the languages it has)
-
-
-@dataclass
-class Task:
-    """What one benchmark asks: its judged queries, and the runs it can measure."""
-
-    queries: Queries
-    qrels: Qrels
-    directions: list[str]  # of DIRECTIONS: a query language with texts, a corpus language
-    multi: bool  # a parallel benchmark: both languages in one pool
-
-    @property
-    def runs(self) -> list[str]:
-        return [*self.directions, *(MULTI if self.multi else ())]
-
-    def texts(self, lang: str) -> dict[str, str]:
-        """qid -> text of the queries that have one in `lang`."""
-        return {q: t[lang] for q, t in self.queries.items() if lang in t}
-
-    def query_lang(self, run: str) -> str:
-        return MULTI[run] if run in MULTI else DIRECTIONS[run][0]
-
-    def judged(self, direction: str) -> Qrels:
-        """A direction's qrels: documents in its document language, queries that have a text
-        in its query language."""
-        lang, docs = DIRECTIONS[direction]
-        return {q: r for q, r in in_language(self.qrels, docs).items()
-                if lang in self.queries[q]}
-
-
-def load_task(bench_dir: Path) -> Task:
-    """A converted benchmark's judged queries in each language they have, and its runs."""
-    qrels = read_qrels(bench_dir / QRELS)
-    rows = {r["qid"]: {x: r[x] for x in LANGS if r[x]}
-            for r in read_table(bench_dir / QUERIES, ("qid", "ko", "en"))}
-    missing = sorted(set(qrels) - set(rows))
-    if missing:
-        raise SystemExit(f"{bench_dir / QUERIES}: no text for judged query {missing[0]}")
-    card = read_card(bench_dir)
-    return Task({q: rows[q] for q in sorted(qrels)}, qrels, card["directions"], card["multi"])
 
 
 # --- prepared -------------------------------------------------------------------------------
@@ -426,7 +371,7 @@ def fetch(repo: str, out: Path, include: list[str] | None) -> Path:
         path = snapshot_download(repo, repo_type="dataset", local_dir=str(out),
                                  allow_patterns=include or None)
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError) as err:
-        raise SystemExit(f"fetch: could not download {repo} from the Hugging Face hub "
+        raise KoenError(f"fetch: could not download {repo} from the Hugging Face hub "
                          f"({type(err).__name__}); is the hub reachable (HF_HUB_OFFLINE "
                          "unset)?") from None
     return Path(path)

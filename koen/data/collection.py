@@ -26,7 +26,7 @@ import pyarrow as pa
 from datasets import Dataset
 
 from koen.data.parallel import Passage, Query, check_pair
-from koen.data.tables import DataError, jsonl
+from koen.formats.tables import DataError, jsonl
 
 TRIPLET_FIELDS = ("query_ko", "query_en", "pos_ko", "pos_en", "neg_ko", "neg_en")
 

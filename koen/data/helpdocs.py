@@ -10,10 +10,7 @@ English are dropped, since they are not parallel text.
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -185,27 +182,4 @@ def extract(ko_root: Path, en_root: Path) -> tuple[list[dict], list[dict]]:
         keywords += k
     return paragraphs, keywords
 
-
-def write_jsonl_gz(path: Path, records: Iterable[dict]) -> None:
-    """Deterministic gzip (no mtime) so regenerating the raw files gives identical bytes."""
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
-        for r in records:
-            f.write((json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
-    tmp.replace(path)
-
-
-def read_jsonl_gz(path: Path) -> Iterator[tuple[int, dict]]:
-    """Yield (line number, record); a malformed line raises naming the file and line."""
-    n = 0
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            for n, line in enumerate(f, 1):
-                try:
-                    yield n, json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}:{n}: not valid JSON ({err.msg})") from None
-    except (EOFError, OSError, UnicodeDecodeError) as err:  # gzip.BadGzipFile is an OSError
-        raise ValueError(f"{path}: unreadable after line {n}, truncated or not gzip-compressed "
-                         f"UTF-8 ({err})") from None
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from koen.config.schema import SPLITS
-from koen.data.helpdocs import hangul_share, has_hangul, read_jsonl_gz
-from koen.data.tables import DataError
+from koen.data.helpdocs import hangul_share, has_hangul
+from koen.formats.tables import DataError, read_jsonl_gz
 
 LANGS = ("ko", "en")
 KINDS = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}

@@ -20,43 +20,43 @@ MLflow is unreachable; see `koen.tracking`).
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from koen.config.schema import EvaluateParams
-from koen.data import benchmarks as benchmarks_module
-from koen.data.benchmarks import DIRECTIONS, MULTI, QRELS, QUERIES, Task, load_task
-from koen.evaluation import metrics as metrics_module
-from koen.evaluation.metrics import (
-    Run,
-    doc_lang,
-    english_inclination,
-    ir_metrics,
-    multi_metrics,
-    ranked,
-    round2,
-    write_trec_run,
-)
-from koen.models import load as load_module
+from koen.config.schema import EvaluateParams, Params, snapshot
+from koen.errors import KoenError
+from koen.evaluation.metrics import english_inclination, ir_metrics, multi_metrics, round2
+from koen.formats.benchmark import DIRECTIONS, MULTI, QRELS, QUERIES, Task, load_task
+from koen.formats.trec import Run, doc_lang, ranked, write_trec_run
 from koen.models.load import load_model
+from koen.models.profile import resolve_evaluate, resolve_index
 from koen.repro.atomic import atomic_dir, write_json
+from koen.repro.closure import code_digest
 from koen.repro.provenance import (
     TRAIN_INFO,
-    code_digest,
     files_digest,
     git_commit,
     json_digest,
     model_digest,
     run_group,
 )
-from koen.retrieval import bm25, dense, fusion, indexes
+from koen.retrieval import bm25, dense
 from koen.retrieval.fusion import rrf
-from koen.retrieval.indexes import BM25_ANALYZER, MANIFEST, RESERVED, SPARSE, read_manifest
+from koen.retrieval.indexes import (
+    BM25_ANALYZER,
+    MANIFEST,
+    RESERVED,
+    SHIFT,
+    SPARSE,
+    build,
+    read_manifest,
+)
 from koen.tracking import mlflow_log
 from koen.tracking.tags import system_tags
 
 HYBRID = "hybrid"
+# params sections a run key covers whole: all an evaluate stage reads, and more
+KEYED = ("seed", "device", "benchmark", "index", "evaluate", "base_model", "tracking")
 Runs = dict[str, Run]  # run name -> run
 
 
@@ -64,7 +64,7 @@ def dense_runs(index_dir: Path, task: Task, p: EvaluateParams, trust_remote_code
     """The model encodes each query language's queries once, for all its runs."""
     manifest = read_manifest(index_dir)
     if model_digest(Path(manifest["model_dir"])) != manifest["model"]:
-        raise SystemExit(f"{index_dir} was built from other weights than those now in "
+        raise KoenError(f"{index_dir} was built from other weights than those now in "
                          f"{manifest['model_dir']}: rebuild it with python -m stages.index")
     model = load_model(manifest["model_dir"], p.device, trust_remote_code)
     precision = p.precision
@@ -133,17 +133,15 @@ def top(run: Run, k: int) -> Run:
     return {q: {d: docs[d] for d in ranked(docs)[:k]} for q, docs in run.items()}
 
 
-def stage_hash(inputs: list[Path], data: list[Path], p: EvaluateParams,
-               hybrid: dict | None) -> str:
-    """Digest of everything the metrics depend on: the index manifests (model and corpus
-    digests), the benchmark's queries and qrels, the params and this stage's code; a rerun with
-    the same hash logs no second MLflow run."""
-    code = code_digest(bm25, dense, fusion, indexes, metrics_module, benchmarks_module,
-                       load_module, sys.modules[__name__])
-    params = {"k": p.k, "multi_k": p.multi_k, "precision": p.precision,
-              "batch_size": p.batch_size}  # the queries are encoded with these
-    what = {"inputs": [files_digest(x) for x in inputs], "data": files_digest(*data),
-            "params": params, "hybrid": hybrid, "code": code}
+def run_key(params: Params, name: str, benchmark: str, inputs: list[Path]) -> str:
+    """The MLflow key of one evaluation, from what DVC hashes for its stage: every file
+    `stages.evaluate` imports (the closure the deps tests hold dvc.yaml to), the params sections
+    it reads, whole, and the bytes of its inputs (index manifests, queries, qrels). A rerun with
+    the same key logs no second MLflow run; any other rerun is a new one."""
+    what = {"code": code_digest("stages.evaluate"), "system": name, "benchmark": benchmark,
+            "params": snapshot(params, KEYED),
+            "resolved": asdict(resolve_evaluate(params.evaluate, params.device)),
+            "inputs": [files_digest(x) for x in inputs]}
     return json_digest(what)[:16]
 
 
@@ -165,27 +163,49 @@ def model_info(model_dir: Path) -> dict:
     return {k: param(v) for k, v in info.items() if k != "loss"}
 
 
-def evaluate(name: str, benchmark: str, bench_dir: Path, index_dir: Path, p: EvaluateParams,
-             pending: Path, trust_remote_code: bool) -> dict[str, float]:
-    """Evaluate system `name` on one benchmark (its converted folder `bench_dir`, its indexes
-    under `index_dir`, i.e. `index.out_dir`); write runs and metrics; log to MLflow."""
+def index_and_evaluate(name: str, model_dir: Path | None, benchmark: str,
+                       params: Params) -> dict[str, float]:
+    """What an evaluate stage does, for the stage and for the sweeps and seeds alike: build
+    system `name`'s indexes on one benchmark (a dense model's at `model_dir`; Shift's model is
+    `index.shift.model`, BM25 has none; hybrid searches its two systems' instead), then
+    evaluate it."""
+    if name != HYBRID:
+        model = params.index.shift.model if name == SHIFT else model_dir
+        seed = params.seed if name == SHIFT else 0  # only Shift samples (its pairs)
+        build(name, model, benchmark, params.benchmark.out_dir / benchmark,
+              resolve_index(params.index, params.device), seed,
+              name != SPARSE and params.base_model.trust_remote_code)
+    return evaluate(name, benchmark, params)
+
+
+def headline(metrics: dict[str, float]) -> dict[str, float]:
+    """nDCG@10 per direction: what a stage prints when it is done."""
+    return {k: v for k, v in metrics.items() if k.endswith("ndcg@10")}
+
+
+def evaluate(name: str, benchmark: str, params: Params) -> dict[str, float]:
+    """Evaluate system `name` on one benchmark (its indexes built); write runs and metrics;
+    log to MLflow."""
+    p = resolve_evaluate(params.evaluate, params.device)
+    trust_remote_code = name != SPARSE and params.base_model.trust_remote_code
+    bench_dir = params.benchmark.out_dir / benchmark
     task = load_task(bench_dir)
-    indexes = index_dir / benchmark
-    params: dict = {"model": name, "benchmark": benchmark,
-                    "evaluate": {"k": p.k, "multi_k": p.multi_k or "pool",
-                                 "precision": p.precision, "batch_size": p.batch_size,
-                                 "device": p.device}}
+    indexes = params.index.out_dir / benchmark
+    record_params: dict = {"model": name, "benchmark": benchmark,
+                           "evaluate": {"k": p.k, "multi_k": p.multi_k or "pool",
+                                        "precision": p.precision, "batch_size": p.batch_size,
+                                        "device": p.device}}
     systems = [name]
     if name == HYBRID:
         systems = [p.hybrid.dense, p.hybrid.sparse]
-        params["hybrid"] = asdict(p.hybrid)
+        record_params["hybrid"] = asdict(p.hybrid)
     runs = system_runs(name, indexes, task, p, trust_remote_code)
     manifests = [read_manifest(indexes / s) for s in systems]
     pool = manifests[0]["docs"].get("multi")
     if name not in RESERVED:
-        params["train"] = model_info(Path(manifests[0]["model_dir"]))
+        record_params["train"] = model_info(Path(manifests[0]["model_dir"]))
     if "shift" in manifests[0]:
-        params["shift"] = manifests[0]["shift"]
+        record_params["shift"] = manifests[0]["shift"]
 
     runs_dir = p.runs_dir / benchmark / name
     with atomic_dir(runs_dir) as tmp:
@@ -197,17 +217,17 @@ def evaluate(name: str, benchmark: str, bench_dir: Path, index_dir: Path, p: Eva
 
     commit = git_commit()
     data = [bench_dir / QUERIES, bench_dir / QRELS]
-    h = stage_hash([indexes / s / MANIFEST for s in systems], data, p, params.get("hybrid"))
+    h = run_key(params, name, benchmark, [indexes / s / MANIFEST for s in systems] + data)
     tags = {"stage": "evaluate", "model": name, "stage_hash": h, "benchmark": benchmark,
             **system_tags(None if name in RESERVED else Path(manifests[0]["model_dir"]))}
     if commit:
         tags["git_commit"] = commit
     record = {"key": f"evaluate/{benchmark}/{name}/{h}", "name": f"evaluate {name} {benchmark}",
-              "params": params, "metrics": metrics, "tags": tags,
+              "params": record_params, "metrics": metrics, "tags": tags,
               "datasets": [mlflow_log.dataset(bench_dir, "evaluation")],
               "artifacts": [[str(runs_dir / f"{r}.trec"), "runs"] for r in runs]
               + [str(metrics_file)]}
     if group := run_group(commit):
         record["group"] = group
-    print(f"mlflow: {mlflow_log.log_run(record, pending)}")
+    print(f"mlflow: {mlflow_log.log_run(record, params.tracking.pending)}")
     return metrics

@@ -1,7 +1,5 @@
-"""Rankings as TREC run files, and the metrics both studies report on them.
+"""The metrics both studies report on rankings (`koen.formats.trec` orders them: ties by docid).
 
-Every metric ranks a query's documents the same way, by descending score with ties broken by
-docid ascending, so a score tie never makes two evaluations (or two libraries) disagree.
 Results are rounded half up to 2 decimals, as the papers print them.
 """
 
@@ -9,7 +7,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from statistics import mean
@@ -17,11 +15,8 @@ from statistics import mean
 import ir_measures
 from ir_measures import RR, R, nDCG
 
-from koen.data.tables import DataError
-from koen.repro.atomic import atomic_file
-
-Run = dict[str, dict[str, float]]  # qid -> docid -> score
-Qrels = dict[str, dict[str, int]]  # qid -> docid -> relevance
+from koen.errors import MissingError
+from koen.formats.trec import Qrels, Run, judged, ranked, relevant
 
 CLIR = ("en-ko", "ko-en")
 MONO = ("ko-ko", "en-en")
@@ -30,71 +25,6 @@ MONO = ("ko-ko", "en-en")
 def round2(x: float) -> float:
     """Round half up: Python's round() gives 85.53 for the paper's 85.535 (binary floats)."""
     return float(Decimal(f"{x:.10f}").quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
-
-
-def ranked(docs: dict[str, float]) -> list[str]:
-    """Docids best first: descending score, ties by docid ascending (a stable sort by score
-    of the docids in order; no Python key function, as whole-pool Multi runs need it fast)."""
-    return sorted(sorted(docs), key=docs.__getitem__, reverse=True)
-
-
-def _trec_lines(path: Path | str, fields: int, form: str) -> Iterator[tuple[int, list[str]]]:
-    """(line number, fields) of a TREC file; a malformed line fails naming file and line."""
-    if not Path(path).is_file():
-        raise DataError(f"{path}: no such file; build it first (dvc repro)")
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            parts = line.split()
-            if not parts:
-                continue
-            if len(parts) != fields:
-                raise DataError(f"{path}:{n}: expected {fields} fields `{form}`, got "
-                                f"{len(parts)}: {line.strip()[:80]!r}")
-            yield n, parts
-
-
-def read_trec_run(path: Path | str) -> Run:
-    run: Run = {}
-    for n, (qid, _, docid, _, score, _) in _trec_lines(path, 6, "qid Q0 docid rank score tag"):
-        try:
-            run.setdefault(qid, {})[docid] = float(score)
-        except ValueError:
-            raise DataError(f"{path}:{n}: score {score!r} is not a number") from None
-    return run
-
-
-def write_trec_run(path: Path | str, run: Run, tag: str) -> None:
-    """Write `qid Q0 docid rank score tag` lines, queries sorted, ranks from 1."""
-    with atomic_file(path) as f:
-        for qid in sorted(run):
-            for rank, docid in enumerate(ranked(run[qid]), start=1):
-                f.write(f"{qid} Q0 {docid} {rank} {float(run[qid][docid])!r} {tag}\n")
-
-
-def read_qrels(path: Path | str) -> Qrels:
-    qrels: Qrels = {}
-    for n, (qid, _, docid, rel) in _trec_lines(path, 4, "qid 0 docid relevance"):
-        try:
-            qrels.setdefault(qid, {})[docid] = int(rel)
-        except ValueError:
-            raise DataError(f"{path}:{n}: relevance {rel!r} is not an integer") from None
-    return qrels
-
-
-def _relevant(qrels: Qrels) -> dict[str, set[str]]:
-    """Queries with at least one relevant document: the others can never score."""
-    rel = {qid: {d for d, r in docs.items() if r > 0} for qid, docs in qrels.items()}
-    return {qid: docs for qid, docs in rel.items() if docs}
-
-
-def judged(qrels: Qrels) -> Qrels:
-    """The queries of `qrels` with at least one relevant document."""
-    return {qid: qrels[qid] for qid in _relevant(qrels)}
-
-
-def in_language(qrels: Qrels, lang: str) -> Qrels:
-    """`qrels` restricted to the documents in language `lang`."""
-    return {q: {d: r for d, r in docs.items() if doc_lang(d) == lang} for q, docs in qrels.items()}
 
 
 def by_rank(run: Run, qids: Iterable[str]) -> Run:
@@ -128,7 +58,7 @@ def multi_metrics(run: Run, qrels: Qrels, pool_size: int) -> dict[str, float]:
     A relevant document absent from the run is taken to sit at the bottom of the pool.
     """
     max_r, norm, complete = [], [], []
-    for qid, rel in _relevant(qrels).items():
+    for qid, rel in relevant(qrels).items():
         rank = {d: i for i, d in enumerate(ranked(run.get(qid, {})), start=1)}
         worst = max(rank.get(d, pool_size) for d in rel)
         max_r.append(worst)
@@ -136,11 +66,6 @@ def multi_metrics(run: Run, qrels: Qrels, pool_size: int) -> dict[str, float]:
         complete.append(100.0 if all(rank.get(d, math.inf) <= 10 for d in rel) else 0.0)
     return {"max@r": round2(mean(max_r)), "max@r_norm": round2(mean(norm)),
             "comp@10": round2(mean(complete))}
-
-
-def doc_lang(docid: str) -> str:
-    """Language of a docid such as `p01234-ko`: the suffix after the last '-'."""
-    return docid.rsplit("-", 1)[-1]
 
 
 def english_inclination(run: Run, qrels: Qrels, lang_of: Callable[[str], str],
@@ -152,7 +77,7 @@ def english_inclination(run: Run, qrels: Qrels, lang_of: Callable[[str], str],
     from the run, any non-relevant other-language document in the run outranks it.
     """
     hits = []
-    for qid, rel in _relevant(qrels).items():
+    for qid, rel in relevant(qrels).items():
         same = {d for d in rel if lang_of(d) == query_lang}
         if not same:
             continue
@@ -197,6 +122,6 @@ def load_system(eval_dir: Path, system: str, benchmarks: Iterable[str]) -> dict[
     if not found:
         return None
     if missing := [p for p in paths.values() if not p.is_file()]:
-        raise SystemExit(f"{missing[0]}: no such file; {system} is evaluated on other "
+        raise MissingError(f"{missing[0]}: no such file; {system} is evaluated on other "
                          "benchmarks but not this one: run its evaluate stage (dvc repro)")
     return combine({b: json.loads(p.read_text(encoding="utf-8")) for b, p in found.items()})

@@ -19,8 +19,9 @@ import torch
 from sentence_transformers import SentenceTransformer
 
 from koen.config.schema import CocktailData
-from koen.data.tables import read_table
-from koen.evaluation.metrics import read_qrels
+from koen.errors import KoenError
+from koen.formats.tables import read_table
+from koen.formats.trec import read_qrels
 from koen.models.load import load_model
 from koen.models.precision import autocast
 
@@ -41,7 +42,7 @@ def dev_examples(data: CocktailData, n: int, seed: int) -> Examples:
             rows.append({"query_ko": queries[qid]["ko"], "query_en": queries[qid]["en"],
                          "passage_ko": texts[pos["ko"]], "passage_en": texts[pos["en"]]})
     if len(rows) < n:
-        raise SystemExit(f"merge: cocktail wants {n} examples but {data.qrels} has only "
+        raise KoenError(f"merge: cocktail wants {n} examples but {data.qrels} has only "
                          f"{len(rows)} queries judged in both languages")
     return random.Random(seed).sample(rows, n)
 

@@ -17,9 +17,11 @@ import sentence_transformers
 from safetensors.torch import load_file, save_file
 from sentence_transformers import SentenceTransformer
 
+from koen.config.methods import LIBRARY, LIBRARY_NEEDS_BASE, NEEDS_BASE
 from koen.config.schema import BASE, MergeDirs, Recipe
+from koen.errors import KoenError, MissingError
 from koen.merging.cocktail import cocktail_weights
-from koen.merging.methods import LIBRARY, LIBRARY_NEEDS_BASE, METHODS, NEEDS_BASE
+from koen.merging.methods import METHODS
 from koen.models.load import load_model
 from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import MERGE_INFO, TRAIN_INFO
@@ -50,14 +52,14 @@ def signature(model_dir: Path) -> tuple[str, str]:
 def check_compatible(paths: list[Path]) -> None:
     missing = [p for p in paths if not (p / WEIGHTS).is_file()]
     if missing:
-        raise SystemExit(f"merge: no {WEIGHTS} in {missing[0]}; build it first (dvc repro)")
+        raise MissingError(f"merge: no {WEIGHTS} in {missing[0]}; build it first (dvc repro)")
     first = signature(paths[0])
     for p in paths[1:]:
         config, tok = signature(p)
         if config != first[0]:
-            raise SystemExit(f"merge: {p} has another architecture than {paths[0]}")
+            raise KoenError(f"merge: {p} has another architecture than {paths[0]}")
         if tok != first[1]:
-            raise SystemExit(f"merge: {p} has another tokenizer than {paths[0]}")
+            raise KoenError(f"merge: {p} has another tokenizer than {paths[0]}")
 
 
 def merge(recipe: Recipe, paths: list[Path], base: Path | None, out: Path,
@@ -119,7 +121,7 @@ def library_merge(method: str, models: list[str], parameters: dict[str, Any], pa
 def merge_experiment(recipe: Recipe, experiment: Path, dirs: MergeDirs) -> dict:
     """Merge the experiment model in place by the `experiment_merge` recipe."""
     if "merge" in json.loads((experiment / TRAIN_INFO).read_text()):
-        raise SystemExit(f"merge: {experiment} is already merged; rerun its training "
+        raise KoenError(f"merge: {experiment} is already merged; rerun its training "
                          "(dvc repro -f -s train_experiment)")
     paths = [experiment] + [resolve(m, dirs) for m in recipe.models[1:]]
     base = dirs.base if recipe.method in NEEDS_BASE else None

@@ -77,17 +77,5 @@ def ties(states: list[State], weights: list[float], base: State | None,
     return merged
 
 
-# sentence-transformers / mergekit methods offered in recipes; those of LIBRARY_NEEDS_BASE take
-# `base` as their reference model.
-LIBRARY = ("slerp", "nuslerp", "multislerp", "karcher", "model_stock", "dare_linear", "dare_ties",
-           "della", "della_linear", "breadcrumbs", "breadcrumbs_ties", "sce")
-LIBRARY_NEEDS_BASE = {"model_stock", "dare_linear", "dare_ties", "della", "della_linear",
-                      "breadcrumbs", "breadcrumbs_ties", "sce"}
-
 METHODS: dict[str, MergeFn] = {"linear": linear, "task_arithmetic": task_arithmetic,
                                "ties": ties, "cocktail": linear}
-NEEDS_BASE = {"task_arithmetic", "ties"}
-# Recipe options each method uses (`scale` is lambda); giving another one is an error.
-OPTIONS: dict[str, tuple[str, ...]] = {"linear": (), "task_arithmetic": ("scale",),
-                                       "ties": ("scale", "density"),
-                                       "cocktail": ("examples", "temperature")}

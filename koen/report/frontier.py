@@ -15,7 +15,7 @@ from pathlib import Path
 
 from matplotlib.axes import Axes
 
-from koen.evaluation.significance import Comparison
+from koen.report.significance import Comparison
 from koen.repro.atomic import atomic_file
 
 Metrics = dict[str, dict[str, float]]

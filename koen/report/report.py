@@ -27,9 +27,9 @@ from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 
 from koen.config.schema import ReportParams
-from koen.data.benchmarks import Task, load_task
+from koen.errors import MissingError
 from koen.evaluation.metrics import load_system
-from koen.evaluation.significance import Comparison, bootstrap_ci, compare, system_scores
+from koen.formats.benchmark import Task, load_task
 from koen.report.frontier import (
     SweepLine,
     draw_sweeps,
@@ -38,6 +38,7 @@ from koen.report.frontier import (
     write_sweeps_csv,
 )
 from koen.report.seeds import load_seed_metrics, seed_summary, seeds_markdown
+from koen.report.significance import Comparison, bootstrap_ci, compare, system_scores
 from koen.repro.atomic import atomic_file, write_json
 from koen.repro.provenance import git_commit, run_group
 from koen.tracking import mlflow_log
@@ -127,7 +128,7 @@ def load_metrics(eval_dir: Path, names: list[str], first: list[str],
     name; each must hold results for every benchmark."""
     found = {n: m for n in names if (m := load_system(eval_dir, n, benchmarks)) is not None}
     if not found:
-        raise SystemExit(f"no metrics in {eval_dir}: run the evaluate stages first")
+        raise MissingError(f"no metrics in {eval_dir}: run the evaluate stages first")
     order = [n for n in first if n in found] + sorted(n for n in found if n not in first)
     return {n: found[n] for n in order}
 
@@ -138,7 +139,7 @@ def load_points(eval_dir: Path, sweeps: list[SweepLine], benchmarks: list[str]) 
     for sweep in sweeps:
         for name in sweep.points.values():
             if (m := load_system(eval_dir, name, benchmarks)) is None:
-                raise SystemExit(f"no metrics of {name} in {eval_dir}: run its stages (dvc "
+                raise MissingError(f"no metrics of {name} in {eval_dir}: run its stages (dvc "
                                  f"repro sweep_eval@{sweep.name}-{benchmarks[0]})")
             out[name] = m
     return out
@@ -492,7 +493,7 @@ def gather_evidence(metrics: Metrics, systems: Systems, base: str, runs_dir: Pat
     for n in names:
         for b in tasks:
             if not (runs_dir / b / n).is_dir():
-                raise SystemExit(f"no runs of {n} under {runs_dir / b}: run its evaluate stage")
+                raise MissingError(f"no runs of {n} under {runs_dir / b}: run its evaluate stage")
     scores = {n: system_scores({b: runs_dir / b / n for b in tasks}, tasks) for n in names}
     pairs = [(AGAINST_BASE, n, base) for n in metrics if n != base and base in metrics]
     pairs += [(MERGE_PARENT, m, parent) for m, parents in systems.merges.items()

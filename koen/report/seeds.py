@@ -14,6 +14,7 @@ import statistics
 from pathlib import Path
 
 from koen.config.schema import seed_system
+from koen.errors import MissingError
 from koen.evaluation.metrics import load_system
 
 Metrics = dict[str, dict[str, float]]
@@ -31,7 +32,7 @@ def load_seed_metrics(eval_dir: Path, seeds: list[int], names: list[str], first:
         for name in names:
             metrics = load_system(eval_dir, seed_system(seed, name), benchmarks)
             if metrics is None:
-                raise SystemExit(f"no metrics of {name} with training seed {seed} in "
+                raise MissingError(f"no metrics of {name} with training seed {seed} in "
                                  f"{eval_dir}: run its stages (dvc repro seed_eval@{seed}-"
                                  f"{benchmarks[0]})")
             found[name] = metrics

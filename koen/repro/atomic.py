@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from koen.errors import KoenError
+
 NO_SPACE = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
 
 
@@ -24,7 +26,7 @@ def _part(path: Path) -> Path:
     return path.with_name(path.name + ".part")
 
 
-def _no_space(err: BaseException, path: Path) -> SystemExit | None:
+def _no_space(err: BaseException, path: Path) -> KoenError | None:
     """A clear message for a write that failed for lack of space; None for other errors."""
     # Libraries that write natively (safetensors, FAISS) raise their own types with the OS text.
     reason = next((os.strerror(code) for code in NO_SPACE
@@ -32,8 +34,8 @@ def _no_space(err: BaseException, path: Path) -> SystemExit | None:
                    or os.strerror(code) in str(err)), None)
     if reason is None:
         return None
-    return SystemExit(f"could not write {path}: {reason}; nothing was left under that name; "
-                      "free some disk space and run the stage again")
+    return KoenError(f"could not write {path}: {reason}; nothing was left under that name; "
+                     "free some disk space and run the stage again")
 
 
 @contextmanager

@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 from pathlib import Path
-from types import ModuleType
 
 TRAIN_INFO = "train_info.json"  # the train stage's record inside a model directory
 MERGE_INFO = "merge_info.json"  # the merge stage's record inside a model directory
@@ -32,11 +31,6 @@ def model_digest(model_dir: Path) -> str:
     files = sorted(p for p in model_dir.rglob("*") if p.is_file() and p.name != TRAIN_INFO)
     names = hashlib.sha256("\n".join(str(p.relative_to(model_dir)) for p in files).encode())
     return hashlib.sha256((names.hexdigest() + files_digest(*files)).encode()).hexdigest()
-
-
-def code_digest(*modules: ModuleType) -> str:
-    """Digest of the source files of `modules`: part of a fingerprint, so new code is new work."""
-    return files_digest(*sorted({Path(m.__file__) for m in modules if m.__file__}))
 
 
 def json_digest(obj: object) -> str:

@@ -19,7 +19,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.util import batch_to_device
 from tqdm import tqdm
 
-from koen.evaluation.metrics import Run
+from koen.formats.trec import Run
 from koen.models.features import chunk_features
 from koen.models.precision import DTYPES, autocast
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyserini.fusion import reciprocal_rank_fusion
 from pyserini.trectools import TrecRun
 
-from koen.evaluation.metrics import Run, ranked
+from koen.formats.trec import Run, ranked
 
 
 def rrf(runs: list[Run], rrf_k: int = 60, depth: int | None = None,

@@ -33,8 +33,9 @@ from sentence_transformers import SentenceTransformer
 
 from koen.config.parse import ParamsError
 from koen.config.schema import IndexParams
-from koen.data.benchmarks import CORPUS, read_card
-from koen.data.tables import read_table
+from koen.errors import MissingError
+from koen.formats.benchmark import CORPUS, read_card
+from koen.formats.tables import read_table
 from koen.models.load import load_model
 from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import files_digest, model_digest
@@ -168,7 +169,7 @@ def build(name: str, model_dir: Path | None, benchmark: str, bench_dir: Path, p:
                          "docs": build_bm25(passages, tmp, names)}
         else:
             if model_dir is None or not (model_dir / "modules.json").is_file():
-                raise SystemExit(f"index: no sentence-transformers model at {model_dir}; "
+                raise MissingError(f"index: no sentence-transformers model at {model_dir}; "
                                  "build it first (dvc repro)")
             docs, shift_record = build_dense(model_dir, passages, names, tmp, p,
                                              trust_remote_code,
@@ -186,5 +187,5 @@ def build(name: str, model_dir: Path | None, benchmark: str, bench_dir: Path, p:
 def read_manifest(index_dir: Path) -> dict:
     path = index_dir / MANIFEST
     if not path.is_file():
-        raise SystemExit(f"no index at {index_dir}: build it first (dvc repro)")
+        raise MissingError(f"no index at {index_dir}: build it first (dvc repro)")
     return json.loads(path.read_text(encoding="utf-8"))

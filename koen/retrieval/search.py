@@ -18,8 +18,8 @@ import argparse
 from pathlib import Path
 
 from koen.config.schema import load
-from koen.data.benchmarks import CORPUS
-from koen.evaluation.metrics import Run, doc_lang, ranked
+from koen.formats.benchmark import CORPUS
+from koen.formats.trec import Run, doc_lang, ranked
 from koen.models.load import load_model
 from koen.models.profile import resolve_index
 from koen.retrieval import bm25, dense

@@ -18,6 +18,7 @@ import torch
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from koen.errors import MissingError
 from koen.models.load import load_model
 from koen.repro.atomic import write_json
 from koen.repro.provenance import git_commit, model_digest, run_group
@@ -37,7 +38,7 @@ def best_merge(metrics: Metrics, merges: list[str]) -> str:
     """The merge with the highest mean of CLIR OVR and Mono OVR."""
     scored = [m for m in merges if m in metrics]
     if not scored:
-        raise SystemExit(f"register: none of the merges {', '.join(merges)} is evaluated yet")
+        raise MissingError(f"register: none of the merges {', '.join(merges)} is evaluated yet")
     return max(scored, key=lambda m: (metrics[m]["clir_ovr"] + metrics[m]["mono_ovr"]) / 2)
 
 

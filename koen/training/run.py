@@ -9,7 +9,6 @@ and a killed run resumes from the checkpoints kept under that fingerprint.
 from __future__ import annotations
 
 import json
-import random
 import shutil
 import subprocess
 import sys
@@ -17,14 +16,15 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
+from koen.config import compositions
 from koen.config.parse import ParamsError
 from koen.config.schema import TrainParams
-from koen.data import compositions
-from koen.data.tables import read_table
+from koen.errors import MissingError
+from koen.formats.tables import read_table
 from koen.repro.atomic import atomic_dir, atomic_file
+from koen.repro.closure import code_digest
 from koen.repro.provenance import (
     TRAIN_INFO,
-    code_digest,
     files_digest,
     git_commit,
     json_digest,
@@ -33,10 +33,14 @@ from koen.repro.provenance import (
 )
 from koen.tracking import mlflow_log
 from koen.tracking.tags import system_tags
-from koen.training import alignment_loss, batching, trainer, unpadding
+from koen.training import trainer
+from koen.training.examples import alignment_examples, draw
 from koen.training.trainer import run_training
 
 Method = Literal["contrastive", "align"]
+# params sections a fingerprint covers whole: all a train stage reads (`composition` and `grid`
+# pick what is trained: the composition is in the fingerprint itself)
+KEYED = ("device", "train", "base_model", "tracking")
 TRIPLET_COLUMNS = tuple(f"{part}_{lang}" for part in ("query", "pos", "neg")
                         for lang in ("ko", "en"))
 HYPER = ("triplets", "epochs", "batch_size", "learning_rate", "warmup_ratio", "scale",
@@ -57,14 +61,19 @@ def hyper(p: TrainParams, method: Method) -> dict[str, Any]:
     return out
 
 
-def fingerprint(composition: str, method: Method, p: TrainParams, seed: int, init: Path) -> str:
+def fingerprint(composition: str, method: Method, p: TrainParams, seed: int, init: Path,
+                keyed: dict[str, Any]) -> str:
+    """What a trained model is made of, from what DVC hashes for its stage: every file
+    `stages.train` imports (the closure the deps tests hold dvc.yaml to), the params sections the
+    stage reads (`keyed`: `snapshot(params, KEYED)`), the `auto` values as resolved here, the
+    training data and the initial weights. The MLflow key, and what a reused model must match."""
     what = {
         "composition": compositions.canonical(composition) if method == "contrastive" else None,
         "seed": seed,
         "data": files_digest(p.data),
         "init": model_digest(init),
-        "code": code_digest(sys.modules[__name__], trainer, batching, unpadding, alignment_loss,
-                            compositions),
+        "code": code_digest("stages.train"),
+        "params": keyed,
         **hyper(p, method),
     }
     return json_digest(what)
@@ -89,7 +98,7 @@ def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init
         raise ParamsError(f"params.yaml: 'train.triplets' is {p.triplets} but {p.data} holds "
                           f"only {len(triplets)} triplets")
     else:
-        examples = compositions.draw(triplets, composition, p.triplets, seed)
+        examples = draw(triplets, composition, p.triplets, seed)
     return {
         **hyper(p, method),
         "align": p.align.loss_kwargs() if method == "align" else None,
@@ -105,16 +114,6 @@ def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init
     }
 
 
-def alignment_examples(triplets: list[dict], n: int, seed: int) -> list[dict]:
-    """(query_en, passage_en, passage_ko, query_ko) from the parallel triplets' positives."""
-    if n > len(triplets):
-        raise ParamsError(f"params.yaml: 'train.align.samples' is {n} but only {len(triplets)} "
-                          "parallel triplets exist")
-    rows = random.Random(seed).sample(triplets, n)
-    return [{"query_en": t["query_en"], "passage_en": t["pos_en"], "passage_ko": t["pos_ko"],
-             "query_ko": t["query_ko"]} for t in rows]
-
-
 def run_distributed(spec: dict[str, Any], devices: int, workdir: Path) -> dict[str, Any]:
     """torchrun one process per device; accelerate/DDP inside `run_training`."""
     spec_file, result = workdir / "spec.json", workdir / "result.json"
@@ -127,7 +126,8 @@ def run_distributed(spec: dict[str, Any], devices: int, workdir: Path) -> dict[s
 
 
 def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path, slot: str,
-          grid: list[str], pending: Path, trust_remote_code: bool) -> dict[str, Any]:
+          grid: list[str], pending: Path, trust_remote_code: bool,
+          keyed: dict[str, Any]) -> dict[str, Any]:
     """Train (or reuse) one model into `out`; `slot` names it (`grid/kokoen`, `experiment`)."""
     if method == "contrastive":
         compositions.parse(composition)  # fail before any work on a bad name
@@ -135,8 +135,8 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
     else:
         init = p.base if p.align.init == "base" else p.grid_dir / p.align.init
     if not (init / "model.safetensors").is_file():
-        raise SystemExit(f"train: no model at {init}; build it first (dvc repro)")
-    print_ = fingerprint(composition, method, p, seed, init)
+        raise MissingError(f"train: no model at {init}; build it first (dvc repro)")
+    print_ = fingerprint(composition, method, p, seed, init, keyed)
     checkpoints = p.checkpoints / slot
     reuse = None
     if (slot == "experiment" and method == "contrastive"

@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from koen.config.schema import MergeDirs, Params, seed_system
+from koen.errors import MissingError
+from koen.evaluation.evaluate import headline, index_and_evaluate
 from koen.merging.merge import merge_recipe
-from koen.merging.sweep import index_and_evaluate
 from koen.models.profile import resolve_merge
 
 
@@ -27,7 +28,7 @@ def merge_seed(seed: int, params: Params) -> list[str]:
     dirs = resolve_merge(seed_dirs(seed, params), params.device)
     missing = [c for c in params.grid if not (dirs.grid_dir / c / "model.safetensors").is_file()]
     if missing:
-        raise SystemExit(f"seed {seed}: no model at {dirs.grid_dir / missing[0]}; train it first "
+        raise MissingError(f"seed {seed}: no model at {dirs.grid_dir / missing[0]}; train it first "
                          f"(dvc repro train_seed@{missing[0]}-{seed})")
     for name in params.merges:
         merge_recipe(name, params.merges[name], dirs, params.seed,
@@ -44,5 +45,6 @@ def seed_models(seed: int, params: Params) -> dict[str, Path]:
 
 def evaluate_seed(seed: int, benchmark: str, params: Params) -> dict[str, dict[str, float]]:
     """Index and evaluate every model of a further seed on one benchmark."""
-    return {name: index_and_evaluate(seed_system(seed, name), model_dir, benchmark, params)
+    return {name: headline(index_and_evaluate(seed_system(seed, name), model_dir, benchmark,
+                                              params))
             for name, model_dir in seed_models(seed, params).items()}

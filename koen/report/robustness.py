@@ -6,7 +6,7 @@ significant in none. A call that flips is reported as not robust, and so is one 
 Holm-corrected p lies within the band [alpha / 2, 2 alpha] in any run, where a rerun on
 another machine can tip it. The README and the results page claim only robust calls.
 
-    python -m koen.evaluation.robustness metrics/significance.json \
+    python -m koen.report.robustness metrics/significance.json \
         metrics/reference/bf16-avx512/significance.json \
         metrics/reference/bf16-amx/significance.json --out metrics/robustness.md
 """
@@ -70,7 +70,7 @@ def markdown(found: list[Call], names: list[str]) -> str:
     lines = [
         "# Significance calls across machines",
         "",
-        f"`python -m koen.evaluation.robustness {runs}`: {len(found)} paired tests made in all "
+        f"`python -m koen.report.robustness {runs}`: {len(found)} paired tests made in all "
         f"{len(names)} runs; {len(flips)} flip (significant at p < {ALPHA} after Holm in some "
         f"runs only, or with opposite signs), {len(border)} more lie in the band "
         f"{BAND[0]} <= p <= {BAND[1]} in a run. The other {len(found) - len(flips) - len(border)} "
@@ -90,7 +90,7 @@ def markdown(found: list[Call], names: list[str]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m koen.evaluation.robustness",
+    parser = argparse.ArgumentParser(prog="python -m koen.report.robustness",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", type=Path, nargs="+",
                         help="significance.json of each run, the committed one first")

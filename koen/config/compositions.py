@@ -8,15 +8,16 @@ shares (`koenen+enkoko`, `ko+en`).
 from __future__ import annotations
 
 import itertools
-import random
+
+from koen.config.parse import ParamsError
 
 LANGS = ("ko", "en")
 CODES = tuple("".join(c) for c in itertools.product(LANGS, repeat=3))
 SHORTHAND = {"ko": "kokoko", "en": "enenen"}
 
 
-class CompositionError(ValueError):
-    pass
+class CompositionError(ParamsError):
+    """An unknown or malformed composition code."""
 
 
 def parse_code(code: str) -> str:
@@ -49,22 +50,3 @@ def languages(code: str) -> tuple[str, str, str]:
     return code[0:2], code[2:4], code[4:6]
 
 
-def draw(triplets: list[dict], composition: str, n: int, seed: int) -> list[dict]:
-    """`n` (anchor, positive, negative) examples in the composition's languages.
-
-    Each parallel triplet is used at most once; with several codes, the shuffled triplets are
-    dealt to the codes in equal shares and the result is shuffled again.
-    """
-    codes = parse(composition)
-    rng = random.Random(seed)
-    order = list(range(len(triplets)))
-    rng.shuffle(order)
-    order = order[:n]
-    examples = []
-    for i, t in enumerate(order):
-        q, p, ng = languages(codes[i % len(codes)])
-        row = triplets[t]
-        examples.append({"anchor": row[f"query_{q}"], "positive": row[f"pos_{p}"],
-                         "negative": row[f"neg_{ng}"]})
-    rng.shuffle(examples)
-    return examples

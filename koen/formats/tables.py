@@ -7,15 +7,18 @@ a message naming the file and what is wrong, rather than an Arrow error from dee
 
 from __future__ import annotations
 
+import gzip
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import pyarrow as pa
 from datasets import Dataset
 
+from koen.errors import KoenError
 
-class DataError(ValueError):
+
+class DataError(KoenError, ValueError):
     """Bad input data; the message names the file (and record, where there is one)."""
 
 
@@ -48,3 +51,27 @@ def jsonl(path: Path) -> Iterator[tuple[int, dict]]:
             if not isinstance(record, dict):
                 raise DataError(f"{path}:{n}: expected a JSON object")
             yield n, record
+
+
+def write_jsonl_gz(path: Path, records: Iterable[dict]) -> None:
+    """Deterministic gzip (no mtime) so regenerating the raw files gives identical bytes."""
+    tmp = path.with_name(path.name + ".part")
+    with open(tmp, "wb") as raw, gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f:
+        for r in records:
+            f.write((json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8"))
+    tmp.replace(path)
+
+
+def read_jsonl_gz(path: Path) -> Iterator[tuple[int, dict]]:
+    """Yield (line number, record); a malformed line raises naming the file and line."""
+    n = 0
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            for n, line in enumerate(f, 1):
+                try:
+                    yield n, json.loads(line)
+                except json.JSONDecodeError as err:
+                    raise ValueError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+    except (EOFError, OSError, UnicodeDecodeError) as err:  # gzip.BadGzipFile is an OSError
+        raise ValueError(f"{path}: unreadable after line {n}, truncated or not gzip-compressed "
+                         f"UTF-8 ({err})") from None

@@ -8,9 +8,9 @@ the precision it ran in (recorded in its index manifests), so a bf16 machine is 
 figures. A change that moves a number fails the check until the set is updated (`--update`), so
 the commit that moves it says so.
 
-    python -m koen.evaluation.regression                  # this run against its precision's set
-    python -m koen.evaluation.regression --spread A B     # largest differences of two runs
-    python -m koen.evaluation.regression --update --precision bf16 --made-by "..." \
+    python -m koen.report.regression                  # this run against its precision's set
+    python -m koen.report.regression --spread A B     # largest differences of two runs
+    python -m koen.report.regression --update --precision bf16 --made-by "..." \
         --tolerance-from A B                              # write a set from --eval-dir
 """
 
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from koen.errors import KoenError
 from koen.evaluation.metrics import load_system
 from koen.repro.atomic import atomic_file
 
@@ -36,7 +37,7 @@ HEADLINE = re.compile(r"^(avg_[a-z-]+|clir_ovr|mono_ovr|[^/]+/(en-ko|ko-en|ko-ko
 ROUNDING = 0.01  # metrics are rounded to 2 decimals: a rerun on the same kind agrees to this
 
 
-class RegressionError(ValueError):
+class RegressionError(KoenError, ValueError):
     """No set for a run's precision, or a run whose precision cannot be told."""
 
 
@@ -131,7 +132,7 @@ def load_set(sets: Path, precision: str) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m koen.evaluation.regression",
+    parser = argparse.ArgumentParser(prog="python -m koen.report.regression",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", type=Path, default=SETS, help="folder of <precision>.yaml")
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
@@ -171,7 +172,7 @@ def update(args: argparse.Namespace, precision: str) -> int:
     out = args.sets / f"{precision}.yaml"
     with atomic_file(out) as f:
         f.write(f"# Expected headline figures of a {precision} run (python -m "
-                "koen.evaluation.regression --update)\n")
+                "koen.report.regression --update)\n")
         yaml.safe_dump(expected_from(args.eval_dir, precision, args.made_by,
                                      args.tolerance_from), f, sort_keys=False)
     print(f"wrote {out}")

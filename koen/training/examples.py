@@ -1,0 +1,40 @@
+"""Training examples drawn from the parallel triplets: a composition's (anchor, positive,
+negative) in its languages, or the alignment loss's parallel pairs."""
+
+from __future__ import annotations
+
+import random
+
+from koen.config.compositions import languages, parse
+from koen.config.parse import ParamsError
+
+
+def draw(triplets: list[dict], composition: str, n: int, seed: int) -> list[dict]:
+    """`n` (anchor, positive, negative) examples in the composition's languages.
+
+    Each parallel triplet is used at most once; with several codes, the shuffled triplets are
+    dealt to the codes in equal shares and the result is shuffled again.
+    """
+    codes = parse(composition)
+    rng = random.Random(seed)
+    order = list(range(len(triplets)))
+    rng.shuffle(order)
+    order = order[:n]
+    examples = []
+    for i, t in enumerate(order):
+        q, p, ng = languages(codes[i % len(codes)])
+        row = triplets[t]
+        examples.append({"anchor": row[f"query_{q}"], "positive": row[f"pos_{p}"],
+                         "negative": row[f"neg_{ng}"]})
+    rng.shuffle(examples)
+    return examples
+
+
+def alignment_examples(triplets: list[dict], n: int, seed: int) -> list[dict]:
+    """(query_en, passage_en, passage_ko, query_ko) from the parallel triplets' positives."""
+    if n > len(triplets):
+        raise ParamsError(f"params.yaml: 'train.align.samples' is {n} but only {len(triplets)} "
+                          "parallel triplets exist")
+    rows = random.Random(seed).sample(triplets, n)
+    return [{"query_en": t["query_en"], "passage_en": t["pos_en"], "passage_ko": t["pos_ko"],
+             "query_ko": t["query_ko"]} for t in rows]
