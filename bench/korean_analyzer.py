@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from koen.evaluation.metrics import ir_metrics
-from koen.formats.benchmark import CORPUS, load_task
-from koen.formats.trec import Run, in_language
+from koen.evaluation.metrics import ir_metrics  # noqa: E402
+from koen.formats.benchmark import CORPUS, load_task  # noqa: E402
+from koen.formats.trec import Run, in_language  # noqa: E402
 from koen.retrieval import bm25  # noqa: E402  (sets up the Java 21 runtime before pyserini)
 from koen.retrieval.indexes import load_passages  # noqa: E402
 

@@ -188,7 +188,7 @@ def main() -> None:
                             "malloc_trim_each_step": args.trim_step,
                             "step_trims": step_trim.trims,
                             "step_trim_s": round(step_trim.seconds, 2),
-                            "weights_sha256": weights.hexdigest(), "loss": result["loss"],
+                            "weights_sha256": weights.hexdigest(), "loss": result.loss,
                             **figures})
 
 

@@ -51,10 +51,10 @@ def child(composition: str, key: str, value: object, out: Path) -> dict:
         start = time.perf_counter()
         result = run_training(spec)
         seconds = time.perf_counter() - start
-    return {"value": value, "train_s": round(seconds, 1), "steps": result["steps"],
-            "loss": [loss for _, loss in result["loss"]],
-            "forward_padding_share": result["forward_padding_share"],
-            "recomputed_share": result.get("recomputed_share"),
+    return {"value": value, "train_s": round(seconds, 1), "steps": result.steps,
+            "loss": [loss for _, loss in result.loss],
+            "forward_padding_share": result.forward_padding_share,
+            "recomputed_share": result.recomputed_share,
             "peak_rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2, 3)}
 
 

@@ -85,28 +85,30 @@ def plain(model_dir: str, steps: int, batch: int, max_len: int, device: str,
 
 def stage(model_dir: str, steps: int, batch: int, max_len: int, device: str,
           overrides: dict) -> dict:
+    from dataclasses import replace
+
     from koen.config.schema import load
     from koen.models.profile import resolve_train
-    from koen.training.run import hyper
+    from koen.training.run import train_spec
     from koen.training.trainer import run_training
 
     p = resolve_train(load().train, device)  # every `auto` as the stage resolves it there
-    settings = {**hyper(p, "contrastive"), **overrides}
     with tempfile.TemporaryDirectory() as tmp:
-        spec = {**settings, "examples": examples(steps * batch), "seed": 13, "init": model_dir,
-                "output": f"{tmp}/out", "checkpoints": f"{tmp}/ckpt", "fingerprint": "bench",
-                "device": device, "checkpoint_steps": 10_000, "epochs": 1, "batch_size": batch,
-                "max_seq_length": max_len, "freeze_embeddings": True, "align": None,
-                "release_memory": p.release_memory, "trust_remote_code": False}
+        spec = replace(train_spec(p, "contrastive", "kokoen", 13, Path(model_dir),
+                                  Path(tmp) / "out", Path(tmp) / "ckpt", "bench", False),
+                       examples=examples(steps * batch), checkpoint_steps=10_000, epochs=1,
+                       batch_size=batch, max_seq_length=max_len, freeze_embeddings=True,
+                       device=device, **overrides)
         start = time.perf_counter()
         result = run_training(spec)
         # the stage's time includes its final save; the plain loop saves nothing
         rate = steps * batch / (time.perf_counter() - start)
-    return {"triplets_per_s": rate, "forward_padding_share": result["forward_padding_share"],
-            "settings": {k: settings[k] for k in ("precision", "group_by_length",
-                                                  "attention_dropout", "gradient_checkpointing",
-                                                  "sorted_forward", "attn_implementation",
-                                                  "logging_steps", "devices")}}
+    return {"triplets_per_s": rate, "forward_padding_share": result.forward_padding_share,
+            "settings": {k: getattr(spec, k) for k in ("precision", "group_by_length",
+                                                       "attention_dropout",
+                                                       "gradient_checkpointing",
+                                                       "sorted_forward", "attn_implementation",
+                                                       "logging_steps", "devices")}}
 
 
 def checkpointing_value(text: str) -> bool | int:

@@ -18,6 +18,7 @@ import contextlib
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -31,7 +32,7 @@ from train_speed import examples  # noqa: E402  (bench/train_speed.py)
 
 from koen.config.schema import load  # noqa: E402
 from koen.models.profile import resolve_train  # noqa: E402
-from koen.training.run import hyper  # noqa: E402
+from koen.training.run import train_spec  # noqa: E402
 from koen.training.trainer import run_training  # noqa: E402
 
 BACKENDS = {"math": SDPBackend.MATH, "flash": SDPBackend.FLASH_ATTENTION}
@@ -54,12 +55,10 @@ def main() -> None:
     for key, value in args.set:
         setattr(p, key, value)
     p = resolve_train(p, params.device)  # the values set win over their `auto`
-    settings = hyper(p, "contrastive")
     with tempfile.TemporaryDirectory() as tmp:
-        spec = {**settings, "examples": examples(args.steps * p.batch_size), "seed": p.seed,
-                "init": str(p.base), "output": f"{tmp}/out", "checkpoints": f"{tmp}/ckpt",
-                "fingerprint": "bench", "checkpoint_steps": 10_000, "align": None,
-                "release_memory": p.release_memory, "trust_remote_code": False}
+        spec = replace(train_spec(p, "contrastive", "kokoen", p.seed, p.base, Path(tmp) / "out",
+                                  Path(tmp) / "ckpt", "bench", False),
+                       examples=examples(args.steps * p.batch_size), checkpoint_steps=10_000)
         backend = sdpa_kernel([BACKENDS[args.sdpa_backend]]) if args.sdpa_backend else \
             contextlib.nullcontext()
         profiler = torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU]) \
@@ -70,7 +69,7 @@ def main() -> None:
         seconds = (time.perf_counter() - start) / args.steps
     if args.profile:
         print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=12))
-    print({k: settings[k] for k in ("precision", "attn_implementation", "sorted_forward")},
+    print({k: getattr(spec, k) for k in ("precision", "attn_implementation", "sorted_forward")},
           f"sdpa backend: {args.sdpa_backend or 'any'}", f"s/step {seconds:.2f}")
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from koen.config.compositions import parse
 from koen.config.schema import NON_MODEL_SYSTEMS, Params, load
 from koen.report.frontier import SweepLine
-from koen.report.report import Systems, report
+from koen.report.report import report
+from koen.report.systems import Systems
 from koen.tracking.mlflow_log import begin_stage
 from stages import parser, run
 

@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> None:
         slot, out = "experiment", p.experiment_dir
     info = train(p, method, composition, seed, out, slot, grid, params.tracking.pending,
                  params.base_model.trust_remote_code, snapshot(params, KEYED))
-    print(json.dumps({k: info.get(k) for k in ("name", "composition", "steps", "resumed",
-                                                "reused_from")}))
+    print(json.dumps({"name": info.name, "composition": info.composition, "steps": info.steps,
+                      "resumed": info.resumed, "reused_from": info.reused_from}))
 
 
 if __name__ == "__main__":

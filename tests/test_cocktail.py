@@ -9,11 +9,11 @@ import torch
 from datasets import Dataset
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
-from tiny_data import PARAMS, QUERIES, write_collection
+from tiny_data import QUERIES, section, write_collection
 from tiny_models import tiny_model
 
 from koen.config.parse import parse
-from koen.config.schema import CocktailData, MergeDirs, Recipe
+from koen.config.schema import CocktailData, Recipe
 from koen.errors import KoenError
 from koen.merging.cocktail import contrastive_loss, dev_examples, softmax_weights
 from koen.merging.merge import merge_recipe
@@ -34,8 +34,8 @@ def collection(tmp_path, monkeypatch):
 
 
 def data() -> CocktailData:
-    return resolve_cocktail(parse(CocktailData, {**PARAMS["merge"]["cocktail"], "batch_size": 2,
-                                                 "precision": "fp32"}, "merge.cocktail"), "cpu")
+    return resolve_cocktail(section("merge.cocktail", {"batch_size": 2, "precision": "fp32"}),
+                            "cpu")
 
 
 def test_softmax_of_negative_losses_over_temperature():
@@ -71,8 +71,7 @@ def test_cocktail_merge_is_the_linear_merge_with_the_weights_it_reports(collecti
     grid.mkdir(parents=True)
     one = tiny_model(collection / "t1", seed=1).rename(grid / "kokoen")
     two = tiny_model(collection / "t2", seed=2).rename(grid / "koenen")
-    dirs = resolve_merge(parse(MergeDirs, {**PARAMS["merge"], "cocktail": {
-        **PARAMS["merge"]["cocktail"], "batch_size": 2}}, "merge"), "cpu")
+    dirs = resolve_merge(section("merge", {"cocktail": {"batch_size": 2}}), "cpu")
     recipe = parse(Recipe, {"method": "cocktail", "models": ["kokoen", "koenen"], "examples": 3,
                             "temperature": 0.5}, "merges.ck")
     info = merge_recipe("ck", recipe, dirs, 13, False)

@@ -18,7 +18,7 @@ from datasets import Dataset
 from ir_measures import RR, R, nDCG
 from mlflow import MlflowClient
 from sentence_transformers import SentenceTransformer
-from tiny_data import PARAMS, QUERIES, write_collection, write_params
+from tiny_data import PARAMS, QUERIES, train_record, write_collection, write_params
 from tiny_models import tiny_model
 
 from koen.config.parse import ParamsError
@@ -55,11 +55,6 @@ def index(system: str, model: Path | str | None = None) -> dict:
                          resolve_index(params.index, "cpu"), params.seed, False)
 
 
-TRAIN_INFO = {"name": "base", "composition": "kokoen", "seed": 13,
-              "params": {"learning_rate": 5e-5, "batch_size": 8},
-              "loss": [[0, 2.0], [10, 1.5]]}
-
-
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Path:
     """A git repository holding the tiny collection, a tiny model with a training record,
@@ -69,7 +64,7 @@ def built(tmp_path_factory) -> Path:
         mp.chdir(root)
         mp.setenv("HF_HUB_OFFLINE", "1")
         model = tiny_model(root / "tiny")
-        (model / "train_info.json").write_text(json.dumps(TRAIN_INFO))
+        train_record(name="base").write(model / "train_info.json")
         write_collection(root)
         # fp32: the tests compare index and query vectors with plain `encode` to 1e-5
         write_params(root, index={**PARAMS["index"], "precision": "fp32"},

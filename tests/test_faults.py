@@ -18,11 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 import torch
 from safetensors.torch import load_file
-from tiny_data import PARAMS, write_collection, write_params
+from tiny_data import section, write_collection, write_params
 from tiny_models import tiny_model
 
-from koen.config.parse import parse
-from koen.config.schema import TrainParams
 from koen.data.parallel import load_paragraphs
 from koen.errors import KoenError
 from koen.formats.tables import DataError
@@ -84,8 +82,7 @@ def test_truncated_or_incomplete_parquet_fails_naming_the_file(at):
 def test_truncated_triplets_stop_training_before_any_work(at):
     triplets = at / "triplets.parquet"
     shutil.copy(at / "data/prepared/queries.parquet", triplets)  # a table without triplets
-    p = resolve_train(parse(TrainParams, {**PARAMS["train"], "data": str(triplets),
-                                          "base": "tiny/model"}, "train"), "cpu")
+    p = resolve_train(section("train", {}, data=triplets, base="tiny/model"), "cpu")
     with pytest.raises(DataError, match="triplets.parquet: no column 'query_ko'"):
         train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending",
               False, {})
@@ -175,7 +172,8 @@ def test_evaluate_killed_at_each_commit_leaves_the_old_or_the_new_outputs(at):
 def test_killed_merge_leaves_no_model_and_the_rerun_finishes(at):
     for i, code in enumerate(("kokoen", "koenen")):
         shutil.copytree(tiny_model(at / f"w{i}", seed=i), at / "grid" / code)
-    write_params(at, merge={"base": "tiny/model", "grid_dir": "grid", "out_dir": "merged"},
+    write_params(at, base_model={"out": "tiny/model"}, train={"grid_dir": "grid"},
+                 merge={"out_dir": "merged"},
                  grid=["kokoen", "koenen"],
                  merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}})
     cmd = stage("stages.merge", "avg")
@@ -222,8 +220,8 @@ def small_disk(tmp_path) -> Path:
 def test_disk_full_while_saving_a_model_or_an_index(at, small_disk):
     for i, code in enumerate(("kokoen", "koenen")):
         shutil.copytree(tiny_model(at / f"w{i}", seed=i, hidden=128), at / "grid" / code)
-    write_params(at, merge={"base": "tiny/model", "grid_dir": "grid",
-                            "out_dir": str(small_disk / "merged")},
+    write_params(at, base_model={"out": "tiny/model"}, train={"grid_dir": "grid"},
+                 merge={"out_dir": str(small_disk / "merged")},
                  grid=["kokoen", "koenen"],
                  merges={"avg": {"method": "linear", "models": ["kokoen", "koenen"]}},
                  index={"out_dir": str(small_disk / "indexes")})

@@ -111,15 +111,12 @@ def test_every_param_an_evaluate_stage_declares_changes_its_mlflow_key(stage, de
 def test_every_param_a_train_stage_declares_changes_its_fingerprint(stage, declared_params,
                                                                     tmp_path):
     raw = copy.deepcopy(RAW)
-    # what the fingerprint reads, at their paths and at the changed ones
-    for key in ("train.data", "train.base"):
-        for path in (tmp_path / get(raw, key), tmp_path / (get(raw, key) + "-x")):
-            if key == "train.data":
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_bytes(b"triplets")
-            else:
-                path.mkdir(parents=True)
-                (path / "model.safetensors").write_bytes(b"w")
+    # what the fingerprint reads (the triplets, the initial weights), at their paths and at
+    # the changed ones
+    for key, file in (("prepare.out", "triplets.parquet"), ("base_model.out", "model.safetensors")):
+        for folder in (tmp_path / get(raw, key), tmp_path / (get(raw, key) + "-x")):
+            folder.mkdir(parents=True)
+            (folder / file).write_bytes(b"x")
         raw = put(raw, key, str(tmp_path / get(raw, key)))
 
     def key(params: Params) -> str:

@@ -7,11 +7,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
-from tiny_data import PARAMS
+from tiny_data import section, train_record
 from tiny_models import tiny_model
 
 from koen.config.parse import ParamsError, parse
-from koen.config.schema import MergeDirs, Recipe
+from koen.config.schema import Recipe
 from koen.errors import KoenError
 from koen.merging.merge import check_compatible, merge, merge_experiment, merge_recipe
 from koen.merging.methods import linear, task_arithmetic, ties, trim
@@ -111,14 +111,13 @@ def test_mismatched_architecture_or_tokenizer_is_refused(tmp_path):
 
 def test_experiment_merge_averages_the_trained_model_in_place_and_keeps_its_record(tmp_path):
     exp = tiny_model(tmp_path / "tiny1", seed=1).rename(tmp_path / "experiment")
-    (exp / "train_info.json").write_text(json.dumps({"name": "experiment", "steps": 3}))
+    train_record(name="experiment").write(exp / "train_info.json")
     before = load_file(str(exp / "model.safetensors"))
     (tmp_path / "grid").mkdir()
     grid_model = tiny_model(tmp_path / "tiny2", seed=2).rename(tmp_path / "grid/kokoen")
     kokoen = load_file(str(grid_model / "model.safetensors"))
-    dirs = parse(MergeDirs, {"base": str(tmp_path / "base"), "grid_dir": str(tmp_path / "grid"),
-                             "out_dir": str(tmp_path / "merged"),
-                             "cocktail": PARAMS["merge"]["cocktail"]}, "merge")
+    dirs = section("merge", {"out_dir": str(tmp_path / "merged")}, base=tmp_path / "base",
+                   grid_dir=tmp_path / "grid")
     recipe = parse(Recipe, {"method": "linear", "models": ["experiment", "kokoen"],
                             "weights": [0.25, 0.75]}, "experiment_merge")
     assert merge_experiment(recipe, exp, dirs)["weights"] == [0.25, 0.75]
@@ -149,9 +148,7 @@ def test_library_methods_run_through_sentence_transformers_merge(tmp_path):
         config = json.loads((d / "config.json").read_text())
         (d / "config.json").write_text(json.dumps(config | {"bos_token_id": 0,
                                                             "eos_token_id": 2}))
-    dirs = parse(MergeDirs, {"base": str(base), "grid_dir": str(grid),
-                             "out_dir": str(tmp_path / "merged"),
-                             "cocktail": PARAMS["merge"]["cocktail"]}, "merge")
+    dirs = section("merge", {"out_dir": str(tmp_path / "merged")}, base=base, grid_dir=grid)
     first = load_file(str(a / "model.safetensors"))
     for t, same in ((0.0, True), (0.5, False)):
         recipe = parse(Recipe, {"method": "slerp", "models": ["kokoen", "koenen"],

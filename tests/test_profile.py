@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tiny_data import section
 
 from koen.config.parse import parse
 from koen.config.schema import EvaluateParams, IndexParams, TrainParams
@@ -26,8 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULTS = yaml.safe_load((ROOT / "params.yaml").read_text())  # as committed, `auto` and all
 
 
-def train(**kw: object) -> TrainParams:
-    return parse(TrainParams, {**DEFAULTS["train"], **kw}, "train")
+def train(data: Path | None = None, **kw: object) -> TrainParams:
+    return section("train", kw, **({"data": data} if data else {}))
 
 
 def test_every_entry_names_a_record_that_exists_or_says_it_was_not_measured():
@@ -82,8 +83,8 @@ def test_the_resolved_values_are_recorded_and_fingerprinted(tmp_path):
     data.write_bytes(b"x")
     init.mkdir()
     (init / "model.safetensors").write_bytes(b"w")
-    cpu = resolve_train(train(data=str(data)), "cpu")
-    other = resolve_train(train(data=str(data), logging_steps=4), "cpu")
+    cpu = resolve_train(train(data), "cpu")
+    other = resolve_train(train(data, logging_steps=4), "cpu")
     assert fingerprint("kokoen", "contrastive", cpu, 13, init, {}) != \
         fingerprint("kokoen", "contrastive", other, 13, init, {})
 

@@ -15,6 +15,8 @@ from koen.data.benchmarks import Benchmark, write_benchmark
 from koen.errors import KoenError
 from koen.formats.trec import write_trec_run
 from koen.report import report
+from koen.report.load import load_metrics
+from koen.report.plots import new_figure, place_labels
 from koen.report.significance import bootstrap_ci
 from koen.repro.atomic import write_json
 from koen.tracking.mlflow_log import mlflow_name
@@ -213,11 +215,11 @@ def test_inclination_table_follows_base_best_composition_merges_experiment_shift
 
 def test_no_metrics_is_an_error_that_says_what_to_run(tmp_path):
     with pytest.raises(KoenError, match="run the evaluate stages first"):
-        report.load_metrics(tmp_path, ["base"], [], ["lohelp"])
+        load_metrics(tmp_path, ["base"], [], ["lohelp"])
     write_json(tmp_path / "lohelp/base.json", metrics(1.0, 2.0, 3.0, 4.0))
     with pytest.raises(KoenError, match="belebele/base.json: no such file; base is evaluated "
                                          "on other benchmarks but not this one"):
-        report.load_metrics(tmp_path, ["base"], [], ["lohelp", "belebele"])
+        load_metrics(tmp_path, ["base"], [], ["lohelp", "belebele"])
 
 
 @pytest.mark.slow
@@ -249,11 +251,11 @@ def test_a_one_language_benchmark_shows_dashes_and_averages_what_it_measures(eva
 
 
 def test_trade_off_labels_overlap_neither_each_other_nor_markers():
-    fig, ax = report.new_figure((7.5, 6))
+    fig, ax = new_figure((7.5, 6))
     points = [(f"system-{i}", 28 + 0.3 * (i % 4), 54 + 0.2 * (i // 4)) for i in range(10)]
     points.append(("far", 5.0, 40.0))
     ax.scatter([x for _, x, _ in points], [y for _, _, y in points])
-    report.place_labels(ax, points)
+    place_labels(ax, points)
     fig.canvas.draw()  # annotations take their final positions when drawn
     renderer = fig.canvas.get_renderer()
     markers = ax.transData.transform([(x, y) for _, x, y in points])

@@ -17,12 +17,20 @@ from conftest import free_port
 from mlflow import MlflowClient
 from mlflow.entities import ViewType
 from sentence_transformers import SentenceTransformer
+from tiny_data import train_record
 from tiny_models import tiny_model
 
 from koen.repro.atomic import write_json
 from koen.tracking import mlflow_log
 from koen.tracking.__main__ import main
-from koen.tracking.mlflow_log import log_run, pending_file, project_root, sync, tracking_uri
+from koen.tracking.mlflow_log import (
+    log_run,
+    pending_file,
+    project_root,
+    stage_record,
+    sync,
+    tracking_uri,
+)
 from koen.tracking.registry import best_merge, register_all
 from koen.tracking.tags import dvc_md5, system_tags
 
@@ -129,7 +137,8 @@ def test_system_tags_say_kind_composition_seed_merge_weights_and_dvc_output(tmp_
     for d in (grid, merged, base):
         d.mkdir(parents=True)
         (d / "model.safetensors").write_bytes(d.name.encode())
-    (grid / "train_info.json").write_text(json.dumps({"composition": "koenen", "seed": 13}))
+    train_record(name="koenen", composition="koenen", canonical="koenen").write(
+        grid / "train_info.json")
     (merged / "merge_info.json").write_text(json.dumps(
         {"name": "m", "method": "linear", "models": ["koenen", "base"], "weights": [0.3, 0.7]}))
     lock = tmp_path / "dvc.lock"
@@ -455,3 +464,32 @@ def test_two_clones_logging_the_same_keys_at_once_keep_one_run_of_each(tmp_path,
         for key in keys:
             assert sorted(said[key] for said in outputs.values()) == ["exists", "logged"], \
                 outputs
+
+
+def test_the_parent_is_named_for_people_and_holds_the_headline(tmp_path, monkeypatch):
+    """The runs table opens on the parent row: `<branch> @ <short commit>` (the DVC experiment's
+    name under `dvc exp run`), with the figures the report puts on it; the group stays the full
+    commit, so every stage of the commit still finds it."""
+    subprocess.run(["git", "init", "-q", "-b", "study"], check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q",
+                    "--allow-empty", "-m", "x"], check=True)
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                            check=True).stdout.strip()
+    monkeypatch.delenv("DVC_EXP_NAME", raising=False)
+    uri = f"sqlite:///{tmp_path}/named.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    first = stage_record("k1", "evaluate base lohelp", {"stage": "evaluate"},
+                         metrics={"ndcg@10": 50.0})
+    assert first["group"] == commit and first["tags"]["git_commit"] == commit
+    assert first["group_name"] == f"study @ {commit[:7]}"
+    assert log_run(first, tmp_path / "pending") == "logged"
+    report = stage_record("k2", "report", {"stage": "report"},
+                          group_metrics={"base/clir_ovr": 44.18, "koenen+base/mono_ovr": 72.15})
+    assert log_run(report, tmp_path / "pending") == "logged"
+    (parent,) = [r for r in runs(uri) if "koen.group" in r.data.tags]
+    assert parent.info.run_name == f"study @ {commit[:7]}"
+    assert parent.data.tags["koen.group"] == commit
+    assert parent.data.metrics == {"base/clir_ovr": 44.18, "koenen_base/mono_ovr": 72.15}
+    assert all(r.data.tags["mlflow.parentRunId"] == parent.info.run_id for r in children(uri))
+    monkeypatch.setenv("DVC_EXP_NAME", "lr-sweep")
+    assert stage_record("k3", "x", {})["group_name"] == f"lr-sweep @ {commit[:7]}"

@@ -17,14 +17,17 @@ import yaml
 from datasets import Dataset
 from safetensors.torch import load_file
 from sentence_transformers import SentenceTransformer
-from tiny_data import PARAMS
+from tiny_data import PARAMS, section
 from tiny_models import WORDS, tiny_model
 
 from koen.config.compositions import CompositionError
-from koen.config.parse import parse
 from koen.config.schema import TrainParams
+from koen.formats.tables import DataError
+from koen.formats.train_info import TrainInfo
 from koen.models.profile import attention, resolve_train
+from koen.training.records import TrainSpec
 from koen.training.run import train as train_run
+from koen.training.run import train_spec
 from koen.training.trainer import ActivationBudget, ReleaseMemory
 
 KO = [w for w in WORDS if not w.isascii()]
@@ -52,19 +55,18 @@ def setup(tmp_path):
     data = write_triplets(tmp_path / "triplets.parquet")
 
     def params(**kw) -> TrainParams:
-        values = dict(data=data, base=base, grid_dir=tmp_path / "grid",
-                      experiment_dir=tmp_path / "exp", checkpoints=tmp_path / "ckpt",
-                      logs=tmp_path / "logs", triplets=32, batch_size=8, checkpoint_steps=2,
-                      max_seq_length=16, learning_rate=1e-3)
-        section = {**PARAMS["train"], **{k: str(v) if isinstance(v, Path) else v
-                                         for k, v in {**values, **kw}.items()}}
-        return parse(TrainParams, section, "train")
+        paths = {"data": kw.pop("data", data), "base": kw.pop("base", base)}
+        values = dict(grid_dir=tmp_path / "grid", experiment_dir=tmp_path / "exp",
+                      checkpoints=tmp_path / "ckpt", logs=tmp_path / "logs", triplets=32,
+                      batch_size=8, checkpoint_steps=2, max_seq_length=16, learning_rate=1e-3)
+        return section("train", {k: str(v) if isinstance(v, Path) else v
+                                 for k, v in {**values, **kw}.items()}, **paths)
 
     return tmp_path, params
 
 
 def train(p: TrainParams, composition: str, seed: int, out: Path, slot: str,
-          grid: list[str]) -> dict:
+          grid: list[str]) -> TrainInfo:
     """As the stage calls it, the `train` section being what its fingerprint covers here."""
     return train_run(resolve_train(p, "cpu"), p.method, composition, seed, out, slot, grid,
                      out.parent / "pending", False, {"train": dataclasses.asdict(p)})
@@ -79,7 +81,7 @@ def test_same_params_same_weights_and_compositions_differ(setup, monkeypatch):
     tmp, params = setup
     monkeypatch.chdir(tmp)
     info = train(params(), "kokoen", 13, tmp / "grid/kokoen", "grid/kokoen", [])
-    assert info["steps"] == 4 and not info["resumed"]
+    assert info.steps == 4 and not info.resumed
     train(params(), "kokoen", 13, tmp / "again", "grid/again", [])
     train(params(), "enenko", 13, tmp / "grid/enenko", "grid/enenko", [])
     a, b, c = weights(tmp / "grid/kokoen"), weights(tmp / "again"), weights(tmp / "grid/enenko")
@@ -97,7 +99,7 @@ def test_experiment_in_the_grid_reuses_the_grid_model(setup, monkeypatch):
     monkeypatch.chdir(tmp)
     train(params(), "kokoen", 13, tmp / "grid/kokoen", "grid/kokoen", [])
     info = train(params(), "ko-ko-en", 13, tmp / "exp", "experiment", ["kokoen"])
-    assert info["reused_from"] == str(tmp / "grid/kokoen")
+    assert info.reused_from == str(tmp / "grid/kokoen")
     a, b = weights(tmp / "grid/kokoen"), weights(tmp / "exp")
     assert all(torch.equal(a[k], b[k]) for k in a)
 
@@ -118,13 +120,46 @@ def test_token_budget_recomputes_the_layers_over_it_and_keeps_the_weights(setup,
     for setting in (False, True, 150):
         p = params(base=base, gradient_checkpointing=setting)
         runs[setting] = train(p, "kokoen", 13, tmp / f"m{setting}", f"grid/m{setting}", [])
-    assert "recomputed_share" not in runs[False] and "recomputed_share" not in runs[True]
-    assert 0 < runs[150]["recomputed_share"] < 1  # tiny steps hold about 200 padded tokens
+    assert runs[False].recomputed_share is None and runs[True].recomputed_share is None
+    assert 0 < runs[150].recomputed_share < 1  # tiny steps hold about 200 padded tokens
     plain = weights(tmp / "mFalse")
     for setting in (True, 150):
         again = weights(tmp / f"m{setting}")
         assert all(torch.allclose(plain[k], again[k], atol=1e-6) for k in plain)
     assert any(not torch.equal(plain[k], weights(base)[k]) for k in plain)
+
+
+def test_train_info_is_written_as_the_train_stage_always_wrote_it(tmp_path):
+    """Committed models carry train_info.json: the same values give the same bytes, and the keys
+    a run did not have (here padding_share, recomputed_share, reused_from) stay out."""
+    record = {"name": "kokoen", "composition": "ko-ko-en", "canonical": "kokoen",
+              "fingerprint": "f" * 64, "init": "models/base", "seed": 13,
+              "params": {"method": "contrastive", "attention_dropout": None, "sorted_forward": 8},
+              "steps": 4, "resumed": False, "loss": [[1, 2.5], [4, 1.25]],
+              "padding_share_random": 0.3125, "forward_padding_share": 0.2,
+              "ranks": [{"rank": 0, "world_size": 2, "batches": 4, "batch": 4,
+                         "global_step": 4}]}
+    TrainInfo(**record).write(tmp_path / "train_info.json")
+    assert (tmp_path / "train_info.json").read_text() == json.dumps(record, indent=2, default=str)
+    info = TrainInfo.read(tmp_path / "train_info.json")
+    assert info == TrainInfo(**record) and info.padding_share is None and info.merge is None
+    merged = dataclasses.replace(info, merge={"name": "experiment", "weights": [0.5, 0.5]})
+    merged.write(tmp_path / "merged.json")
+    assert (tmp_path / "merged.json").read_text() == json.dumps(
+        record | {"merge": merged.merge}, indent=2)
+    (tmp_path / "old.json").write_text(json.dumps({k: v for k, v in record.items()
+                                                   if k != "steps"}))
+    with pytest.raises(DataError, match="not a training record.*'steps'"):
+        TrainInfo.read(tmp_path / "old.json")
+
+
+def test_train_spec_survives_the_json_file_torchrun_reads(setup):
+    tmp, params = setup
+    p = resolve_train(params(), "cpu")
+    spec = train_spec(p, "contrastive", "kokoen", 13, p.base, tmp / "out", tmp / "ckpt", "f",
+                      False)
+    assert len(spec.examples) == 32 and spec.align is None
+    assert TrainSpec.from_json(spec.to_json()) == spec
 
 
 def test_unknown_composition_fails_before_work(setup):
@@ -145,11 +180,11 @@ def test_two_cpu_processes_train_together_and_save_once(setup, monkeypatch, meth
                  13, tmp / "ddp", "grid/ddp", [])
     # batch_size is the step's: 32 examples in batches of 8 are 4 steps, as on one process,
     # each process training 4 examples a step (and scoring them against all 8 of the step)
-    assert info["steps"] == 4
-    assert [(r["rank"], r["world_size"]) for r in info["ranks"]] == [(0, 2), (1, 2)]
-    assert all(r["batches"] == 4 and r["batch"] == 4 for r in info["ranks"])
+    assert info.steps == 4
+    assert [(r["rank"], r["world_size"]) for r in info.ranks] == [(0, 2), (1, 2)]
+    assert all(r["batches"] == 4 and r["batch"] == 4 for r in info.ranks)
     assert len(list((tmp / "ddp").glob("*.safetensors"))) == 1
-    assert json.loads((tmp / "ddp/train_info.json").read_text())["ranks"] == info["ranks"]
+    assert TrainInfo.read(tmp / "ddp/train_info.json") == info
 
 
 @pytest.mark.slow
@@ -197,7 +232,7 @@ def test_align_method_trains_the_experiment_model_on_parallel_passages(setup, mo
     p = params(method="align", align={**PARAMS["train"]["align"], "samples": 16,
                                       "direction": "both"})
     info = train(p, "ko+en", 13, tmp / "exp", "experiment", [])
-    assert info["steps"] == 2 and info["loss"][0][1] > 0
+    assert info.steps == 2 and info.loss[0][1] > 0
     base, aligned = weights(p.base), weights(tmp / "exp")
     assert any(not torch.equal(base[k], aligned[k]) for k in aligned)
     p.align.samples = 10_000
@@ -215,8 +250,8 @@ def test_sorted_forwards_pay_less_padding_for_the_same_weights(setup, monkeypatc
     for chunk in (None, 4):  # fp32: bf16 rounds a text differently beside other lengths
         p = params(base=base, data=data, sorted_forward=chunk, precision="fp32")
         runs[chunk] = train(p, "kokoen", 13, tmp / f"m{chunk}", f"grid/m{chunk}", [])
-    assert runs[4]["forward_padding_share"] < runs[None]["forward_padding_share"]
-    assert runs[4]["fingerprint"] != runs[None]["fingerprint"]
+    assert runs[4].forward_padding_share < runs[None].forward_padding_share
+    assert runs[4].fingerprint != runs[None].fingerprint
     library, again = weights(tmp / "mNone"), weights(tmp / "m4")
     assert all(torch.allclose(library[k], again[k], atol=1e-5) for k in library)
     assert any(not torch.equal(library[k], weights(base)[k]) for k in library)
@@ -240,8 +275,8 @@ def test_eager_and_sdpa_attention_train_the_same_weights(setup, monkeypatch):
     for attn in ("sdpa", "eager"):
         p = params(base=base, data=data, attn_implementation=attn, precision="fp32")
         runs[attn] = train(p, "kokoen", 13, tmp / attn, f"grid/{attn}", [])
-        assert runs[attn]["params"]["attn_implementation"] == attn
-    assert runs["sdpa"]["fingerprint"] != runs["eager"]["fingerprint"]
+        assert runs[attn].params["attn_implementation"] == attn
+    assert runs["sdpa"].fingerprint != runs["eager"].fingerprint
     sdpa, eager = weights(tmp / "sdpa"), weights(tmp / "eager")
     assert all(torch.allclose(sdpa[k], eager[k], atol=1e-5) for k in sdpa)
     assert any(not torch.equal(sdpa[k], weights(base)[k]) for k in sdpa)
@@ -258,8 +293,8 @@ def test_release_memory_trains_the_same_weights(setup, monkeypatch):
                         lambda self, *a, **kw: trims.append(step_end(self, *a, **kw)))
     runs = {flag: train(params(release_memory=flag, gradient_checkpointing=40), "kokoen", 13,
                         tmp / f"r{flag}", f"grid/r{flag}", []) for flag in (False, True)}
-    assert len(trims) == runs[True]["steps"] == 4  # glibc's malloc_trim, once a step
+    assert len(trims) == runs[True].steps == 4  # glibc's malloc_trim, once a step
     # a param of the stage like any other: its own fingerprint, so its own MLflow run
-    assert runs[True]["fingerprint"] != runs[False]["fingerprint"]
+    assert runs[True].fingerprint != runs[False].fingerprint
     plain, released = weights(tmp / "rFalse"), weights(tmp / "rTrue")
     assert all(torch.equal(plain[k], released[k]) for k in plain)

@@ -8,13 +8,18 @@ for word, so a tiny model tokenises both languages without unknown pieces.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import yaml
 from datasets import Dataset
 from tiny_models import WORDS
 
+from koen.config.parse import parse
+from koen.config.schema import Params
 from koen.data.benchmarks import convert, write_benchmark
+from koen.formats.train_info import TrainInfo
 
 KO, EN = WORDS[:15], WORDS[15:30]
 PASSAGES = 10
@@ -60,6 +65,16 @@ def write_collection(root: Path) -> None:
                     convert("prepared", out, "test"))
 
 
+def train_record(**changes: object) -> TrainInfo:
+    """A model's `train_info.json` record, as the train stage fills it in, with `changes`."""
+    record = {"name": "kokoen", "composition": "kokoen", "canonical": "kokoen",
+              "fingerprint": "f" * 64, "init": "models/base", "seed": 13,
+              "params": {"method": "contrastive", "learning_rate": 5e-5, "batch_size": 8},
+              "steps": 3, "resumed": False, "loss": [[1, 2.0], [3, 1.5]],
+              "padding_share_random": 0.25, "forward_padding_share": 0.25}
+    return TrainInfo(**record | changes)
+
+
 def merged(base: dict, changes: dict,
            replace: tuple[str, ...] = ("merges", "benchmarks", "sweeps")) -> dict:
     """`base` updated key by key, recursively; keys in `replace` are replaced whole."""
@@ -76,3 +91,18 @@ def write_params(root: Path, **sections: dict) -> None:
     """The project's params with `sections` merged in (see `merged`), as `root/params.yaml`."""
     params = merged(PARAMS, sections)
     (root / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False, allow_unicode=True))
+
+
+def section(where: str, changes: dict[str, Any], **paths: Path | str) -> Any:
+    """Section `where` (dotted) of the project's params with `changes` merged in, parsed with the
+    whole file, so the paths it follows (`train.data` follows `prepare.out`) are what a stage
+    sees; `paths` then point some of those at a test's files."""
+    nested: dict[str, Any] = changes
+    for part in reversed(where.split(".")):
+        nested = {part: nested}
+    value: Any = parse(Params, merged(PARAMS, nested), "")
+    for part in where.split("."):
+        value = getattr(value, part)
+    out = replace(value, **{k: Path(v) for k, v in paths.items()})
+    object.__setattr__(out, "_where", where)
+    return out

@@ -20,8 +20,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
-from koen.data.helpdocs import extract
-from koen.formats.tables import write_jsonl_gz
+from koen.data.helpdocs import extract  # noqa: E402
+from koen.formats.tables import write_jsonl_gz  # noqa: E402
 
 PACKAGES = {"ko": "libreoffice-help-ko", "en": "libreoffice-help-en-us"}
 HELP_DIRS = {"ko": "usr/share/libreoffice/help/ko", "en": "usr/share/libreoffice/help/en-US"}

@@ -29,25 +29,15 @@ PAGE = Path("docs/configuration.md")
 TYPE_WORDS = {bool: "true, false", int: "an integer", float: "a number", str: "text",
               Path: "a path", Any: "any value"}
 
-# Keys that name the same file or folder: one stage writes it, another reads it. Nothing checks
-# that they agree (each is only checked on its own), so they are changed together.
+# Keys that name the same folder by default but may differ on purpose: a choice, not a
+# repetition (the repetitions are `follows` fields of the schema, not keys at all).
 AGREE: list[tuple[tuple[str, ...], str]] = [
-    (("base_model.out", "train.base", "merge.base", "index.shift.model"),
-     "the base model: `base_model` writes it, the grid and the experiment model are trained "
-     "from `train.base`, a recipe's `base` is `merge.base`, and `evaluate_base@<benchmark>` "
-     "evaluates `base_model.out` as the system `base`. `index.shift.model` may name another "
-     "model on purpose; with the default, Shift is the base model corrected"),
-    (("train.grid_dir", "merge.grid_dir"),
-     "the grid models: `train@<code>` writes them, `merge@<recipe>` and `sweep@<name>` merge "
-     "what `merge.grid_dir` holds"),
-    (("evaluate.out_dir", "report.eval_dir"),
-     "the metrics: every evaluation stage writes to `evaluate.out_dir`, `report` reads "
-     "`report.eval_dir`"),
-    (("prepare.out", "train.data", "merge.cocktail.corpus", "merge.cocktail.queries",
-      "merge.cocktail.qrels", "index.shift.corpus", "benchmarks.<name>.source"),
-     "the prepared data: `prepare` writes the folder; the others name files in it "
-     "(`triplets.parquet`, `corpus.parquet`, `queries.parquet`, `qrels.dev.txt`), or the "
-     "folder itself (the `source` of a `format: prepared` benchmark, `lohelp`)"),
+    (("base_model.out", "index.shift.model"),
+     "the model Shift corrects: by default the base model (`base_model` writes it); name another "
+     "model folder to correct that one instead"),
+    (("prepare.out", "benchmarks.<name>.source"),
+     "the prepared data as a benchmark: the `source` of a `format: prepared` benchmark "
+     "(`lohelp`) is the folder `prepare` writes; another `source` evaluates other data"),
 ]
 
 
@@ -106,6 +96,8 @@ def rows(cls: type, values: dict[str, Any] | None, prefix: str) -> list[list[str
     out: list[list[str]] = []
     nested: list[tuple[type, Any, str]] = []
     for field in dataclasses.fields(cls):
+        if "follows" in field.metadata:
+            continue  # not a key: see `followers`
         tp, key = hints[field.name], f"{prefix}{field.name}"
         value = values.get(field.name) if values is not None else None
         if dataclasses.is_dataclass(tp):
@@ -154,12 +146,18 @@ def page(params: dict[str, Any]) -> str:
             names = ", ".join(f"`{n}`" for n in params.get(f.name) or {}) or "none"
             lines += [f"Defaults: {names}. Each entry:", ""]
             lines += table(rows(_entries(tp), None, f"{f.name}.<name>."))
-    lines += ["", "## Keys that must agree", "",
-              "These keys name the same file or folder, written by one stage and read by "
-              "another. No check compares them: each is checked on its own, so a key changed "
-              "alone is accepted at the start, and a stage then reads a path that no stage "
-              "writes (DVC stops, naming the missing dependency, or the stage reads whatever "
-              "an earlier run left there). Change them together.", "",
+    lines += ["", "## Paths said once", "",
+              "A path one stage writes and another reads is one key; the stages that read it "
+              "follow that key (and declare it in `dvc.yaml`), so changing it moves them all. "
+              "These are what they follow; they are not keys of `params.yaml`, and setting one "
+              "is an error that names the key to set.", "",
+              "| path | what it is | follows | default |", "|---|---|---|---|"]
+    for what, key, file, doc in followers(schema.Params, ""):
+        value = _value(params, key)
+        lines.append(f"| `{what}` | {doc} | `{key}`{f' / `{file}`' if file else ''} | "
+                     f"{shown(f'{value}/{file}' if file else value)} |")
+    lines += ["", "## Keys that may agree", "",
+              "These keys name the same folder by default, and may differ on purpose.", "",
               "| keys | what they name | default |", "|---|---|---|"]
     for keys, why in AGREE:
         for key in keys:
@@ -167,6 +165,20 @@ def page(params: dict[str, Any]) -> str:
         lines.append(f"| {', '.join(f'`{k}`' for k in keys)} | {why} | "
                      f"{shown(_value(params, keys[0]))} |")
     return "\n".join(lines) + "\n"
+
+
+def followers(cls: type, prefix: str) -> list[tuple[str, str, str | None, str]]:
+    """(field, the key it follows, the file in it, its doc) of every `follows` field."""
+    out = []
+    docs = field_docs(cls)
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        if "follows" in field.metadata:
+            out.append((f"{prefix}{field.name}", field.metadata["follows"],
+                        field.metadata["file"], docs.get(field.name, "")))
+        elif dataclasses.is_dataclass(hints[field.name]):
+            out += followers(hints[field.name], f"{prefix}{field.name}.")
+    return out
 
 
 def _value(params: dict[str, Any], key: str) -> Any:

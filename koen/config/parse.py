@@ -1,8 +1,9 @@
 """Typed, validated views of `params.yaml`, and a record of which keys a stage reads.
 
-`parse` builds dataclasses from mappings, recursively: an unknown key, a missing key or a value
+`parse` builds dataclasses from mappings with pydantic: an unknown key, a missing key or a value
 of the wrong type fails before any work, with a message naming the key and what is allowed.
 Every field without a default is required, so `params.yaml` is the one place for defaults.
+Pydantic knows no dotted keys: `parse` then gives each section its key and runs its own checks.
 
 With `KOEN_PARAMS_TRACE=<dir>` set, each process writes `<dir>/<pid>.json` at exit: its command
 line and every key it read after loading (validation reads everything and is not counted).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
+import functools
 import json
 import os
 import sys
@@ -23,10 +25,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pydantic
 import yaml
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 T = TypeVar("T")
 TRACE_ENV = "KOEN_PARAMS_TRACE"
+# what a value is not, by pydantic's error type
+EXPECTED = {"int_type": "int", "float_type": "float", "bool_type": "bool", "string_type": "str",
+            "list_type": "a list", "dict_type": "a mapping", "dataclass_type": "a mapping"}
 _read: set[str] | None = None
 
 
@@ -65,14 +72,41 @@ def _record(key: str) -> None:
         _read.add(key)
 
 
+def follows(key: str, file: str | None = None) -> Any:
+    """A field that is not a key of its own: it follows `key` (a path; with `file`, the file of
+    that name in it), so params.yaml says each path once. Filled by `follow` after parsing."""
+    return dataclasses.field(default=Path(), kw_only=True,
+                             metadata={"follows": key, "file": file})
+
+
+def _follows(cls: type, name: str) -> str | None:
+    fields = object.__getattribute__(cls, "__dataclass_fields__")
+    return fields[name].metadata.get("follows") if name in fields else None
+
+
 class Section:
-    """Base of the params dataclasses: reading a leaf value records its full key."""
+    """Base of the params dataclasses: reading a leaf value records its full key (a field that
+    follows another key records that key: it is what the stage depends on)."""
+
+    # no unknown key, and no coercion beyond JSON's (see `parse`)
+    __pydantic_config__ = pydantic.ConfigDict(extra="forbid", strict=True)
+
+    @pydantic.model_validator(mode="before")
+    @classmethod
+    def _refuse_followers(cls, value: Any) -> Any:
+        """A `follows` field has a default, so pydantic would take it as a key."""
+        for name in value if isinstance(value, dict) else ():
+            if (source := _follows(cls, name)) is not None:
+                raise PydanticCustomError("follows", "follows {source}",
+                                          {"name": name, "source": source})
+        return value
 
     def __getattribute__(self, name: str) -> Any:
         value = object.__getattribute__(self, name)
         if (_read is not None and not isinstance(value, Section | KeyedSection)
                 and name in object.__getattribute__(self, "__dataclass_fields__")):
-            _record(_join(object.__getattribute__(self, "_where"), name))
+            _record(_follows(type(self), name)
+                    or _join(object.__getattribute__(self, "_where"), name))
         return value
 
 
@@ -119,68 +153,103 @@ def load_yaml(path: Path) -> dict[str, Any]:
 
 
 def parse(cls: type[T], value: Any, where: str) -> T:
-    """Build dataclass `cls` from a mapping, recursively, checking keys and types."""
-    label = where or "top level"
-    if not isinstance(value, dict):
-        raise ParamsError(f"params.yaml: '{label}' must be a mapping, got {value!r}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(value) - set(fields))
-    if unknown:
-        raise ParamsError(f"params.yaml: unknown key '{_join(where, unknown[0])}'; "
-                          f"allowed keys{' in ' + where if where else ''}: "
-                          f"{', '.join(sorted(fields))}")
-    hints = typing.get_type_hints(cls)
-    kwargs = {}
-    for name, f in fields.items():
-        key = _join(where, name)
-        if name not in value:
-            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
-                raise ParamsError(f"params.yaml: missing key '{key}'")
-            continue
-        kwargs[name] = _coerce(hints[name], value[name], key)
-    obj = cls(**kwargs)
-    object.__setattr__(obj, "_where", where)
-    check = getattr(obj, "validate", None)
-    if check is not None:
-        check(where)
+    """Build dataclass `cls` (at dotted key `where`) from a mapping, checking keys and types.
+
+    The mapping is checked as the JSON it would be (a YAML date or a Path as its text): strict
+    JSON mode takes a string for a path and an integer for a float and coerces nothing else,
+    where strict Python mode would want Path and dataclass instances."""
+    try:
+        obj = _adapter(cls).validate_json(json.dumps(value, default=str))
+    except pydantic.ValidationError as err:
+        # an unknown key says more than the missing one it may be a typo of
+        first = min(err.errors(), key=lambda e: e["type"] != "unexpected_keyword_argument")
+        raise ParamsError(f"params.yaml: {_message(cls, where, first)}") from None
+    _place(obj, where)
     return obj
 
 
-def _coerce(tp: Any, value: Any, key: str) -> Any:
-    origin = typing.get_origin(tp)
-    args = typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(arg, value, key)
-            except ParamsError as err:
-                errors.append(str(err))
-        raise ParamsError(errors[0])
-    if origin is typing.Literal:
-        if value not in args:
-            raise ParamsError(f"params.yaml: '{key}' is {value!r}; allowed: "
-                              f"{', '.join(map(str, args))}")
-        return value
-    if origin is list:
-        if not isinstance(value, list):
-            raise ParamsError(f"params.yaml: '{key}' must be a list, got {value!r}")
-        return [_coerce(args[0], v, f"{key}[{i}]") for i, v in enumerate(value)]
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ParamsError(f"params.yaml: '{key}' must be a mapping, got {value!r}")
-        items = {str(k): _coerce(args[1], v, f"{key}.{k}") for k, v in value.items()}
-        return KeyedSection(key, items) if dataclasses.is_dataclass(args[1]) else items
-    if dataclasses.is_dataclass(tp):
-        return parse(tp, value, key)
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp is Path and isinstance(value, str):
-        return Path(value)
-    if tp is Any:
-        return value
-    if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-        raise ParamsError(f"params.yaml: '{key}' must be {tp.__name__}, got {value!r}")
-    return value
+@functools.cache
+def _adapter(cls: type) -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(cls)
+
+
+def _place(section: Section, where: str) -> None:
+    """Give `section` and each one inside it its dotted key, then run its own checks (`validate`),
+    innermost first: pydantic built them knowing no keys."""
+    for f in dataclasses.fields(section):  # type: ignore[arg-type]
+        value, key = object.__getattribute__(section, f.name), _join(where, f.name)
+        if f.name in _entries(type(section)):
+            for name, entry in value.items():
+                _place(entry, f"{key}.{name}")
+            object.__setattr__(section, f.name, KeyedSection(key, value))
+        elif isinstance(value, Section):
+            _place(value, key)
+    object.__setattr__(section, "_where", where)
+    check = getattr(section, "validate", None)
+    if check is not None:
+        check(where)
+
+
+@functools.cache
+def _entries(cls: type) -> frozenset[str]:
+    """The fields of `cls` that map names to sections (e.g. `merges`), read as a KeyedSection."""
+    return frozenset(name for name, tp in typing.get_type_hints(cls).items()
+                     if typing.get_origin(tp) is dict
+                     and dataclasses.is_dataclass(typing.get_args(tp)[1]))
+
+
+def _message(cls: type, where: str, error: ErrorDetails) -> str:
+    """A pydantic error as one line naming the dotted key."""
+    kind, loc, value = error["type"], error["loc"], error["input"]
+    key, tp = _locate(cls, where, loc)
+    if kind == "missing":
+        return f"missing key '{key}'"
+    if kind == "follows":
+        ctx = error.get("ctx", {})
+        return (f"'{_join(key, ctx['name'])}' is not a key of its own: it follows "
+                f"'{ctx['source']}'; set that key instead")
+    if kind == "unexpected_keyword_argument":
+        parent, section = _locate(cls, where, loc[:-1])
+        allowed = sorted(f.name for f in dataclasses.fields(section) if "follows" not in f.metadata)
+        return (f"unknown key '{key}'; allowed keys{' in ' + parent if parent else ''}: "
+                f"{', '.join(allowed)}")
+    if kind == "literal_error" and typing.get_origin(tp) is typing.Literal:
+        return f"'{key}' is {value!r}; allowed: {', '.join(map(str, typing.get_args(tp)))}"
+    if kind in EXPECTED:
+        return f"'{key or 'top level'}' must be {EXPECTED[kind]}, got {value!r}"
+    return f"'{key}' is {value!r}: {error['msg']}"
+
+
+def _locate(tp: Any, key: str, loc: tuple[int | str, ...]) -> tuple[str, Any]:
+    """The dotted key and the type that pydantic's `loc` points at, from `tp` at `key`; the name
+    of a union's member in `loc` is no key."""
+    for part in loc:
+        tp = _required(tp)
+        if isinstance(part, int):
+            key, tp = f"{key}[{part}]", typing.get_args(tp)[0]
+        elif dataclasses.is_dataclass(tp):
+            key, tp = _join(key, part), typing.get_type_hints(tp).get(part)
+        elif typing.get_origin(tp) is dict:
+            key, tp = _join(key, part), typing.get_args(tp)[1]
+    return key, _required(tp)
+
+
+def _required(tp: Any) -> Any:
+    """`X | None` as X: pydantic names no member of such a union."""
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    union = typing.get_origin(tp) in (typing.Union, types.UnionType)
+    return args[0] if union and len(args) == 1 else tp
+
+
+def follow(section: Section, root: Section) -> None:
+    """Fill every `follows` field under `section` from the key it follows in `root`."""
+    for f in dataclasses.fields(section):  # type: ignore[arg-type]
+        value = object.__getattribute__(section, f.name)
+        if "follows" in f.metadata:
+            source: Any = root
+            for part in f.metadata["follows"].split("."):
+                source = object.__getattribute__(source, part)
+            file = f.metadata["file"]
+            object.__setattr__(section, f.name, source / file if file else source)
+        elif isinstance(value, Section):
+            follow(value, root)

@@ -21,6 +21,8 @@ from koen.config.parse import (
     KeyedSection,
     ParamsError,
     Section,
+    follow,
+    follows,
     load_yaml,
     parse,
     start_trace,
@@ -225,9 +227,9 @@ class TrainParams(Section):
     more_seeds: list[int]
     """Further seeds: the grid trained, merged and evaluated again with each; the report gives mean
     and sd."""
-    data: Path
+    data: Path = follows("prepare.out", "triplets.parquet")
     """The training triplets (what `prepare` writes)."""
-    base: Path
+    base: Path = follows("base_model.out")
     """The model training starts from."""
     grid_dir: Path
     """The grid models, one folder per composition."""
@@ -294,11 +296,11 @@ def seed_system(seed: int, name: str) -> str:
 class CocktailData(Section):
     """Where `method: cocktail` takes its few dev-split examples, and how it encodes them."""
 
-    corpus: Path
+    corpus: Path = follows("prepare.out", "corpus.parquet")
     """Where `method: cocktail` takes its dev passages."""
-    queries: Path
+    queries: Path = follows("prepare.out", "queries.parquet")
     """... and its dev queries."""
-    qrels: Path
+    qrels: Path = follows("prepare.out", "qrels.dev.txt")
     """The dev split's qrels: examples are never test queries."""
     batch_size: int | Auto
     """Texts per forward; `auto`: the device profile."""
@@ -314,9 +316,9 @@ class CocktailData(Section):
 
 @dataclass
 class MergeDirs(Section):
-    base: Path
+    base: Path = follows("base_model.out")
     """The base model (a merge may list `base`)."""
-    grid_dir: Path
+    grid_dir: Path = follows("train.grid_dir")
     """The grid models merged."""
     out_dir: Path
     """The merged models, one folder per recipe."""
@@ -469,7 +471,7 @@ class ShiftParams(Section):
     """The model whose indexes Shift corrects."""
     alpha: float
     """Strength of the correction, 0 (off) to 1."""
-    corpus: Path
+    corpus: Path = follows("prepare.out", "corpus.parquet")
     """Parallel passages the language vector is estimated on."""
     split: Literal["train", "dev", "test"]
     """Their split: never one a benchmark indexes."""
@@ -539,8 +541,8 @@ class EvaluateParams(Section):
 
 @dataclass
 class ReportParams(Section):
-    eval_dir: Path
-    """The metrics read (= `evaluate.out_dir`)."""
+    eval_dir: Path = follows("evaluate.out_dir")
+    """The metrics read."""
     out: Path
     """The report (Markdown)."""
     overall: Path
@@ -630,6 +632,7 @@ class Params(Section):
     """MLflow."""
 
     def validate(self, where: str) -> None:
+        follow(self, self)
         _device(self.device, "device")
         for i, code in enumerate(self.grid):
             try:

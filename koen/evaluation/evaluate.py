@@ -23,10 +23,12 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from koen.config.parse import untraced
 from koen.config.schema import EvaluateParams, Params, snapshot
 from koen.errors import KoenError
 from koen.evaluation.metrics import english_inclination, ir_metrics, multi_metrics, round2
 from koen.formats.benchmark import DIRECTIONS, MULTI, QRELS, QUERIES, Task, load_task
+from koen.formats.train_info import TrainInfo
 from koen.formats.trec import Run, doc_lang, ranked, write_trec_run
 from koen.models.load import load_model
 from koen.models.profile import resolve_evaluate, resolve_index
@@ -35,10 +37,8 @@ from koen.repro.closure import code_digest
 from koen.repro.provenance import (
     TRAIN_INFO,
     files_digest,
-    git_commit,
     json_digest,
     model_digest,
-    run_group,
 )
 from koen.retrieval import bm25, dense
 from koen.retrieval.fusion import rrf
@@ -138,9 +138,10 @@ def run_key(params: Params, name: str, benchmark: str, inputs: list[Path]) -> st
     `stages.evaluate` imports (the closure the deps tests hold dvc.yaml to), the params sections
     it reads, whole, and the bytes of its inputs (index manifests, queries, qrels). A rerun with
     the same key logs no second MLflow run; any other rerun is a new one."""
+    with untraced():  # the key covers more than the stage reads
+        resolved = asdict(resolve_evaluate(params.evaluate, params.device))
     what = {"code": code_digest("stages.evaluate"), "system": name, "benchmark": benchmark,
-            "params": snapshot(params, KEYED),
-            "resolved": asdict(resolve_evaluate(params.evaluate, params.device)),
+            "params": snapshot(params, KEYED), "resolved": resolved,
             "inputs": [files_digest(x) for x in inputs]}
     return json_digest(what)[:16]
 
@@ -159,8 +160,7 @@ def model_info(model_dir: Path) -> dict:
             return json.dumps(value)[:500]
         return value
 
-    info = json.loads(path.read_text(encoding="utf-8"))
-    return {k: param(v) for k, v in info.items() if k != "loss"}
+    return {k: param(v) for k, v in TrainInfo.read(path).as_dict().items() if k != "loss"}
 
 
 def index_and_evaluate(name: str, model_dir: Path | None, benchmark: str,
@@ -215,19 +215,14 @@ def evaluate(name: str, benchmark: str, params: Params) -> dict[str, float]:
     metrics_file = p.out_dir / benchmark / f"{name}.json"
     write_json(metrics_file, metrics)
 
-    commit = git_commit()
     data = [bench_dir / QUERIES, bench_dir / QRELS]
     h = run_key(params, name, benchmark, [indexes / s / MANIFEST for s in systems] + data)
     tags = {"stage": "evaluate", "model": name, "stage_hash": h, "benchmark": benchmark,
             **system_tags(None if name in RESERVED else Path(manifests[0]["model_dir"]))}
-    if commit:
-        tags["git_commit"] = commit
-    record = {"key": f"evaluate/{benchmark}/{name}/{h}", "name": f"evaluate {name} {benchmark}",
-              "params": record_params, "metrics": metrics, "tags": tags,
-              "datasets": [mlflow_log.dataset(bench_dir, "evaluation")],
-              "artifacts": [[str(runs_dir / f"{r}.trec"), "runs"] for r in runs]
-              + [str(metrics_file)]}
-    if group := run_group(commit):
-        record["group"] = group
+    record = mlflow_log.stage_record(
+        f"evaluate/{benchmark}/{name}/{h}", f"evaluate {name} {benchmark}", tags,
+        params=record_params, metrics=metrics,
+        datasets=[mlflow_log.dataset(bench_dir, "evaluation")],
+        artifacts=[[str(runs_dir / f"{r}.trec"), "runs"] for r in runs] + [str(metrics_file)])
     print(f"mlflow: {mlflow_log.log_run(record, params.tracking.pending)}")
     return metrics

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from dataclasses import replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from sentence_transformers import SentenceTransformer
 from koen.config.methods import LIBRARY, LIBRARY_NEEDS_BASE, NEEDS_BASE
 from koen.config.schema import BASE, MergeDirs, Recipe
 from koen.errors import KoenError, MissingError
+from koen.formats.train_info import TrainInfo
 from koen.merging.cocktail import cocktail_weights
 from koen.merging.methods import METHODS
 from koen.models.load import load_model
@@ -88,9 +90,7 @@ def merge_models(method: str, models: list[str], weights: list[float],
                 **options}
         (tmp / MERGE_INFO).write_text(json.dumps(info, indent=2))
         if keep_train_info:
-            train_info = json.loads((paths[0] / TRAIN_INFO).read_text())
-            (tmp / TRAIN_INFO).write_text(json.dumps(train_info | {"merge": info},
-                                                            indent=2))
+            replace(TrainInfo.read(paths[0] / TRAIN_INFO), merge=info).write(tmp / TRAIN_INFO)
     return info
 
 
@@ -120,7 +120,7 @@ def library_merge(method: str, models: list[str], parameters: dict[str, Any], pa
 
 def merge_experiment(recipe: Recipe, experiment: Path, dirs: MergeDirs) -> dict:
     """Merge the experiment model in place by the `experiment_merge` recipe."""
-    if "merge" in json.loads((experiment / TRAIN_INFO).read_text()):
+    if TrainInfo.read(experiment / TRAIN_INFO).merge is not None:
         raise KoenError(f"merge: {experiment} is already merged; rerun its training "
                          "(dvc repro -f -s train_experiment)")
     paths = [experiment] + [resolve(m, dirs) for m in recipe.models[1:]]

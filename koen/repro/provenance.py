@@ -50,3 +50,19 @@ def git_commit() -> str | None:
 def run_group(commit: str | None) -> str | None:
     """MLflow parent of a run: the DVC experiment under `dvc exp run`, else the commit."""
     return os.environ.get("DVC_EXP_NAME") or commit
+
+
+def group_name(commit: str | None) -> str | None:
+    """The parent run's name, for people: `<experiment> @ <short commit>` under `dvc exp run`,
+    else `<branch> @ <short commit>` (the group itself stays the full commit, its tag)."""
+    if commit is None:
+        return os.environ.get("DVC_EXP_NAME")
+    where = os.environ.get("DVC_EXP_NAME")
+    if not where:
+        try:
+            where = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"],
+                                   capture_output=True, text=True, timeout=30,
+                                   check=True).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            where = None
+    return f"{where} @ {commit[:7]}" if where and where != "HEAD" else commit[:7]

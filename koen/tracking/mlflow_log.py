@@ -44,6 +44,7 @@ from mlflow.system_metrics.metrics.cpu_monitor import CPUMonitor
 from mlflow.system_metrics.metrics.gpu_monitor import GPUMonitor
 
 from koen.repro.atomic import write_json
+from koen.repro.provenance import git_commit, group_name, run_group
 from koen.tracking.tags import dvc_md5, machine_tags
 
 DEFAULT_STORE = "mlflow.db"  # sqlite, in the project root
@@ -212,11 +213,12 @@ def _keep_first(client: Any, exp_id: str, tag: str, value: str, mine: str,
     return first.info.run_id
 
 
-def _parent_run(client: Any, exp_id: str, group: str) -> str:
-    """The group's parent run, created the first time the group is seen."""
+def _parent_run(client: Any, exp_id: str, group: str, name: str | None) -> str:
+    """The group's parent run, created (named `name`) the first time the group is seen."""
     if found := tagged_runs(client, exp_id, "koen.group", group):
         return found[0].info.run_id
-    run_id = client.create_run(exp_id, run_name=group, tags={"koen.group": group}).info.run_id
+    run_id = client.create_run(exp_id, run_name=name or group,
+                               tags={"koen.group": group}).info.run_id
     client.set_terminated(run_id)
     return _keep_first(client, exp_id, "koen.group", group, run_id, every_later=False)
 
@@ -241,7 +243,12 @@ def _log_locked(client: Any, exp_id: str, record: dict[str, Any]) -> str:
 
     tags = {k: str(v) for k, v in record.get("tags", {}).items()}
     if group := record.get("group"):
-        tags["mlflow.parentRunId"] = _parent_run(client, exp_id, group)
+        parent = _parent_run(client, exp_id, group, record.get("group_name"))
+        tags["mlflow.parentRunId"] = parent
+        if headline := record.get("group_metrics"):  # the parent row's figures: the newest
+            now = int(time.time() * 1000)
+            client.log_batch(parent, metrics=[Metric(mlflow_name(k), float(v), now, 0)
+                                              for k, v in headline.items()])
     start, end = record.get("start"), record.get("end")
     run_id = client.create_run(exp_id, run_name=record["name"], tags=tags,
                                start_time=start).info.run_id
@@ -292,12 +299,25 @@ def _attempt(record: dict[str, Any], pending: Path) -> str:
     return status
 
 
+def stage_record(key: str, name: str, tags: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A stage's MLflow record: its key, name and tags, with what every record carries: the
+    commit (tag `git_commit`) and the group whose parent run holds it (the DVC experiment or
+    the commit), named for people (`main @ c4b2d62`). `fields`: see `log_run`."""
+    commit = git_commit()
+    record = {"key": key, "name": name,
+              "tags": {**tags, **({"git_commit": commit} if commit else {})}, **fields}
+    if group := run_group(commit):
+        record |= {"group": group, "group_name": group_name(commit)}
+    return record
+
+
 def log_run(record: dict[str, Any], pending_dir: Path | str) -> str:
     """Save `record` under `pending_dir`, then log it: "logged", "exists" or "pending".
 
-    record: {"key", "name", "group", "params", "metrics", "tags", "artifacts" (paths, or
-    [path, folder] pairs), "steps": {"train_loss": [[step, value], ...]}, "datasets":
-    [`dataset(...)`, ...]}; only "key" and "name" are required. The run's start is the stage
+    record: {"key", "name", "group", "group_name", "group_metrics" (the parent row's figures),
+    "params", "metrics", "tags", "artifacts" (paths, or [path, folder] pairs), "steps":
+    {"train_loss": [[step, value], ...]}, "datasets": [`dataset(...)`, ...]}; only "key" and
+    "name" are required; `stage_record` makes one. The run's start is the stage
     process's (`begin_stage`, else the process's start), its end now, with the system metrics
     sampled in between; the machine that computed it is tagged (`machine.*`).
     """

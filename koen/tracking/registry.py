@@ -21,11 +21,12 @@ from mlflow.exceptions import MlflowException
 from koen.errors import MissingError
 from koen.models.load import load_model
 from koen.repro.atomic import write_json
-from koen.repro.provenance import git_commit, model_digest, run_group
+from koen.repro.provenance import model_digest
 from koen.tracking.mlflow_log import (
     experiment_id,
     fail_fast,
     short,
+    stage_record,
     tagged_runs,
     tracking_uri,
 )
@@ -72,11 +73,10 @@ def register(system: str, model_dir: Path, registered: str, alias: str | None,
     version = existing_version(client, registered, key)
     status = "exists"
     if version is None:
-        tags = {"stage": "register", "model": system, **system_tags(model_dir)}
-        commit = git_commit()
-        if commit:
-            tags["git_commit"] = commit
-        group = run_group(commit)
+        record = stage_record(key, f"register {system}",
+                              {"stage": "register", "model": system, **system_tags(model_dir)})
+        tags = record["tags"]
+        group = record.get("group")
         if parents := group and tagged_runs(client, exp_id, "koen.group", group):
             # nested with the other runs of the commit or experiment
             tags["mlflow.parentRunId"] = parents[0].info.run_id

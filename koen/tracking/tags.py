@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 import yaml
 
+from koen.formats.train_info import TrainInfo
 from koen.repro.provenance import MERGE_INFO, TRAIN_INFO, model_digest
 
 DVC_LOCK = Path("dvc.lock")
@@ -55,8 +56,8 @@ def system_tags(model_dir: Path | None, lock: Path | None = DVC_LOCK) -> dict[st
     else:
         tags["kind"] = "baseline"
     if train.is_file():
-        info = json.loads(train.read_text())
-        tags |= {k: str(info[k]) for k in ("composition", "seed") if k in info}
+        record = TrainInfo.read(train)
+        tags |= {"composition": record.composition, "seed": str(record.seed)}
     return tags
 
 

@@ -13,31 +13,31 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from koen.config import compositions
 from koen.config.parse import ParamsError
 from koen.config.schema import TrainParams
 from koen.errors import MissingError
 from koen.formats.tables import read_table
+from koen.formats.train_info import TrainInfo
 from koen.repro.atomic import atomic_dir, atomic_file
 from koen.repro.closure import code_digest
 from koen.repro.provenance import (
     TRAIN_INFO,
     files_digest,
-    git_commit,
     json_digest,
     model_digest,
-    run_group,
 )
 from koen.tracking import mlflow_log
 from koen.tracking.tags import system_tags
 from koen.training import trainer
 from koen.training.examples import alignment_examples, draw
-from koen.training.trainer import run_training
+from koen.training.records import Method, TrainResult, TrainSpec
+from koen.training.trainer import RESULT, run_training
 
-Method = Literal["contrastive", "align"]
 # params sections a fingerprint covers whole: all a train stage reads (`composition` and `grid`
 # pick what is trained: the composition is in the fingerprint itself)
 KEYED = ("device", "train", "base_model", "tracking")
@@ -81,16 +81,16 @@ def fingerprint(composition: str, method: Method, p: TrainParams, seed: int, ini
 
 def find_reusable(grid_dir: Path, print_: str) -> Path | None:
     """A finished grid model trained from exactly the same inputs, if any."""
-    for info in sorted(grid_dir.glob(f"*/{TRAIN_INFO}")):
-        if json.loads(info.read_text()).get("fingerprint") == print_:
-            return info.parent
+    for path in sorted(grid_dir.glob(f"*/{TRAIN_INFO}")):
+        if TrainInfo.read(path).fingerprint == print_:
+            return path.parent
     return None
 
 
 def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init: Path,
                output: Path, checkpoints: Path, print_: str,
-               trust_remote_code: bool) -> dict[str, Any]:
-    """Everything `run_training` needs, as JSON-able values (it may run under torchrun)."""
+               trust_remote_code: bool) -> TrainSpec:
+    """Everything `run_training` needs (it may run under torchrun)."""
     triplets = read_table(p.data, TRIPLET_COLUMNS).to_list()
     if method == "align":
         examples = alignment_examples(triplets, p.align.samples, seed)
@@ -99,35 +99,37 @@ def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init
                           f"only {len(triplets)} triplets")
     else:
         examples = draw(triplets, composition, p.triplets, seed)
-    return {
-        **hyper(p, method),
-        "align": p.align.loss_kwargs() if method == "align" else None,
-        "examples": examples,
-        "seed": seed,
-        "init": str(init),
-        "output": str(output),
-        "checkpoints": str(checkpoints),
-        "fingerprint": print_,
-        "checkpoint_steps": p.checkpoint_steps,
-        "release_memory": p.release_memory,  # not in the fingerprint: the same weights
-        "trust_remote_code": trust_remote_code,  # how to load the model, not what it learns
-    }
+    return TrainSpec(
+        method=method, examples=examples,
+        align=p.align.loss_kwargs() if method == "align" else None,
+        seed=seed, init=str(init), output=str(output), checkpoints=str(checkpoints),
+        fingerprint=print_, epochs=p.epochs, batch_size=p.batch_size, devices=p.devices,
+        learning_rate=p.learning_rate, warmup_ratio=p.warmup_ratio, scale=p.scale,
+        max_seq_length=p.max_seq_length, freeze_embeddings=p.freeze_embeddings,
+        attention_dropout=p.attention_dropout, group_by_length=p.group_by_length,
+        gradient_checkpointing=p.gradient_checkpointing, sorted_forward=p.sorted_forward,
+        device=p.device, precision=p.precision, attn_implementation=p.attn_implementation,
+        logging_steps=p.logging_steps, checkpoint_steps=p.checkpoint_steps,
+        release_memory=p.release_memory,  # not in the fingerprint: the same weights
+        trust_remote_code=trust_remote_code,  # how to load the model, not what it learns
+    )
 
 
-def run_distributed(spec: dict[str, Any], devices: int, workdir: Path) -> dict[str, Any]:
-    """torchrun one process per device; accelerate/DDP inside `run_training`."""
-    spec_file, result = workdir / "spec.json", workdir / "result.json"
-    spec_file.write_text(json.dumps({**spec, "result": str(result), "rank_logs": str(workdir)}))
+def run_distributed(spec: TrainSpec, devices: int, workdir: Path) -> TrainResult:
+    """torchrun one process per device; accelerate/DDP inside `run_training`. The processes
+    read the spec from `workdir` and write their rank logs and rank 0's result there."""
+    spec_file = workdir / "spec.json"
+    spec_file.write_text(spec.to_json())
     torchrun = Path(sys.executable).parent / "torchrun"
     subprocess.run([str(torchrun), "--standalone", f"--nproc_per_node={devices}", "-m",
                     trainer.__name__, str(spec_file)], check=True)
     ranks = [json.loads(f.read_text()) for f in sorted(workdir.glob("rank*.json"))]
-    return {**json.loads(result.read_text()), "ranks": ranks}
+    return replace(TrainResult.from_json((workdir / RESULT).read_text()), ranks=ranks)
 
 
 def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path, slot: str,
           grid: list[str], pending: Path, trust_remote_code: bool,
-          keyed: dict[str, Any]) -> dict[str, Any]:
+          keyed: dict[str, Any]) -> TrainInfo:
     """Train (or reuse) one model into `out`; `slot` names it (`grid/kokoen`, `experiment`)."""
     if method == "contrastive":
         compositions.parse(composition)  # fail before any work on a bad name
@@ -145,43 +147,32 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
     with atomic_dir(out) as tmp, tempfile.TemporaryDirectory() as work:
         if reuse is not None:
             shutil.copytree(reuse, tmp, dirs_exist_ok=True)
-            result = {**json.loads((reuse / TRAIN_INFO).read_text()), "reused_from": str(reuse)}
+            result = TrainResult.of(TrainInfo.read(reuse / TRAIN_INFO))
         else:
             spec = train_spec(p, method, composition, seed, init, tmp, checkpoints, print_,
                               trust_remote_code)
             result = (run_distributed(spec, p.devices, Path(work)) if p.devices > 1
                       else run_training(spec))
-        info = {
-            "name": slot.split("/")[-1],
-            "composition": composition,
-            "canonical": compositions.canonical(composition),
-            "fingerprint": print_,
-            "init": str(init),
-            "seed": seed,
-            "params": hyper(p, method),
-            **{k: result[k] for k in ("steps", "resumed", "loss", "padding_share",
-                                      "padding_share_random", "forward_padding_share",
-                                      "recomputed_share", "reused_from", "ranks")
-               if k in result},
-        }
-        (tmp / TRAIN_INFO).write_text(json.dumps(info, indent=2, default=str))
-    write_loss_csv(p.logs / f"{slot.replace('/', '-')}.csv", info.get("loss", []))
+        info = TrainInfo(
+            name=slot.split("/")[-1], composition=composition,
+            canonical=compositions.canonical(composition), fingerprint=print_, init=str(init),
+            seed=seed, params=hyper(p, method), steps=result.steps, resumed=result.resumed,
+            loss=result.loss, padding_share=result.padding_share,
+            padding_share_random=result.padding_share_random,
+            forward_padding_share=result.forward_padding_share,
+            recomputed_share=result.recomputed_share,
+            reused_from=None if reuse is None else str(reuse), ranks=result.ranks)
+        info.write(tmp / TRAIN_INFO)
+    write_loss_csv(p.logs / f"{slot.replace('/', '-')}.csv", info.loss)
     shutil.rmtree(checkpoints, ignore_errors=True)
-    commit = git_commit()
-    record = {
-        "key": f"train/{print_}",
-        "name": f"train {info['name']}",
-        "params": {"composition": composition, "seed": seed, "init": str(init),
-                   **hyper(p, method)},
-        "metrics": {"final_loss": info["loss"][-1][1]} if info.get("loss") else {},
-        "steps": {"train_loss": info.get("loss", [])},
-        # the lock still holds the model's previous md5 while its stage runs
-        "tags": {"stage": "train", "model": info["name"], "fingerprint": print_,
-                 **system_tags(out, lock=None), **({"git_commit": commit} if commit else {})},
-        "datasets": [mlflow_log.dataset(p.data, "training")],
-    }
-    if group := run_group(commit):
-        record["group"] = group
+    # the lock still holds the model's previous md5 while its stage runs
+    tags = {"stage": "train", "model": info.name, "fingerprint": print_,
+            **system_tags(out, lock=None)}
+    record = mlflow_log.stage_record(
+        f"train/{print_}", f"train {info.name}", tags,
+        params={"composition": composition, "seed": seed, "init": str(init), **hyper(p, method)},
+        metrics={"final_loss": info.loss[-1][1]} if info.loss else {},
+        steps={"train_loss": info.loss}, datasets=[mlflow_log.dataset(p.data, "training")])
     mlflow_log.log_run(record, pending)
     return info
 

@@ -2,7 +2,7 @@
 
 One function, `run_training(spec)`, used in-process and, for several devices, in each process
 started by `torchrun` (`python -m koen.training.trainer SPEC.json`; accelerate takes the ranks
-from the environment, gloo on CPU). Checkpoints go to `spec["checkpoints"]`, outside the DVC
+from the environment, gloo on CPU). Checkpoints go to `spec.checkpoints`, outside the DVC
 output, so a killed run resumes from its last complete one; only rank 0 saves the final model.
 """
 
@@ -15,7 +15,6 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -40,10 +39,12 @@ from koen.training.batching import (
     row_texts,
     token_lengths,
 )
+from koen.training.records import TrainResult, TrainSpec
 from koen.training.unpadding import SortedMultipleNegativesRankingLoss, step_tokens
 
 FINGERPRINT = "fingerprint.txt"
 COMPLETE = "complete"
+RESULT = "result.json"  # rank 0's `TrainResult` under torchrun, beside the spec file
 
 
 class RankLog(TrainerCallback):
@@ -110,14 +111,13 @@ def last_complete_checkpoint(checkpoints: Path) -> Path | None:
     return max(complete, key=lambda d: int(d.name.split("-")[1]), default=None)
 
 
-def build_loss(model: SentenceTransformer, spec: dict[str, Any],
-               distributed: bool) -> torch.nn.Module:
+def build_loss(model: SentenceTransformer, spec: TrainSpec, distributed: bool) -> torch.nn.Module:
     """The method's loss; with several processes, in-batch negatives are gathered from all of
     them, so a query still competes with the whole `batch_size` of the step."""
-    if spec["method"] == "align":
-        return CrossLingualAlignmentLoss(model, **spec["align"], chunk=spec["sorted_forward"],
+    if spec.method == "align":
+        return CrossLingualAlignmentLoss(model, **spec.align, chunk=spec.sorted_forward,
                                          gather_across_devices=distributed)
-    return SortedMultipleNegativesRankingLoss(model, spec["sorted_forward"], scale=spec["scale"],
+    return SortedMultipleNegativesRankingLoss(model, spec.sorted_forward, scale=spec.scale,
                                               gather_across_devices=distributed)
 
 
@@ -202,16 +202,14 @@ class ForwardPadding:
 
 
 def padding(dataset: Dataset, lengths: np.ndarray, batch_size: int, seed: int,
-            grouped: list[LengthGroupedBatchSampler]) -> dict[str, float]:
-    """Padding share of the length-grouped batches trained on (if any) and of random
-    no-duplicate batches of the same rows, as the library's sampler makes them."""
+            grouped: list[LengthGroupedBatchSampler]) -> tuple[float, float | None]:
+    """Padding share of random no-duplicate batches of the rows trained on, as the library's
+    sampler makes them, and of the length-grouped batches trained on (None: there were none)."""
     texts = row_texts(dataset, dataset.column_names)
     order = torch.randperm(len(texts), generator=torch.Generator().manual_seed(seed)).tolist()
-    out = {"padding_share_random": round(padding_share(
-        no_duplicate_batches(order, texts, batch_size), lengths), 4)}
-    if grouped:
-        out["padding_share"] = round(padding_share(grouped[-1].batches(), lengths), 4)
-    return out
+    random = round(padding_share(no_duplicate_batches(order, texts, batch_size), lengths), 4)
+    lengthwise = round(padding_share(grouped[-1].batches(), lengths), 4) if grouped else None
+    return random, lengthwise
 
 
 def resumable(checkpoints: Path, fingerprint: str) -> Path | None:
@@ -222,53 +220,54 @@ def resumable(checkpoints: Path, fingerprint: str) -> Path | None:
     return None
 
 
-def run_training(spec: dict[str, Any]) -> dict[str, Any]:
-    """Train `spec["init"]` on `spec["examples"]`; rank 0 saves to `spec["output"]`."""
-    seed_everything(spec["seed"])
-    checkpoints = Path(spec["checkpoints"])
-    resume = resumable(checkpoints, spec["fingerprint"])
+def run_training(spec: TrainSpec, rank_logs: Path | None = None) -> TrainResult:
+    """Train `spec.init` on `spec.examples`; rank 0 saves to `spec.output`. Each process logs
+    its batches to `rank_logs` (None: the checkpoints folder)."""
+    seed_everything(spec.seed)
+    checkpoints = Path(spec.checkpoints)
+    resume = resumable(checkpoints, spec.fingerprint)
     if int(os.environ.get("RANK", 0)) == 0:
         checkpoints.mkdir(parents=True, exist_ok=True)
         for old in checkpoints.glob("checkpoint-*"):
             if resume is None or not (old / COMPLETE).exists():
                 shutil.rmtree(old)  # another run's, or half-written by a killed one
-        (checkpoints / FINGERPRINT).write_text(spec["fingerprint"])
-    device = spec["device"]
+        (checkpoints / FINGERPRINT).write_text(spec.fingerprint)
+    device = spec.device
     distributed = int(os.environ.get("WORLD_SIZE", 1)) > 1
-    model = load_model(spec["init"], device, spec["trust_remote_code"],
-                       model_kwargs={"attn_implementation": spec["attn_implementation"]})
-    model.max_seq_length = spec["max_seq_length"]
-    if spec["freeze_embeddings"]:
+    model = load_model(spec.init, device, spec.trust_remote_code,
+                       model_kwargs={"attn_implementation": spec.attn_implementation})
+    model.max_seq_length = spec.max_seq_length
+    if spec.freeze_embeddings:
         model[0].auto_model.get_input_embeddings().weight.requires_grad_(False)
-    set_attention_dropout(model, spec["attention_dropout"])
-    dataset = Dataset.from_list(spec["examples"])
+    set_attention_dropout(model, spec.attention_dropout)
+    dataset = Dataset.from_list(spec.examples)
     prompts = prompts_for(dataset.column_names, model)
-    lengths = token_lengths(dataset, model.tokenizer, prompts, spec["max_seq_length"])
+    lengths = token_lengths(dataset, model.tokenizer, prompts, spec.max_seq_length)
     grouped = GroupedSamplers(lengths)
 
-    precision = spec["precision"]
+    precision = spec.precision
     args = SentenceTransformerTrainingArguments(
         output_dir=str(checkpoints),
-        num_train_epochs=spec["epochs"],
+        num_train_epochs=spec.epochs,
         # batch_size is the step's, over all processes
-        per_device_train_batch_size=spec["batch_size"] // spec["devices"],
-        learning_rate=spec["learning_rate"],
-        warmup_ratio=spec["warmup_ratio"],
-        seed=spec["seed"],
-        data_seed=spec["seed"],
-        logging_steps=spec["logging_steps"],
+        per_device_train_batch_size=spec.batch_size // spec.devices,
+        learning_rate=spec.learning_rate,
+        warmup_ratio=spec.warmup_ratio,
+        seed=spec.seed,
+        data_seed=spec.seed,
+        logging_steps=spec.logging_steps,
         logging_nan_inf_filter=False,  # its isnan check reads the loss back every step
         save_strategy="steps",
-        save_steps=spec["checkpoint_steps"],
+        save_steps=spec.checkpoint_steps,
         save_total_limit=2,  # a kill while writing one leaves the previous one complete
         report_to="none",
         use_cpu=device == "cpu",
         ddp_backend="gloo" if device == "cpu" and distributed else None,
         dataloader_num_workers=0,
-        batch_sampler=grouped if spec["group_by_length"] else BatchSamplers.NO_DUPLICATES,
+        batch_sampler=grouped if spec.group_by_length else BatchSamplers.NO_DUPLICATES,
         bf16=precision == "bf16",
         fp16=precision == "fp16",
-        activation_checkpointing=spec["gradient_checkpointing"] is not False,
+        activation_checkpointing=spec.gradient_checkpointing is not False,
         activation_checkpointing_kwargs={"use_reentrant": False},
         prompts=prompts,
         disable_tqdm=False,
@@ -277,16 +276,16 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
     forwards = ForwardPadding()
     model.register_forward_pre_hook(forwards)
     budget = None
-    if not isinstance(spec["gradient_checkpointing"], bool):
-        budget = ActivationBudget(model, spec["gradient_checkpointing"], spec["sorted_forward"])
+    if not isinstance(spec.gradient_checkpointing, bool):
+        budget = ActivationBudget(model, spec.gradient_checkpointing, spec.sorted_forward)
         loss.register_forward_pre_hook(budget)
     trainer = SentenceTransformerTrainer(
         model=model,
         args=args,
         train_dataset=dataset,
         loss=loss,
-        callbacks=[RankLog(Path(spec.get("rank_logs", checkpoints))), MarkCompleteCheckpoints(),
-                   *([ReleaseMemory()] if spec["release_memory"] else [])],
+        callbacks=[RankLog(rank_logs or checkpoints), MarkCompleteCheckpoints(),
+                   *([ReleaseMemory()] if spec.release_memory else [])],
     )
     trainer.train(resume_from_checkpoint=None if resume is None else str(resume))
     losses = [[h["step"], h["loss"]] for h in trainer.state.log_history if "loss" in h]
@@ -294,19 +293,20 @@ def run_training(spec: dict[str, Any]) -> dict[str, Any]:
         # The model card states the wall-clock training time, which would make the model
         # directory's hash (and every stage downstream of it) differ from run to run.
         model.model_card_data._training_start_time = None
-        model.save(spec["output"], safe_serialization=True)
-    return {"resumed": resume is not None, "steps": trainer.state.global_step, "loss": losses,
-            **padding(dataset, lengths, spec["batch_size"], spec["seed"], grouped.made),
-            "forward_padding_share": round(forwards.share(), 4),
-            **({"recomputed_share": round(budget.share(), 4)} if budget else {})}
+        model.save(spec.output, safe_serialization=True)
+    random, lengthwise = padding(dataset, lengths, spec.batch_size, spec.seed, grouped.made)
+    return TrainResult(steps=trainer.state.global_step, resumed=resume is not None, loss=losses,
+                       padding_share=lengthwise, padding_share_random=random,
+                       forward_padding_share=round(forwards.share(), 4),
+                       recomputed_share=round(budget.share(), 4) if budget else None)
 
 
-def worker_main(spec_path: str) -> None:
-    spec = json.loads(Path(spec_path).read_text())
-    result = run_training(spec)
+def worker_main(spec_file: Path) -> None:
+    """One torchrun process: its rank log, and rank 0's result, go beside `spec_file`."""
+    result = run_training(TrainSpec.from_json(spec_file.read_text()), rank_logs=spec_file.parent)
     if int(os.environ.get("RANK", 0)) == 0:
-        Path(spec["result"]).write_text(json.dumps(result))
+        (spec_file.parent / RESULT).write_text(result.to_json())
 
 
 if __name__ == "__main__":
-    worker_main(sys.argv[1])
+    worker_main(Path(sys.argv[1]))
