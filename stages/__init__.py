@@ -23,4 +23,5 @@ def run(main: Callable[[], object]) -> None:
     try:
         main()
     except (ParamsError, KoenError) as err:
-        sys.exit(f"{Path(sys.argv[0]).stem}: {err}")
+        stage = Path(sys.argv[0]).stem
+        sys.exit(str(err) if str(err).startswith(f"{stage}: ") else f"{stage}: {err}")

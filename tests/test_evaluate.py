@@ -217,8 +217,10 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
                if "koen.group" in r.data.tags}
     assert sorted(runs) == ["base", "bm25"]
     base = runs["base"]
-    assert parents[base.data.tags["mlflow.parentRunId"]] == head()
-    assert parents[runs["bm25"].data.tags["mlflow.parentRunId"]] == "exp-tiny"
+    branch = subprocess.run(["git", "rev-parse", "--abbrev-ref", "HEAD"], capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert parents[base.data.tags["mlflow.parentRunId"]] == f"{branch} @ {head()[:7]}"
+    assert parents[runs["bm25"].data.tags["mlflow.parentRunId"]] == f"exp-tiny @ {head()[:7]}"
     assert base.data.tags["git_commit"] == head()
     assert base.data.tags["koen.key"] == f"evaluate/lohelp/base/{base.data.tags['stage_hash']}"
     assert base.data.tags["benchmark"] == "lohelp"

@@ -5,10 +5,15 @@ never reruns what only depends on config."""
 from __future__ import annotations
 
 import shutil
+import sys
+import tomllib
 from graphlib import CycleError, TopologicalSorter
+from importlib.metadata import packages_distributions
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from koen.config.methods import OPTIONS
 from koen.merging.methods import METHODS
@@ -71,3 +76,24 @@ def test_a_circle_is_found_and_named(tmp_path):
 
 def test_config_knows_exactly_the_merge_methods_merging_implements():
     assert set(METHODS) == set(OPTIONS)
+
+
+def imported_packages(root: Path) -> set[str]:
+    """Top-level modules that koen/ and stages/ import from outside the project and stdlib."""
+    found = set()
+    for path in [*(root / "koen").rglob("*.py"), *(root / "stages").rglob("*.py")]:
+        module = ".".join(path.relative_to(root).with_suffix("").parts)
+        found |= {m.split(".")[0] for m in imported_modules(path, module) if m}
+    return {m for m in found if m not in sys.stdlib_module_names and m not in ("koen", "stages")}
+
+
+def test_every_package_the_library_imports_is_declared():
+    """A clean install gets what koen imports from pyproject's own list, not by luck through
+    another package's dependencies."""
+    declared = {canonicalize_name(Requirement(r).name)
+                for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+                    "dependencies"]}
+    providers = packages_distributions()
+    missing = {m: providers.get(m) for m in imported_packages(ROOT)
+               if not {canonicalize_name(d) for d in providers.get(m, [m])} & declared}
+    assert missing == {}

@@ -192,9 +192,12 @@ def test_killed_training_resumes_from_its_last_checkpoint(setup):
     tmp, params = setup
     p = params(triplets=64, batch_size=2, checkpoint_steps=4)
     train_section = {k: str(v) if isinstance(v, Path) else v for k, v in vars(p).items()
-                     if not k.startswith("_")}
+                     if not k.startswith("_") and k not in ("data", "base")}  # they follow:
     train_section["align"] = PARAMS["train"]["align"]
-    (tmp / "params.yaml").write_text(yaml.safe_dump({**PARAMS, "train": train_section}))
+    (tmp / "params.yaml").write_text(yaml.safe_dump({
+        **PARAMS, "train": train_section,
+        "base_model": {**PARAMS["base_model"], "out": str(p.base)},
+        "prepare": {**PARAMS["prepare"], "out": str(p.data.parent)}}))
     env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "PATH": "/usr/bin:/bin",
            "MLFLOW_TRACKING_URI": f"sqlite:///{tmp}/mlflow.db", "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "stages.train", "grid", "kokoen"]

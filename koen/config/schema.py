@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Literal
 
@@ -327,9 +327,20 @@ class MergeDirs(Section):
 
     def moved(self, grid_dir: Path, out_dir: Path) -> MergeDirs:
         """The same recipe sources with another grid and output folder (a further seed's)."""
-        dirs = replace(self, grid_dir=grid_dir, out_dir=out_dir)
+        with untraced():  # copying reads every field; the merges read what they use
+            values = {f.name: getattr(self, f.name) for f in fields(self)}
+        dirs = MovedMergeDirs(**(values | {"grid_dir": grid_dir, "out_dir": out_dir}))
         object.__setattr__(dirs, "_where", object.__getattribute__(self, "_where"))
         return dirs
+
+
+@dataclass
+class MovedMergeDirs(MergeDirs):
+    """A further seed's merge folders: its grid is its own (under `train.seeds_dir`), not the
+    one `merge.grid_dir` follows, so reading it is no read of `train.grid_dir`."""
+
+    grid_dir: Path = field(default=Path(), kw_only=True)
+    """The further seed's grid models."""
 
 
 @dataclass

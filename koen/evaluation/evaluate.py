@@ -33,7 +33,7 @@ from koen.formats.trec import Run, doc_lang, ranked, write_trec_run
 from koen.models.load import load_model
 from koen.models.profile import resolve_evaluate, resolve_index
 from koen.repro.atomic import atomic_dir, write_json
-from koen.repro.closure import code_digest
+from koen.repro.closure import code_digest, entry_module
 from koen.repro.provenance import (
     TRAIN_INFO,
     files_digest,
@@ -134,14 +134,15 @@ def top(run: Run, k: int) -> Run:
 
 
 def run_key(params: Params, name: str, benchmark: str, inputs: list[Path]) -> str:
-    """The MLflow key of one evaluation, from what DVC hashes for its stage: every file
-    `stages.evaluate` imports (the closure the deps tests hold dvc.yaml to), the params sections
+    """The MLflow key of one evaluation, from what DVC hashes for its stage: every file its
+    stage's command imports (`stages.evaluate`, or the sweep's or seed's; the closure the deps
+    tests hold dvc.yaml to), the params sections
     it reads, whole, and the bytes of its inputs (index manifests, queries, qrels). A rerun with
     the same key logs no second MLflow run; any other rerun is a new one."""
     with untraced():  # the key covers more than the stage reads
         resolved = asdict(resolve_evaluate(params.evaluate, params.device))
-    what = {"code": code_digest("stages.evaluate"), "system": name, "benchmark": benchmark,
-            "params": snapshot(params, KEYED), "resolved": resolved,
+    what = {"code": code_digest(entry_module("stages.evaluate")), "system": name,
+            "benchmark": benchmark, "params": snapshot(params, KEYED), "resolved": resolved,
             "inputs": [files_digest(x) for x in inputs]}
     return json_digest(what)[:16]
 

@@ -71,7 +71,7 @@ def read_jsonl_gz(path: Path) -> Iterator[tuple[int, dict]]:
                 try:
                     yield n, json.loads(line)
                 except json.JSONDecodeError as err:
-                    raise ValueError(f"{path}:{n}: not valid JSON ({err.msg})") from None
+                    raise DataError(f"{path}:{n}: not valid JSON ({err.msg})") from None
     except (EOFError, OSError, UnicodeDecodeError) as err:  # gzip.BadGzipFile is an OSError
-        raise ValueError(f"{path}: unreadable after line {n}, truncated or not gzip-compressed "
+        raise DataError(f"{path}: unreadable after line {n}, truncated or not gzip-compressed "
                          f"UTF-8 ({err})") from None

@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import torch
 
+from koen.config.parse import ParamsError
 from koen.config.schema import (
     Attention,
     CocktailData,
@@ -91,7 +92,7 @@ def resolve_device(section: str | None, default: str) -> str:
 def kind(device: str) -> Kind:
     found = device_type(device)
     if found not in PROFILE:
-        raise ValueError(f"device {device!r}: no speed profile for {found}; set the speed "
+        raise ParamsError(f"device {device!r}: no speed profile for {found}; set the speed "
                          "settings explicitly")
     return found  # type: ignore[return-value]
 

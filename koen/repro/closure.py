@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import sys
 from pathlib import Path
 
 PACKAGES = ("stages", "koen")
@@ -64,6 +65,13 @@ def closure(root: Path, module: str) -> set[Path]:
         files.add(path.relative_to(root))
         todo.extend(imported_modules(path, name))
     return files
+
+
+def entry_module(default: str) -> str:
+    """The stage module this process runs (`python -m stages.sweep` evaluates too), else
+    `default` (the library called from elsewhere, e.g. a test)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    return spec.name if spec is not None and spec.name.startswith("stages.") else default
 
 
 def code_digest(module: str, root: Path = ROOT) -> str:

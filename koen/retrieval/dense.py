@@ -19,6 +19,7 @@ from sentence_transformers import SentenceTransformer
 from sentence_transformers.util import batch_to_device
 from tqdm import tqdm
 
+from koen.formats.tables import DataError
 from koen.formats.trec import Run
 from koen.models.features import chunk_features
 from koen.models.precision import DTYPES, autocast
@@ -111,7 +112,7 @@ def search(index_dir: Path, qids: Sequence[str], vectors: np.ndarray, k: int | N
     docids = np.array((index_dir / "docid").read_text(encoding="utf-8").splitlines(),
                       dtype=object)
     if len(docids) != index.ntotal:
-        raise ValueError(f"{index_dir}: {len(docids)} docids for {index.ntotal} vectors; "
+        raise DataError(f"{index_dir}: {len(docids)} docids for {index.ntotal} vectors; "
                          "rebuild it with python -m stages.index")
     faiss.omp_set_num_threads(threads)
     scores, ids = index.search(np.ascontiguousarray(vectors, dtype=np.float32),

@@ -24,7 +24,7 @@ from koen.errors import MissingError
 from koen.formats.tables import read_table
 from koen.formats.train_info import TrainInfo
 from koen.repro.atomic import atomic_dir, atomic_file
-from koen.repro.closure import code_digest
+from koen.repro.closure import code_digest, entry_module
 from koen.repro.provenance import (
     TRAIN_INFO,
     files_digest,
@@ -72,7 +72,7 @@ def fingerprint(composition: str, method: Method, p: TrainParams, seed: int, ini
         "seed": seed,
         "data": files_digest(p.data),
         "init": model_digest(init),
-        "code": code_digest("stages.train"),
+        "code": code_digest(entry_module("stages.train")),
         "params": keyed,
         **hyper(p, method),
     }
@@ -110,7 +110,7 @@ def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init
         gradient_checkpointing=p.gradient_checkpointing, sorted_forward=p.sorted_forward,
         device=p.device, precision=p.precision, attn_implementation=p.attn_implementation,
         logging_steps=p.logging_steps, checkpoint_steps=p.checkpoint_steps,
-        release_memory=p.release_memory,  # not in the fingerprint: the same weights
+        release_memory=p.release_memory,  # the same weights; a param, so in the fingerprint
         trust_remote_code=trust_remote_code,  # how to load the model, not what it learns
     )
 

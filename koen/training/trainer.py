@@ -28,6 +28,7 @@ from sentence_transformers.training_args import BatchSamplers
 from transformers import TrainerCallback
 from transformers.modeling_layers import GradientCheckpointingLayer
 
+from koen.config.parse import ParamsError
 from koen.models.load import load_model
 from koen.repro.seeding import seed_everything
 from koen.training.alignment_loss import CrossLingualAlignmentLoss
@@ -97,7 +98,7 @@ class ReleaseMemory(TrainerCallback):
     def __init__(self) -> None:
         libc = ctypes.CDLL(None)
         if not hasattr(libc, "malloc_trim"):
-            raise ValueError("train.release_memory needs glibc's malloc (Linux); set it to false")
+            raise ParamsError("train.release_memory needs glibc's malloc (Linux); set it to false")
         self.trim = libc.malloc_trim
         libc.mallopt(self.M_MMAP_THRESHOLD, self.MMAP_THRESHOLD)
 
@@ -140,7 +141,7 @@ def set_attention_dropout(model: SentenceTransformer, p: float | None) -> None:
               if "Attention" in type(m).__name__ and isinstance(getattr(m, "dropout", None),
                                                                 torch.nn.Dropout)]
     if not layers:
-        raise ValueError("train.attention_dropout: no attention dropout found in "
+        raise ParamsError("train.attention_dropout: no attention dropout found in "
                          f"{type(model[0].auto_model).__name__}; set it to null")
     for layer in layers:
         layer.dropout.p = p
@@ -157,7 +158,7 @@ class ActivationBudget:
     def __init__(self, model: SentenceTransformer, tokens: int, chunk: int | None):
         self.layers = [m for m in model.modules() if isinstance(m, GradientCheckpointingLayer)]
         if not self.layers:
-            raise ValueError("train.gradient_checkpointing: no checkpointable layer in "
+            raise ParamsError("train.gradient_checkpointing: no checkpointable layer in "
                              f"{type(model[0].auto_model).__name__}; set it to true or false")
         self.tokens, self.chunk = tokens, chunk
         self.counts: list[int] = []  # layers recomputed, per loss call

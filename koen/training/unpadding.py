@@ -19,6 +19,7 @@ from sentence_transformers.base.losses.merged_forward import embed_columns, merg
 from sentence_transformers.losses import MultipleNegativesRankingLoss
 from torch import Tensor
 
+from koen.config.parse import ParamsError
 from koen.models.features import chunk_features
 
 
@@ -86,7 +87,7 @@ def sorted_group(model: SentenceTransformer, columns: list[dict[str, Tensor]],
     lengths = mask.sum(dim=1)
     positions = torch.arange(mask.shape[1])
     if not torch.equal(mask.bool(), positions < lengths[:, None]):
-        raise ValueError("train.sorted_forward needs right-padded inputs (the tokenizer pads on "
+        raise ParamsError("train.sorted_forward needs right-padded inputs (the tokenizer pads on "
                          "the left); set it to null")
     rows = chunks(lengths, chunk)
     parts = [model(chunk_features(merged, idx.to(device), int(lengths[idx].max())))
