@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from koen.data.helpdocs import extract
+import pytest
+
+from koen.data.helpdocs import extract, hangul_share, has_hangul, translated
+from koen.data.languages import LANGUAGES, UnknownLanguage
 from koen.formats.tables import read_jsonl_gz, write_jsonl_gz
 
 
 def test_extract_aligns_by_element_id_and_drops_untranslated(fixtures):
-    paragraphs, keywords = extract(fixtures / "help/ko", fixtures / "help/en")
+    paragraphs, keywords = extract(fixtures / "help/ko", fixtures / "help/en", "ko")
     by_id = {p["id"]: p for p in paragraphs}
     # par_id202 is left in English in the Korean page; par_id204 is repeated on the page;
     # header and footer paragraphs are outside DisplayArea.
@@ -21,12 +24,58 @@ def test_extract_aligns_by_element_id_and_drops_untranslated(fixtures):
 
 
 def test_extract_pairs_index_keywords_by_anchor_and_position(fixtures):
-    _, keywords = extract(fixtures / "help/ko", fixtures / "help/en")
+    _, keywords = extract(fixtures / "help/ko", fixtures / "help/en", "ko")
     assert [(k["anchor"], k["position"], k["ko"], k["en"]) for k in keywords] == [
         ("bm_id100", 0, "표, 텍스트 표 삽입", "tables, inserting text tables"),
         ("bm_id100", 1, "DDE, 표 삽입", "DDE, inserting tables"),
     ]
     assert {k["section"] for k in keywords} == {"hd_id100"}
+
+
+@pytest.mark.parametrize("lang", ["ja", "de"])
+def test_extract_keeps_translated_pairs_of_other_languages_keyed_by_code(fixtures, lang):
+    paragraphs, keywords = extract(fixtures / f"help/{lang}", fixtures / "help/en", lang)
+    # par_id202 is left in English (de: an older English text that differs, told by langid);
+    # ja par_id203 is mostly English with a little kana; par_id204 is repeated on the page.
+    by_id = {p["id"]: p for p in paragraphs}
+    assert list(by_id) == ["hd_id100", "par_id101", "hd_id200", "par_id201",
+                           *(["par_id203"] if lang == "de" else []), "par_id205"]
+    assert all(set(p) == {"page", "id", "kind", "section", lang, "en"} for p in paragraphs)
+    assert by_id["par_id205"]["en"] == "Tables are read inside <nested> boxes too."
+    assert by_id["hd_id100"][lang] == {"ja": "表の挿入", "de": "Tabellen einfügen"}[lang]
+    # the third keyword is the English one, left untranslated
+    assert [(k["position"], k["en"]) for k in keywords] == [
+        (0, "tables, inserting text tables"), (1, "DDE, inserting tables")]
+
+
+@pytest.mark.parametrize(("text", "en", "lang", "kept"), [
+    ("표 삽입", "Inserting Tables", "ko", True),
+    ("표 삽입", "Inserting Tables (표)", "ko", False),  # Hangul in the English
+    ("LibreOffice Writer 표", "LibreOffice Writer table", "ko", False),  # mostly Latin
+    ("表の挿入", "Inserting Tables", "ja", True),
+    ("表の挿入", "Inserting Tables (表)", "ja", False),  # kanji in the English
+    ("テーブル", "Table (テーブル)", "ja", False),  # kana in the English
+    ("插入表格", "Inserting Tables", "zh-cn", True),
+    ("Вставка таблиц", "Inserting Tables", "ru", True),
+    ("Tabellen einfügen", "Inserting Tables", "de", True),
+    ("Bearbeiten", "Edit", "de", True),
+    ("Fett", "Bold", "de", True),  # langid unsure on a word: the texts differ, kept
+    ("Click OK to close the dialog box.", "Click OK to close the dialog.", "de", False),
+    ("Klicken Sie auf OK.", "Klicken Sie auf OK, um den Dialog zu schließen.", "de", False),
+    ("Edit", "Edit", "de", False),
+    ("", "Edit", "de", False),
+    ("Insérer des tableaux", "Inserting Tables", "fr", True),
+])
+def test_translated_by_script_or_by_langid(text, en, lang, kept):
+    assert translated(text, en, lang) is kept
+
+
+def test_hangul_helpers_and_unknown_languages():
+    assert has_hangul("표 table") and not has_hangul("table")
+    assert hangul_share("표 ab") == 1 / 3 and hangul_share("1, 2") == 0.0
+    assert {"ko", "ja", "de", "zh-cn", "fr", "es", "ru", "vi"} <= set(LANGUAGES)
+    with pytest.raises(UnknownLanguage, match="known: ko, ja"):
+        translated("x", "y", "xx")
 
 
 def test_jsonl_gz_is_byte_identical_on_rewrite(tmp_path):

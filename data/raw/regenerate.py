@@ -1,10 +1,15 @@
-"""Regenerate the committed raw text from the LibreOffice help Debian packages.
+"""Regenerate the committed help text of one language paired with English from the LibreOffice
+help Debian packages.
 
-    python data/raw/regenerate.py              # apt-get download both packages, then extract
-    python data/raw/regenerate.py --debs DIR   # use .deb files already in DIR
+    python data/raw/regenerate.py                    # Korean: apt-get download both, extract
+    python data/raw/regenerate.py --lang ja          # Japanese-English, into data/help/ja-en/
+    python data/raw/regenerate.py --debs DIR         # use .deb files already in DIR
 
-Writes `paragraphs.jsonl.gz`, `keywords.jsonl.gz` and `PROVENANCE.json` beside this file.
-`dvc repro` never runs this: it reads the committed files, so it needs neither apt nor network.
+Writes `paragraphs.jsonl.gz`, `keywords.jsonl.gz` and `PROVENANCE.json`: for Korean beside this
+file (what the pipeline reads), for any other language of koen/data/languages.py in
+data/help/<lang>-en/ with a copy of LICENSE, outside `data/raw` so that `prepare` (which depends
+on that folder) does not rerun for them. `dvc repro` never runs this: it reads the committed
+files, so it needs neither apt nor network.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,19 +27,22 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from koen.data.helpdocs import extract  # noqa: E402
+from koen.data.languages import ENGLISH, LANGUAGES, HelpLanguage  # noqa: E402
 from koen.formats.tables import write_jsonl_gz  # noqa: E402
 
-PACKAGES = {"ko": "libreoffice-help-ko", "en": "libreoffice-help-en-us"}
-HELP_DIRS = {"ko": "usr/share/libreoffice/help/ko", "en": "usr/share/libreoffice/help/en-US"}
+
+def out_dir(lang: str) -> Path:
+    """Korean beside this file, where `prepare` reads it; the other pairs outside its dep."""
+    return HERE if lang == "ko" else HERE.parents[1] / "data" / "help" / f"{lang}-en"
 
 
-def find_debs(deb_dir: Path) -> dict[str, Path]:
-    debs = {}
-    for lang, pkg in PACKAGES.items():
-        hits = sorted(deb_dir.glob(f"{pkg}_*.deb"))
+def find_debs(deb_dir: Path, languages: list[HelpLanguage]) -> list[Path]:
+    debs = []
+    for language in languages:
+        hits = sorted(deb_dir.glob(f"{language.package}_*.deb"))
         if not hits:
-            raise SystemExit(f"no {pkg}_*.deb in {deb_dir}")
-        debs[lang] = hits[-1]
+            raise SystemExit(f"no {language.package}_*.deb in {deb_dir}")
+        debs.append(hits[-1])
     return debs
 
 
@@ -44,33 +53,42 @@ def deb_field(deb: Path, field: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--lang", default="ko", choices=list(LANGUAGES),
+                    help="the help language paired with English (default: ko)")
     ap.add_argument("--debs", type=Path, help="directory holding the two .deb files")
     args = ap.parse_args()
+    languages = [LANGUAGES[args.lang], ENGLISH]
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         deb_dir = args.debs
         if deb_dir is None:
             deb_dir = tmp / "debs"
             deb_dir.mkdir()
-            subprocess.run(["apt-get", "download", *PACKAGES.values()], cwd=deb_dir, check=True)
-        debs = find_debs(deb_dir)
-        roots = {}
-        for lang, deb in debs.items():
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp / lang)], check=True)
-            roots[lang] = tmp / lang / HELP_DIRS[lang]
-        paragraphs, keywords = extract(roots["ko"], roots["en"])
-    write_jsonl_gz(HERE / "paragraphs.jsonl.gz", paragraphs)
-    write_jsonl_gz(HERE / "keywords.jsonl.gz", keywords)
+            subprocess.run(["apt-get", "download", *(language.package for language in languages)],
+                           cwd=deb_dir, check=True)
+        debs = find_debs(deb_dir, languages)
+        packages = [{"name": deb_field(d, "Package"), "version": deb_field(d, "Version"),
+                     "file": d.name, "sha256": hashlib.sha256(d.read_bytes()).hexdigest()}
+                    for d in debs]  # read here: downloaded ones go with the temporary folder
+        roots = []
+        for language, deb in zip(languages, debs, strict=True):
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp / language.code)], check=True)
+            roots.append(tmp / language.code / language.help_dir)
+        paragraphs, keywords = extract(*roots, args.lang)
+    out = out_dir(args.lang)
+    out.mkdir(parents=True, exist_ok=True)
+    write_jsonl_gz(out / "paragraphs.jsonl.gz", paragraphs)
+    write_jsonl_gz(out / "keywords.jsonl.gz", keywords)
+    if out != HERE:
+        shutil.copyfile(HERE / "LICENSE", out / "LICENSE")
     provenance = {
         "source": "LibreOffice help, Debian packages",
         "license": "MPL-2.0 (see LICENSE in this directory)",
-        "packages": [{"name": deb_field(d, "Package"), "version": deb_field(d, "Version"),
-                      "file": d.name, "sha256": hashlib.sha256(d.read_bytes()).hexdigest()}
-                     for d in debs.values()],
+        "packages": packages,
         "extracted_by": "data/raw/regenerate.py (koen/data/helpdocs.py)",
         "records": {"paragraphs": len(paragraphs), "keywords": len(keywords)},
     }
-    (HERE / "PROVENANCE.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    (out / "PROVENANCE.json").write_text(json.dumps(provenance, indent=2) + "\n")
     print(json.dumps(provenance["records"]))
 
 
