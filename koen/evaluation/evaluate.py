@@ -65,7 +65,8 @@ def dense_runs(index_dir: Path, task: Task, p: EvaluateParams, trust_remote_code
     manifest = read_manifest(index_dir)
     if model_digest(Path(manifest["model_dir"])) != manifest["model"]:
         raise KoenError(f"{index_dir} was built from other weights than those now in "
-                         f"{manifest['model_dir']}: rebuild it with python -m stages.index")
+                        f"{manifest['model_dir']}: rebuild it with its evaluate stage "
+                        "(dvc repro)")
     model = load_model(manifest["model_dir"], p.device, trust_remote_code)
     precision = p.precision
     vectors = {}
@@ -136,9 +137,9 @@ def top(run: Run, k: int) -> Run:
 def run_key(params: Params, name: str, benchmark: str, inputs: list[Path]) -> str:
     """The MLflow key of one evaluation, from what DVC hashes for its stage: every file its
     stage's command imports (`stages.evaluate`, or the sweep's or seed's; the closure the deps
-    tests hold dvc.yaml to), the params sections
-    it reads, whole, and the bytes of its inputs (index manifests, queries, qrels). A rerun with
-    the same key logs no second MLflow run; any other rerun is a new one."""
+    tests hold dvc.yaml to), the params sections it reads, whole, and the bytes of its inputs
+    (index manifests, queries, qrels). A rerun with the same key logs no second MLflow run; any
+    other rerun is a new one."""
     with untraced():  # the key covers more than the stage reads
         resolved = asdict(resolve_evaluate(params.evaluate, params.device))
     what = {"code": code_digest(entry_module("stages.evaluate")), "system": name,

@@ -113,7 +113,7 @@ def search(index_dir: Path, qids: Sequence[str], vectors: np.ndarray, k: int | N
                       dtype=object)
     if len(docids) != index.ntotal:
         raise DataError(f"{index_dir}: {len(docids)} docids for {index.ntotal} vectors; "
-                         "rebuild it with python -m stages.index")
+                        "rebuild it with its evaluate stage (dvc repro)")
     faiss.omp_set_num_threads(threads)
     scores, ids = index.search(np.ascontiguousarray(vectors, dtype=np.float32),
                                index.ntotal if k is None else min(k, index.ntotal))

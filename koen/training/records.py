@@ -5,7 +5,7 @@ to one)."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from koen.formats.train_info import TrainInfo
@@ -84,8 +84,4 @@ class TrainResult:
     @classmethod
     def of(cls, info: TrainInfo) -> TrainResult:
         """The result recorded in a model's `train_info.json`, for a model reused as it is."""
-        return cls(steps=info.steps, resumed=info.resumed, loss=info.loss,
-                   padding_share=info.padding_share,
-                   padding_share_random=info.padding_share_random,
-                   forward_padding_share=info.forward_padding_share,
-                   recomputed_share=info.recomputed_share, ranks=info.ranks)
+        return cls(**{f.name: getattr(info, f.name) for f in fields(cls)})

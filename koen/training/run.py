@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -156,12 +156,8 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
         info = TrainInfo(
             name=slot.split("/")[-1], composition=composition,
             canonical=compositions.canonical(composition), fingerprint=print_, init=str(init),
-            seed=seed, params=hyper(p, method), steps=result.steps, resumed=result.resumed,
-            loss=result.loss, padding_share=result.padding_share,
-            padding_share_random=result.padding_share_random,
-            forward_padding_share=result.forward_padding_share,
-            recomputed_share=result.recomputed_share,
-            reused_from=None if reuse is None else str(reuse), ranks=result.ranks)
+            seed=seed, params=hyper(p, method),
+            reused_from=None if reuse is None else str(reuse), **asdict(result))
         info.write(tmp / TRAIN_INFO)
     write_loss_csv(p.logs / f"{slot.replace('/', '-')}.csv", info.loss)
     shutil.rmtree(checkpoints, ignore_errors=True)
