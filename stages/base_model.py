@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> None:
            ).parse_args(argv)
     params = load()
     seed_everything(params.seed)
-    print(build_base_model(params.base_model, params.seed))
+    print(build_base_model(params.base_model, params.seed, params.pair))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> None:
         cli.error(f"no benchmark {name!r} in params.yaml benchmarks "
                   f"(have: {', '.join(params.benchmarks)})")
     b = params.benchmarks[name]
-    converted = convert(b.format, b.source, b.split)
+    converted = convert(b.format, b.source, b.split, params.pair)
     card = write_benchmark(params.benchmark.out_dir / name, name, b.format, b.source, converted)
     print(json.dumps(card))
 

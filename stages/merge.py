@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> None:
                       f"(have: {', '.join(params.merges)})")
         info = merge_recipe(args.recipe, params.merges[args.recipe],
                             resolve_merge(params.merge, params.device), params.seed,
-                            params.base_model.trust_remote_code)
+                            params.base_model.trust_remote_code, params.pair)
     print(json.dumps(info))
 
 

@@ -1,6 +1,6 @@
-"""DVC stage `prepare`: parallel ko-en corpus, queries, qrels, splits and training triplets
-from `prepare.data` (the LibreOffice help, or a user's collection or triplets: `prepare.source`),
-under `prepare.out`; data card at `prepare.card`."""
+"""DVC stage `prepare`: the pair's (`languages`) parallel corpus, queries, qrels, splits and
+training triplets from `prepare.data` (the LibreOffice help, or a user's collection or triplets:
+`prepare.source`), under `prepare.out`; data card at `prepare.card`."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ def main(argv: list[str] | None = None) -> None:
            "triplets").parse_args(argv)
     params = load()
     seed_everything(params.seed)
-    card = prepare(params.prepare, params.seed)
-    print({s: (v["queries"], v["ko"]["passages"]) for s, v in card["splits"].items()},
+    card = prepare(params.prepare, params.seed, params.pair)
+    lang = params.pair.lang
+    print({s: (v["queries"], v[lang]["passages"]) for s, v in card["splits"].items()},
           "triplets:", card["triplets"])
 
 

@@ -22,7 +22,7 @@ def systems(params: Params) -> Systems:
         neighbours = [params.train.align.init] if params.train.align.init != "base" else []
     else:
         experiment = f"{params.composition}, {method}"
-        neighbours = [c for c in parse(params.composition) if c in params.grid]
+        neighbours = [c for c in parse(params.composition, params.pair) if c in params.grid]
     merges = {name: list(params.merges[name].models) for name in params.merges}
     shift = params.index.shift
     names = [*params.system_names(), *NON_MODEL_SYSTEMS]
@@ -33,7 +33,7 @@ def systems(params: Params) -> Systems:
                    sweeps=[SweepLine(name, list(sw.models),
                                      {w: sw.system(name, w) for w in sw.weights})
                            for name, sw in params.sweeps.items()],
-                   seeds=params.train.seeds)
+                   seeds=params.train.seeds, pair=params.pair)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
         method, composition, seed, grid = p.method, params.composition, p.seed, params.grid
         slot, out = "experiment", p.experiment_dir
     info = train(p, method, composition, seed, out, slot, grid, params.tracking.pending,
-                 params.base_model.trust_remote_code, snapshot(params, KEYED))
+                 params.base_model.trust_remote_code, snapshot(params, KEYED), params.pair)
     print(json.dumps({"name": info.name, "composition": info.composition, "steps": info.steps,
                       "resumed": info.resumed, "reused_from": info.reused_from}))
 

@@ -93,7 +93,8 @@ def copy_project(dest: Path) -> Project:
                            check=True, capture_output=True, text=True).stdout.split("\0")
     for name in filter(None, files):
         src = ROOT / name
-        generated = name.startswith(("data/", "models/")) and not name.startswith("data/raw/")
+        generated = (name.startswith(("data/", "models/"))
+                     and not name.startswith(("data/raw/", "data/help/")))
         if src.is_file() and not generated and not name.startswith(("tests/", "bench/")):
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(src, dest / name)

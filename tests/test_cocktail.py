@@ -12,6 +12,7 @@ from sentence_transformers import SentenceTransformer
 from tiny_data import QUERIES, section, write_collection
 from tiny_models import tiny_model
 
+from koen.config.languages import KO_EN
 from koen.config.parse import parse
 from koen.config.schema import CocktailData, Recipe
 from koen.errors import KoenError
@@ -45,13 +46,13 @@ def test_softmax_of_negative_losses_over_temperature():
 
 
 def test_examples_are_dev_queries_judged_in_both_languages(collection):
-    examples = dev_examples(data(), 3, seed=13)
+    examples = dev_examples(data(), 3, seed=13, pair=KO_EN)
     assert sorted(e["query_ko"] for e in examples) == sorted(
         Dataset.from_parquet("data/prepared/queries.parquet").select(DEV)["ko"])
     assert all(e["passage_en"].startswith("the ") and not e["passage_ko"].startswith("the ")
                for e in examples)
     with pytest.raises(KoenError, match="wants 4 examples but .*qrels.dev.txt has only 3"):
-        dev_examples(data(), 4, seed=13)
+        dev_examples(data(), 4, seed=13, pair=KO_EN)
 
 
 def test_contrastive_loss_is_in_batch_cross_entropy_by_hand(collection):
@@ -74,7 +75,7 @@ def test_cocktail_merge_is_the_linear_merge_with_the_weights_it_reports(collecti
     dirs = resolve_merge(section("merge", {"cocktail": {"batch_size": 2}}), "cpu")
     recipe = parse(Recipe, {"method": "cocktail", "models": ["kokoen", "koenen"], "examples": 3,
                             "temperature": 0.5}, "merges.ck")
-    info = merge_recipe("ck", recipe, dirs, 13, False)
+    info = merge_recipe("ck", recipe, dirs, 13, False, KO_EN)
     w = info["weights"]
     assert sum(w) == pytest.approx(1.0) and info["method"] == "cocktail"
     losses = [float(np.mean(list(x.values()))) for x in info["losses"]]

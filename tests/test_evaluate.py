@@ -26,7 +26,7 @@ from koen.config.schema import load
 from koen.errors import KoenError
 from koen.evaluation import evaluate
 from koen.evaluation.metrics import combine, round2
-from koen.formats.benchmark import DIRECTIONS, MULTI
+from koen.config.languages import KO_EN
 from koen.formats.trec import doc_lang, read_qrels
 from koen.models.profile import resolve_index
 from koen.repro.provenance import model_digest
@@ -40,7 +40,7 @@ from stages import evaluate as evaluate_stage
 # most evaluate a model with evaluate.evaluate or the evaluate stage
 pytestmark = pytest.mark.slow
 BENCH = Path("data/benchmarks/lohelp")  # the tiny collection, converted
-RUNS = (*DIRECTIONS, *MULTI)
+RUNS = (*KO_EN.directions, *KO_EN.multi)
 
 
 def run_evaluate(system: str) -> dict[str, float]:
@@ -52,7 +52,7 @@ def index(system: str, model: Path | str | None = None) -> dict:
     """The evaluate stage's indexing of `system` on the tiny benchmark."""
     params = load()
     return indexes.build(system, None if model is None else Path(model), "lohelp", BENCH,
-                         resolve_index(params.index, "cpu"), params.seed, False)
+                         resolve_index(params.index, "cpu"), params.seed, False, KO_EN)
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
     assert json.loads(Path("metrics/eval/lohelp/base.json").read_text()) == one
     metrics = combine({"lohelp": one})
     qrels = read_qrels("data/prepared/qrels.test.txt")
-    for direction, (_, docs) in DIRECTIONS.items():
+    for direction, (_, docs) in KO_EN.directions.items():
         judged = {q: {d: r for d, r in rel.items() if doc_lang(d) == docs}
                   for q, rel in qrels.items()}
         run = raw_run(Path(f"data/runs/lohelp/base/{direction}.trec"))

@@ -21,6 +21,7 @@ from safetensors.torch import load_file
 from tiny_data import section, write_collection, write_params
 from tiny_models import tiny_model
 
+from koen.config.languages import KO_EN
 from koen.data.parallel import load_paragraphs
 from koen.errors import KoenError
 from koen.formats.tables import DataError
@@ -85,11 +86,11 @@ def test_truncated_triplets_stop_training_before_any_work(at):
     p = resolve_train(section("train", {}, data=triplets, base="tiny/model"), "cpu")
     with pytest.raises(DataError, match="triplets.parquet: no column 'query_ko'"):
         train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending",
-              False, {})
+              False, {}, KO_EN)
     truncate(triplets)
     with pytest.raises(DataError, match="triplets.parquet: not a readable Parquet file"):
         train(p, "contrastive", "kokoen", 13, at / "out", "grid/kokoen", [], at / "pending",
-              False, {})
+              False, {}, KO_EN)
     assert not (at / "out").exists()
 
 
@@ -103,7 +104,7 @@ def test_truncated_jsonl_gz_names_the_file_and_the_last_good_line(tmp_path):
     truncate(path)
     with pytest.raises(ValueError, match=r"paragraphs.jsonl.gz: unreadable after line \d+, "
                                          "truncated"):
-        load_paragraphs(path)
+        load_paragraphs(path, KO_EN)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from koen.data.helpdocs import extract, hangul_share, has_hangul, translated
-from koen.data.languages import LANGUAGES, UnknownLanguage
+from koen.config.languages import HANGUL, LANGUAGES, LanguageError, Pair
+from koen.data.helpdocs import extract, translated
+from koen.data.language_check import script_share, wrong_language
 from koen.formats.tables import read_jsonl_gz, write_jsonl_gz
 
 
@@ -55,7 +56,7 @@ def test_extract_keeps_translated_pairs_of_other_languages_keyed_by_code(fixture
     ("表の挿入", "Inserting Tables", "ja", True),
     ("表の挿入", "Inserting Tables (表)", "ja", False),  # kanji in the English
     ("テーブル", "Table (テーブル)", "ja", False),  # kana in the English
-    ("插入表格", "Inserting Tables", "zh-cn", True),
+    ("插入表格", "Inserting Tables", "zh", True),
     ("Вставка таблиц", "Inserting Tables", "ru", True),
     ("Tabellen einfügen", "Inserting Tables", "de", True),
     ("Bearbeiten", "Edit", "de", True),
@@ -70,12 +71,29 @@ def test_translated_by_script_or_by_langid(text, en, lang, kept):
     assert translated(text, en, lang) is kept
 
 
-def test_hangul_helpers_and_unknown_languages():
-    assert has_hangul("표 table") and not has_hangul("table")
-    assert hangul_share("표 ab") == 1 / 3 and hangul_share("1, 2") == 0.0
-    assert {"ko", "ja", "de", "zh-cn", "fr", "es", "ru", "vi"} <= set(LANGUAGES)
-    with pytest.raises(UnknownLanguage, match="known: ko, ja"):
+def test_script_share_and_unknown_languages():
+    assert script_share("표 ab", HANGUL) == 1 / 3 and script_share("1, 2", HANGUL) == 0.0
+    assert {"ko", "ja", "de", "zh", "fr", "es", "ru", "vi"} <= set(LANGUAGES)
+    with pytest.raises(LanguageError, match="known: ko, ja"):
         translated("x", "y", "xx")
+
+
+@pytest.mark.parametrize(("text", "lang", "pair", "why"), [
+    ("표 삽입", "ko", ("ko", "en"), None),
+    ("Insert table", "ko", ("ko", "en"), "Korean text is not written in Hangul"),
+    ("Insert 표", "en", ("ko", "en"), "English text contains Hangul"),
+    ("表の挿入", "ja", ("ja", "en"), None),
+    ("Insert table", "ja", ("ja", "en"), "Japanese text is not written in kana or kanji"),
+    ("Insert テーブル", "en", ("ja", "en"), "English text contains kana or kanji"),
+    ("Klicken Sie auf OK, um den Dialog zu schließen.", "en", ("de", "en"),
+     "English text reads as German"),
+    ("Click OK to close the dialog box.", "de", ("de", "en"), "German text reads as English"),
+    ("Click OK to close the dialog box.", "en", ("de", "en"), None),
+    ("Fett", "en", ("de", "en"), None),  # a word: langid is not sure, nothing fails
+])
+def test_wrong_language_by_script_or_by_langid(text, lang, pair, why):
+    found = wrong_language(text, lang, Pair(*pair))
+    assert found is None if why is None else found.startswith(why)
 
 
 def test_jsonl_gz_is_byte_identical_on_rewrite(tmp_path):

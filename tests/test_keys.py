@@ -123,8 +123,9 @@ def test_every_param_a_train_stage_declares_changes_its_fingerprint(stage, decla
         p = resolve_train(params.train, params.device)
         if stage == "train_experiment":
             return fingerprint(params.composition, p.method, p, p.seed, p.base,
-                               snapshot(params, KEYED))
-        return fingerprint("koenen", "contrastive", p, p.seed, p.base, snapshot(params, KEYED))
+                               snapshot(params, KEYED), params.pair)
+        return fingerprint("koenen", "contrastive", p, p.seed, p.base, snapshot(params, KEYED),
+                           params.pair)
 
     before = key(parse(Params, raw, ""))
     for name in set(declared_params[stage]) - NOT_TRAINING:

@@ -59,7 +59,7 @@ def test_config_imports_nothing_of_the_library():
 
 def test_the_bottom_imports_only_the_bottom():
     graph = package_imports(ROOT)
-    assert graph["formats"] <= {"repro", "errors"}
+    assert graph["formats"] <= {"config", "repro", "errors"}
     assert graph["repro"] <= {"errors"}
     assert graph["errors"] == set()
 

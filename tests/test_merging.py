@@ -10,6 +10,7 @@ from sentence_transformers import SentenceTransformer
 from tiny_data import section, train_record
 from tiny_models import tiny_model
 
+from koen.config.languages import KO_EN
 from koen.config.parse import ParamsError, parse
 from koen.config.schema import Recipe
 from koen.errors import KoenError
@@ -153,13 +154,13 @@ def test_library_methods_run_through_sentence_transformers_merge(tmp_path):
     for t, same in ((0.0, True), (0.5, False)):
         recipe = parse(Recipe, {"method": "slerp", "models": ["kokoen", "koenen"],
                                 "parameters": {"t": t}}, "merges.s")
-        info = merge_recipe("s", recipe, dirs, 13, False)
+        info = merge_recipe("s", recipe, dirs, 13, False, KO_EN)
         assert info["parameters"] == {"t": t} and "mergekit 0.1.5" in info["library"]
         got = load_file(str(tmp_path / "merged/s/model.safetensors"))
         floats = [k for k, v in got.items() if v.is_floating_point()]
         assert len(floats) == len([v for v in first.values() if v.is_floating_point()])
         assert all(torch.allclose(got[k], first[k]) for k in floats) == same
     recipe = parse(Recipe, {"method": "model_stock", "models": ["kokoen", "koenen"]}, "merges.m")
-    merge_recipe("m", recipe, dirs, 13, False)
+    merge_recipe("m", recipe, dirs, 13, False, KO_EN)
     model = SentenceTransformer(str(tmp_path / "merged/m"), device="cpu")
     assert model.encode(["표 삽입"], prompt_name="query").shape == (1, 32)

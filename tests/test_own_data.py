@@ -13,6 +13,7 @@ from datasets import Dataset
 from tiny_data import PARAMS
 from tiny_models import WORDS
 
+from koen.config.languages import KO_EN
 from koen.config.parse import parse
 from koen.config.schema import PrepareParams
 from koen.data.prepare import prepare
@@ -55,7 +56,7 @@ def params(tmp_path: Path, source: str, data: Path, **kw: object) -> PreparePara
 
 
 def test_a_parallel_collection_is_split_by_group_and_mined_for_negatives(tmp_path, collection):
-    card = prepare(params(tmp_path, "parallel", collection), 13)
+    card = prepare(params(tmp_path, "parallel", collection), 13, KO_EN)
     out = tmp_path / "prepared"
     corpus = Dataset.from_parquet(str(out / "corpus.parquet")).to_list()
     groups = {}
@@ -72,12 +73,12 @@ def test_a_parallel_collection_is_split_by_group_and_mined_for_negatives(tmp_pat
     assert all(t["neg"] != t["pos"] for t in triplets)
     assert card["source"] == "parallel" and card["license"] == f"see {collection}"
     assert card["triplets"] == len(triplets)
-    assert len(draw(triplets, "koenen", 4, 13)) == 4  # any composition can be drawn
+    assert len(draw(triplets, "koenen", 4, 13, KO_EN)) == 4  # any composition can be drawn
 
 
 def test_ready_triplets_are_the_training_data_and_their_passages_the_train_corpus(tmp_path):
     source = FIXTURES / "triplets.jsonl"
-    card = prepare(params(tmp_path, "triplets", source), 13)
+    card = prepare(params(tmp_path, "triplets", source), 13, KO_EN)
     out = tmp_path / "prepared"
     triplets = Dataset.from_parquet(str(out / "triplets.parquet")).to_list()
     assert len(triplets) == card["triplets"] == 48
@@ -120,14 +121,14 @@ def test_bad_collection_records_fail_naming_file_and_line(tmp_path, collection, 
                                                           change, message):
     copy = damaged(tmp_path, collection, name, line, change)
     with pytest.raises(DataError, match=message):
-        prepare(params(tmp_path, "parallel", copy), 13)
+        prepare(params(tmp_path, "parallel", copy), 13, KO_EN)
     assert not (tmp_path / "prepared").exists() and not (tmp_path / "data.json").exists()
 
 
 def test_a_missing_qrels_file_and_bad_triplets_fail_before_any_work(tmp_path, collection):
     (collection / "qrels.tsv").unlink()
     with pytest.raises(DataError, match=r"mydata/qrels.tsv: no such file"):
-        prepare(params(tmp_path, "parallel", collection), 13)
+        prepare(params(tmp_path, "parallel", collection), 13, KO_EN)
     rows = [json.loads(x) for x in (FIXTURES / "triplets.jsonl").read_text().splitlines()]
     for i, (change, message) in enumerate([
             ({"neg_en": None}, r"triplets.jsonl:3: missing or non-text field 'neg_en'"),
@@ -137,9 +138,9 @@ def test_a_missing_qrels_file_and_bad_triplets_fail_before_any_work(tmp_path, co
         bad = write_jsonl(tmp_path / f"t{i}" / "triplets.jsonl",
                           [*rows[:2], {**rows[2], **change}, *rows[3:]])
         with pytest.raises(DataError, match=message):
-            prepare(params(tmp_path, "triplets", bad.parent), 13)
+            prepare(params(tmp_path, "triplets", bad.parent), 13, KO_EN)
     bad = write_jsonl(tmp_path / "dup" / "triplets.jsonl", [*rows, rows[0]])
     with pytest.raises(DataError, match=r"triplets.jsonl:49: duplicate triplet, first at "
                                         r".*triplets.jsonl:1"):
-        prepare(params(tmp_path, "triplets", bad), 13)
+        prepare(params(tmp_path, "triplets", bad), 13, KO_EN)
     assert not (tmp_path / "prepared").exists()

@@ -22,6 +22,7 @@ from tiny_models import (
 )
 
 from koen.basemodel.build import build_base_model
+from koen.config.languages import KO_EN
 from koen.config.parse import parse
 from koen.config.schema import BaseModelParams
 from koen.errors import KoenError
@@ -55,7 +56,7 @@ def test_a_models_own_pooling_normalisation_and_prompts_are_kept(tmp_path, kind,
             "bge-m3": lambda: tiny_model(tmp_path / "m", dropout=0.0, pooling="cls",
                                          prompts={}),
             "bare encoder": lambda: tiny_model(tmp_path / "m", dropout=0.0).parent / "hf"}[kind]()
-    report = build_base_model(params(tmp_path, made, vocab=vocab), 13)
+    report = build_base_model(params(tmp_path, made, vocab=vocab), 13, KO_EN)
     saved = SentenceTransformer(str(tmp_path / "base"), device="cpu")
     expected = {"e5": (("mean", True), {"query": "query: ", "passage": "passage: "}),
                 "bge-m3": (("cls", True), {}),
@@ -71,7 +72,7 @@ def test_a_models_own_pooling_normalisation_and_prompts_are_kept(tmp_path, kind,
 def test_params_override_pooling_normalisation_and_prompts(tmp_path):
     made = tiny_model(tmp_path / "m", dropout=0.0)
     build_base_model(params(tmp_path, made, vocab="full", pooling="cls", normalize=False,
-                            prompts={"query": "q: ", "passage": "p: "}), 13)
+                            prompts={"query": "q: ", "passage": "p: "}), 13, KO_EN)
     saved = SentenceTransformer(str(tmp_path / "base"), device="cpu")
     assert modules(saved) == ("cls", False)
     assert saved.prompts["query"] == "q: " and saved.prompts["passage"] == "p: "
@@ -83,7 +84,7 @@ def test_params_override_pooling_normalisation_and_prompts(tmp_path):
 ])
 def test_ko_en_drops_the_pieces_of_other_scripts_and_keeps_the_embeddings(tmp_path, make):
     made = make(tmp_path / "m")
-    report = build_base_model(params(tmp_path, made, vocab="ko+en"), 13)
+    report = build_base_model(params(tmp_path, made, vocab="ko+en"), 13, KO_EN)
     full = SentenceTransformer(str(made), device="cpu")
     saved = SentenceTransformer(str(tmp_path / "base"), device="cpu")
     vocab = saved.tokenizer.get_vocab()
@@ -99,9 +100,9 @@ def test_a_bpe_vocabulary_is_refused_with_what_to_set(tmp_path):
     made = tiny_bpe_model(tmp_path / "m")
     with pytest.raises(KoenError, match="a BPE vocabulary is built from merges and cannot be "
                                          "restricted piece by piece; set base_model.vocab: full"):
-        build_base_model(params(tmp_path, made, vocab="ko+en"), 13)
+        build_base_model(params(tmp_path, made, vocab="ko+en"), 13, KO_EN)
     assert not (tmp_path / "base").exists()
-    build_base_model(params(tmp_path, made, vocab="full"), 13)
+    build_base_model(params(tmp_path, made, vocab="full"), 13, KO_EN)
     assert (tmp_path / "base/model.safetensors").is_file()
 
 
@@ -109,9 +110,9 @@ def test_a_model_with_its_own_code_needs_trust_remote_code_and_the_error_says_so
     made = tiny_remote_code_model(tmp_path / "m")
     with pytest.raises(KoenError, match="runs code of its own .* set base_model."
                                          "trust_remote_code: true if you trust its source"):
-        build_base_model(params(tmp_path, made, vocab="full"), 13)
+        build_base_model(params(tmp_path, made, vocab="full"), 13, KO_EN)
     assert not (tmp_path / "base").exists()
-    build_base_model(params(tmp_path, made, vocab="ko+en", trust_remote_code=True), 13)
+    build_base_model(params(tmp_path, made, vocab="ko+en", trust_remote_code=True), 13, KO_EN)
     saved = load_model(tmp_path / "base", "cpu", True)
     assert type(saved[0].auto_model).__name__ == "TinyModel"
     assert json.loads((tmp_path / "base/config.json").read_text())["auto_map"]

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from koen.config.languages import KO_EN
 from koen.data.parallel import (
     DataError,
     build_passages,
@@ -47,7 +48,7 @@ def test_bad_raw_record_names_file_and_line(tmp_path, change, message):
     second = {**GOOD, "id": "par_2", **change}
     path = write(tmp_path, [GOOD, second])
     with pytest.raises(DataError, match=message) as err:
-        load_paragraphs(path)
+        load_paragraphs(path, KO_EN)
     assert f"{path}:2" in str(err.value)
     assert "text/a.html#par_2" in str(err.value)
 
@@ -55,7 +56,7 @@ def test_bad_raw_record_names_file_and_line(tmp_path, change, message):
 def test_duplicate_raw_record_is_refused(tmp_path):
     path = write(tmp_path, [GOOD, GOOD])
     with pytest.raises(DataError, match="duplicate record, first at line 1"):
-        load_paragraphs(path)
+        load_paragraphs(path, KO_EN)
 
 
 def test_malformed_json_line_is_refused(tmp_path):
@@ -63,7 +64,7 @@ def test_malformed_json_line_is_refused(tmp_path):
     with gzip.open(path, "wt", encoding="utf-8") as f:
         f.write(json.dumps(GOOD) + "\n{not json\n")
     with pytest.raises(ValueError, match=f"{path}:2: not valid JSON"):
-        load_paragraphs(path)
+        load_paragraphs(path, KO_EN)
 
 
 def paragraphs():
@@ -121,17 +122,18 @@ def paragraphs():
 
 
 def test_passages_group_a_section_and_cut_at_paragraph_boundary():
-    passages = build_passages(paragraphs(), max_chars=60, min_chars=10)
+    passages = build_passages(paragraphs(), max_chars=60, min_chars=10, pair=KO_EN)
     assert [(p.page, p.section) for p in passages] == [("a", "hd_1"), ("b", "hd_2")]
-    assert passages[0].en == "There are several ways to create a table."  # second paragraph > 60
-    assert passages[0].ko == "표를 만드는 방법은 여러 가지입니다."
-    longer = build_passages(paragraphs(), max_chars=200, min_chars=10)
-    assert longer[0].en.endswith("Use the toolbar to insert one.")
-    assert longer[0].ko.endswith("도구 모음을 사용합니다.")
+    # the second paragraph would pass 60 characters
+    assert passages[0].second == "There are several ways to create a table."
+    assert passages[0].first == "표를 만드는 방법은 여러 가지입니다."
+    longer = build_passages(paragraphs(), max_chars=200, min_chars=10, pair=KO_EN)
+    assert longer[0].second.endswith("Use the toolbar to insert one.")
+    assert longer[0].first.endswith("도구 모음을 사용합니다.")
 
 
 def test_queries_are_headings_and_keywords_never_the_passage():
-    passages = build_passages(paragraphs(), max_chars=200, min_chars=10)
+    passages = build_passages(paragraphs(), max_chars=200, min_chars=10, pair=KO_EN)
     keywords = [
         {
             "page": "a",
@@ -150,16 +152,16 @@ def test_queries_are_headings_and_keywords_never_the_passage():
             "en": "charts, editing",
         },
     ]
-    queries = build_queries(paragraphs(), keywords, passages)
-    got = {(q.kind, q.en): q.relevant for q in queries}
+    queries = build_queries(paragraphs(), keywords, passages, KO_EN)
+    got = {(q.kind, q.second): q.relevant for q in queries}
     assert got == {
         ("heading", "Inserting Tables"): ("p00000",),
         ("heading", "Editing Charts"): ("p00001",),
         ("keyword", "tables, inserting"): ("p00000",),
         ("keyword", "charts, editing"): ("p00001",),
     }  # anchor outside a section: page
-    texts = {t for p in passages for t in (p.ko, p.en)}
-    assert not any(q.ko in texts or q.en in texts for q in queries)
+    texts = {t for p in passages for t in (p.first, p.second)}
+    assert not any(q.first in texts or q.second in texts for q in queries)
 
 
 def test_page_split_is_deterministic_and_follows_fractions():
@@ -171,12 +173,12 @@ def test_page_split_is_deterministic_and_follows_fractions():
 
 
 def rows():
-    passages = build_passages(paragraphs(), max_chars=200, min_chars=10)
-    return corpus_rows(passages, {"p00000": "train", "p00001": "test"})
+    passages = build_passages(paragraphs(), max_chars=200, min_chars=10, pair=KO_EN)
+    return corpus_rows(passages, {"p00000": "train", "p00001": "test"}, KO_EN)
 
 
 def test_validate_corpus_accepts_built_corpus():
-    validate_corpus(rows())
+    validate_corpus(rows(), "corpus", KO_EN)
 
 
 @pytest.mark.parametrize(
@@ -197,7 +199,7 @@ def test_validate_corpus_names_the_bad_record(corrupt, message):
     r = rows()
     corrupt(r)
     with pytest.raises(DataError, match=message) as err:
-        validate_corpus(r, "corpus")
+        validate_corpus(r, "corpus", KO_EN)
     assert "corpus record p0000" in str(err.value)
 
 
@@ -212,4 +214,4 @@ def test_keywords_file_is_validated_too(tmp_path):
     }
     path = write(tmp_path, [bad], "keywords.jsonl.gz")
     with pytest.raises(DataError, match=r"keywords.jsonl.gz:1 \(a#bm_1/0\): Korean text"):
-        load_keywords(path)
+        load_keywords(path, KO_EN)

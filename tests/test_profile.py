@@ -9,6 +9,7 @@ import pytest
 import yaml
 from tiny_data import section
 
+from koen.config.languages import KO_EN
 from koen.config.parse import parse
 from koen.config.schema import EvaluateParams, IndexParams, TrainParams
 from koen.models import profile
@@ -85,8 +86,8 @@ def test_the_resolved_values_are_recorded_and_fingerprinted(tmp_path):
     (init / "model.safetensors").write_bytes(b"w")
     cpu = resolve_train(train(data), "cpu")
     other = resolve_train(train(data, logging_steps=4), "cpu")
-    assert fingerprint("kokoen", "contrastive", cpu, 13, init, {}) != \
-        fingerprint("kokoen", "contrastive", other, 13, init, {})
+    assert fingerprint("kokoen", "contrastive", cpu, 13, init, {}, KO_EN) != \
+        fingerprint("kokoen", "contrastive", other, 13, init, {}, KO_EN)
 
 
 def test_an_unknown_device_kind_says_to_set_the_values(monkeypatch):

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from koen.config.languages import KO_EN
 from koen.evaluation.metrics import ir_metrics
 from koen.formats.benchmark import Task
 from koen.formats.trec import write_trec_run
 from koen.report.significance import (
-    DIRECTIONS,
     bootstrap_ci,
     compare,
     holm,
@@ -103,13 +103,13 @@ def test_system_scores_pool_benchmarks_with_equal_weight(tmp_path):
     qrels = {"big": {q: {f"{q}-ko": 1, f"{q}-en": 1} for q in ("a", "b")},
              "small": {"c": {"c-ko": 1, "c-en": 1}}}
     for bench, judged in qrels.items():
-        for direction in DIRECTIONS:
+        for direction in KO_EN.directions:
             lang = direction.split("-")[1]
             hit = {q: {f"{q}-{lang}": 1.0} for q in judged}
             if bench == "big" and direction == "en-ko":
                 hit["a"] = {f"z-{lang}": 1.0}  # a misses in en-ko only
             write_trec_run(tmp_path / bench / f"{direction}.trec", hit, tag="t")
-    tasks = {b: Task({q: {"ko": q, "en": q} for q in judged}, judged, list(DIRECTIONS), True)
+    tasks = {b: Task({q: {"ko": q, "en": q} for q in judged}, judged, list(KO_EN.directions), True, KO_EN)
              for b, judged in qrels.items()}
     scores = system_scores({b: tmp_path / b for b in qrels}, tasks)
     assert scores["big/en-ko"][0] == pytest.approx([0.0, 100.0])
@@ -148,9 +148,9 @@ def test_a_direction_a_benchmark_lacks_is_averaged_over_those_that_have_it(tmp_p
     one's alone, and the OVRs are the means of the AVGs, units weighted to give exactly that."""
     tasks = {"par": Task({q: {"ko": q, "en": q} for q in ("a", "b")},
                          {q: {f"{q}-ko": 1, f"{q}-en": 1} for q in ("a", "b")},
-                         list(DIRECTIONS), True),
+                         list(KO_EN.directions), True, KO_EN),
              "kor": Task({"c": {"ko": "c", "en": "c"}, "d": {"ko": "d"}},
-                         {q: {f"{q}-ko": 1} for q in ("c", "d")}, ["ko-ko", "en-ko"], False)}
+                         {q: {f"{q}-ko": 1} for q in ("c", "d")}, ["ko-ko", "en-ko"], False, KO_EN)}
     for bench, task in tasks.items():
         for direction in task.directions:
             lang = direction.split("-")[1]

@@ -21,6 +21,7 @@ from tiny_data import PARAMS, section
 from tiny_models import WORDS, tiny_model
 
 from koen.config.compositions import CompositionError
+from koen.config.languages import KO_EN
 from koen.config.schema import TrainParams
 from koen.formats.tables import DataError
 from koen.formats.train_info import TrainInfo
@@ -69,7 +70,7 @@ def train(p: TrainParams, composition: str, seed: int, out: Path, slot: str,
           grid: list[str]) -> TrainInfo:
     """As the stage calls it, the `train` section being what its fingerprint covers here."""
     return train_run(resolve_train(p, "cpu"), p.method, composition, seed, out, slot, grid,
-                     out.parent / "pending", False, {"train": dataclasses.asdict(p)})
+                     out.parent / "pending", False, {"train": dataclasses.asdict(p)}, KO_EN)
 
 
 def weights(path: Path) -> dict[str, torch.Tensor]:
@@ -157,7 +158,7 @@ def test_train_spec_survives_the_json_file_torchrun_reads(setup):
     tmp, params = setup
     p = resolve_train(params(), "cpu")
     spec = train_spec(p, "contrastive", "kokoen", 13, p.base, tmp / "out", tmp / "ckpt", "f",
-                      False)
+                      False, KO_EN)
     assert len(spec.examples) == 32 and spec.align is None
     assert TrainSpec.from_json(spec.to_json()) == spec
 

@@ -16,6 +16,7 @@ import yaml
 from datasets import Dataset
 from tiny_models import WORDS
 
+from koen.config.languages import KO_EN
 from koen.config.parse import parse
 from koen.config.schema import Params
 from koen.data.benchmarks import convert, write_benchmark
@@ -62,7 +63,7 @@ def write_collection(root: Path) -> None:
     (out / "qrels.test.txt").write_text("".join(f"q{i:05d} 0 p{i:05d}-{lang} 1\n"
                                                 for i in range(QUERIES) for lang in ("ko", "en")))
     write_benchmark(root / BENCHMARKS / "lohelp", "lohelp", "prepared", out,
-                    convert("prepared", out, "test"))
+                    convert("prepared", out, "test", KO_EN))
 
 
 def train_record(**changes: object) -> TrainInfo:

@@ -6,7 +6,7 @@ help Debian packages.
     python data/raw/regenerate.py --debs DIR         # use .deb files already in DIR
 
 Writes `paragraphs.jsonl.gz`, `keywords.jsonl.gz` and `PROVENANCE.json`: for Korean beside this
-file (what the pipeline reads), for any other language of koen/data/languages.py in
+file (what the pipeline reads), for any other language of koen/config/languages.py in
 data/help/<lang>-en/ with a copy of LICENSE, outside `data/raw` so that `prepare` (which depends
 on that folder) does not rerun for them. `dvc repro` never runs this: it reads the committed
 files, so it needs neither apt nor network.
@@ -27,16 +27,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from koen.data.helpdocs import extract  # noqa: E402
-from koen.data.languages import ENGLISH, LANGUAGES, HelpLanguage  # noqa: E402
+from koen.config.languages import ENGLISH, LANGUAGES, Language, help_text_dir  # noqa: E402
 from koen.formats.tables import write_jsonl_gz  # noqa: E402
 
 
 def out_dir(lang: str) -> Path:
     """Korean beside this file, where `prepare` reads it; the other pairs outside its dep."""
-    return HERE if lang == "ko" else HERE.parents[1] / "data" / "help" / f"{lang}-en"
+    return HERE.parents[1] / help_text_dir(lang)
 
 
-def find_debs(deb_dir: Path, languages: list[HelpLanguage]) -> list[Path]:
+def find_debs(deb_dir: Path, languages: list[Language]) -> list[Path]:
     debs = []
     for language in languages:
         hits = sorted(deb_dir.glob(f"{language.package}_*.deb"))
@@ -53,7 +53,7 @@ def deb_field(deb: Path, field: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--lang", default="ko", choices=list(LANGUAGES),
+    ap.add_argument("--lang", default="ko", choices=[c for c in LANGUAGES if c != ENGLISH.code],
                     help="the help language paired with English (default: ko)")
     ap.add_argument("--debs", type=Path, help="directory holding the two .deb files")
     args = ap.parse_args()
@@ -73,7 +73,7 @@ def main() -> None:
         roots = []
         for language, deb in zip(languages, debs, strict=True):
             subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp / language.code)], check=True)
-            roots.append(tmp / language.code / language.help_dir)
+            roots.append(tmp / language.code / "usr/share/libreoffice/help" / language.help_dir)
         paragraphs, keywords = extract(*roots, args.lang)
     out = out_dir(args.lang)
     out.mkdir(parents=True, exist_ok=True)

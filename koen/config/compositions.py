@@ -1,39 +1,38 @@
 """Language compositions of training triplets: which language the Query, Positive, Negative use.
 
-`kokoen` (also `ko-ko-en`) = Korean query, Korean positive, English negative. `ko` and `en` are
-shorthand for `kokoko` and `enenen`. `+` mixes several codes into one training set in equal
-shares (`koenen+enkoko`, `ko+en`).
+Codes are built from the pair's two codes (`languages`): for ko-en, `kokoen` (also `ko-ko-en`)
+= Korean query, Korean positive, English negative; `ko` and `en` are shorthand for `kokoko` and
+`enenen`. `+` mixes several codes into one training set in equal shares (`koenen+enkoko`,
+`ko+en`); for ja-en the same are `jaenen+enjaja` and `ja+en`.
 """
 
 from __future__ import annotations
 
-import itertools
-
+from koen.config.languages import Pair
 from koen.config.parse import ParamsError
-
-LANGS = ("ko", "en")
-CODES = tuple("".join(c) for c in itertools.product(LANGS, repeat=3))
-SHORTHAND = {"ko": "kokoko", "en": "enenen"}
 
 
 class CompositionError(ParamsError):
     """An unknown or malformed composition code."""
 
 
-def parse_code(code: str) -> str:
+def parse_code(code: str, pair: Pair) -> str:
     """One code (`kokoen`, `ko-ko-en`, `ko`) -> its six-letter form."""
     c = code.strip().lower()
-    c = SHORTHAND.get(c, c.replace("-", ""))
-    if c not in CODES:
+    c = {x: x * 3 for x in pair.codes}.get(c, c.replace("-", ""))
+    valid = pair.compositions
+    if c not in valid:
+        a, b = pair.codes
         raise CompositionError(
-            f"unknown composition {code!r}: valid codes are {', '.join(CODES)} (or with dashes, "
-            "ko-ko-en), the shorthands ko = kokoko and en = enenen, joined by '+' to mix")
+            f"unknown composition {code!r} for languages [{a}, {b}]: valid codes are "
+            f"{', '.join(valid)} (or with dashes, {a}-{a}-{b}), the shorthands {a} = {a * 3} and "
+            f"{b} = {b * 3}, joined by '+' to mix")
     return c
 
 
-def parse(composition: str) -> tuple[str, ...]:
+def parse(composition: str, pair: Pair) -> tuple[str, ...]:
     """`koenen+enkoko` -> ('koenen', 'enkoko'); duplicates and empty parts are refused."""
-    parts = [parse_code(p) for p in str(composition).split("+")] if composition else []
+    parts = [parse_code(p, pair) for p in str(composition).split("+")] if composition else []
     if not parts:
         raise CompositionError("empty composition")
     if len(set(parts)) != len(parts):
@@ -41,12 +40,11 @@ def parse(composition: str) -> tuple[str, ...]:
     return tuple(parts)
 
 
-def canonical(composition: str) -> str:
+def canonical(composition: str, pair: Pair) -> str:
     """Order-free name: `en+ko` and `kokoko+enenen` are the same training set."""
-    return "+".join(sorted(parse(composition)))
+    return "+".join(sorted(parse(composition, pair)))
 
 
 def languages(code: str) -> tuple[str, str, str]:
+    """The Query, Positive and Negative languages of a six-letter code."""
     return code[0:2], code[2:4], code[4:6]
-
-

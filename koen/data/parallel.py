@@ -1,7 +1,9 @@
-"""Build the parallel Korean-English retrieval data from the aligned help text.
+"""Build the parallel retrieval data of the pair (`languages`: Korean-English by default) from the
+aligned help text.
 
 - Passage: the paragraphs of one help-page section (between two headings), joined up to a
-  maximum length at a paragraph boundary; its Korean and English versions are twins.
+  maximum length (of the second language's text) at a paragraph boundary; its versions in the
+  two languages are twins.
 - Query: a section heading (relevant: that section's passage, which never contains the heading)
   or an index keyword (relevant: the section its anchor points to). Same qid in both languages.
 - Split: by help page, so no page and no twin is in two splits.
@@ -16,11 +18,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from koen.config.languages import Pair
 from koen.config.schema import SPLITS
-from koen.data.helpdocs import hangul_share, has_hangul
+from koen.data.language_check import wrong_language
 from koen.formats.tables import DataError, read_jsonl_gz
 
-LANGS = ("ko", "en")
 KINDS = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}
 
 
@@ -29,40 +31,59 @@ class Passage:
     sid: str
     page: str
     section: str
-    ko: str
-    en: str
+    first: str  # the text in the pair's first language (Korean)
+    second: str  # in its second (English)
+
+    def text(self, lang: str, pair: Pair) -> str:
+        return self.first if lang == pair.lang else self.second
 
 
 @dataclass(frozen=True)
 class Query:
     qid: str
     kind: str  # heading | keyword
-    ko: str
-    en: str
+    first: str
+    second: str
     relevant: tuple[str, ...]  # passage sids
+
+    def text(self, lang: str, pair: Pair) -> str:
+        return self.first if lang == pair.lang else self.second
 
 
 def doc_id(sid: str, lang: str) -> str:
     return f"{sid}-{lang}"
 
 
-def check_pair(where: str, ko: str, en: str) -> None:
-    """Fail unless `ko`/`en` look like a Korean text and its English translation."""
-    if not ko.strip() or not en.strip():
+def check_text(where: str, text: str, lang: str, pair: Pair) -> None:
+    """Fail unless `text` is a non-empty text in language `lang` of the pair."""
+    if not text.strip():
         raise DataError(f"{where}: empty text")
-    if hangul_share(ko) < 0.5:
-        raise DataError(f"{where}: Korean text is not written in Hangul: {ko[:60]!r}")
-    if has_hangul(en):
-        raise DataError(f"{where}: English text contains Hangul: {en[:60]!r}")
+    if why := wrong_language(text, lang, pair):
+        raise DataError(f"{where}: {why}: {text[:60]!r}")
 
 
-def load_records(path: Path, fields: tuple[str, ...]) -> list[dict]:
+def check_pair(where: str, first: str, second: str, pair: Pair) -> None:
+    """Fail unless the two look like a text in the pair's first language (Korean) and its
+    translation in the second (English)."""
+    if not first.strip() or not second.strip():
+        raise DataError(f"{where}: empty text")
+    check_text(where, first, pair.lang, pair)
+    check_text(where, second, pair.other, pair)
+
+
+def load_records(path: Path, fields: tuple[str, ...], pair: Pair) -> list[dict]:
     """Read a raw JSONL.gz file, checking fields, scripts and duplicate keys per record."""
     records, seen = [], {}
     for n, rec in read_jsonl_gz(path):
         key = (rec.get("page"), rec.get("id") or f"{rec.get('anchor')}/{rec.get('position')}")
         where = f"{path}:{n} ({key[0]}#{key[1]})"
         missing = [f for f in fields if not isinstance(rec.get(f), str)]
+        if missing and missing[0] in pair.codes and missing[0] not in rec:  # another pair's
+            held = [c for c in rec if c not in (*fields, "position")]
+            raise DataError(f"{where}: no '{missing[0]}' text: the file holds "
+                            f"{'/'.join(held) or 'no language'} text, not the pair "
+                            f"[{pair.lang}, {pair.other}] of 'languages'; point prepare.data "
+                            f"at the pair's help text (data/help/{pair.lang}-{pair.other})")
         if missing:
             raise DataError(f"{where}: missing or non-text field '{missing[0]}'")
         if key in seen:
@@ -70,20 +91,21 @@ def load_records(path: Path, fields: tuple[str, ...]) -> list[dict]:
         seen[key] = n
         if "kind" in rec and rec["kind"] not in KINDS:
             raise DataError(f"{where}: unknown kind {rec['kind']!r}")
-        check_pair(where, rec["ko"], rec["en"])
+        check_pair(where, rec[pair.lang], rec[pair.other], pair)
         records.append(rec)
     return records
 
 
-def load_paragraphs(path: Path) -> list[dict]:
-    return load_records(path, ("page", "id", "kind", "section", "ko", "en"))
+def load_paragraphs(path: Path, pair: Pair) -> list[dict]:
+    return load_records(path, ("page", "id", "kind", "section", *pair.codes), pair)
 
 
-def load_keywords(path: Path) -> list[dict]:
-    return load_records(path, ("page", "anchor", "section", "ko", "en"))
+def load_keywords(path: Path, pair: Pair) -> list[dict]:
+    return load_records(path, ("page", "anchor", "section", *pair.codes), pair)
 
 
-def build_passages(paragraphs: Iterable[dict], max_chars: int, min_chars: int) -> list[Passage]:
+def build_passages(paragraphs: Iterable[dict], max_chars: int, min_chars: int,
+                   pair: Pair) -> list[Passage]:
     """One passage per section; texts seen before (boilerplate repeated across pages) dropped."""
     sections: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for p in paragraphs:
@@ -91,13 +113,14 @@ def build_passages(paragraphs: Iterable[dict], max_chars: int, min_chars: int) -
             sections[(p["page"], p["section"])].append(p)
     passages: list[Passage] = []
     seen: set[str] = set()
+    a, b = pair.codes
     for (page, section), paras in sections.items():
-        ko, en = [paras[0]["ko"]], [paras[0]["en"]]
+        ko, en = [paras[0][a]], [paras[0][b]]
         for p in paras[1:]:
-            if len(" ".join(en)) + len(p["en"]) + 1 > max_chars:
+            if len(" ".join(en)) + len(p[b]) + 1 > max_chars:
                 break
-            ko.append(p["ko"])
-            en.append(p["en"])
+            ko.append(p[a])
+            en.append(p[b])
         ko_text, en_text = " ".join(ko), " ".join(en)
         if len(en_text) < min_chars or ko_text in seen or en_text in seen:
             continue
@@ -107,24 +130,25 @@ def build_passages(paragraphs: Iterable[dict], max_chars: int, min_chars: int) -
 
 
 def build_queries(
-    paragraphs: Iterable[dict], keywords: Iterable[dict], passages: list[Passage]
+    paragraphs: Iterable[dict], keywords: Iterable[dict], passages: list[Passage], pair: Pair
 ) -> list[Query]:
     """Headings and index keywords as parallel queries; a text used twice is merged or dropped."""
     by_section = {(p.page, p.section): p.sid for p in passages}
     first_of_page: dict[str, str] = {}
     for p in passages:
         first_of_page.setdefault(p.page, p.sid)
-    candidates: list[tuple[str, str, str, str]] = []  # kind, ko, en, sid
+    a, b = pair.codes
+    candidates: list[tuple[str, str, str, str]] = []  # kind, first, second, sid
     for h in paragraphs:
         sid = by_section.get((h["page"], h["id"]))
         if h["kind"] != "p" and sid:
-            candidates.append(("heading", h["ko"], h["en"], sid))
+            candidates.append(("heading", h[a], h[b], sid))
     for k in keywords:
         sid = by_section.get((k["page"], k["section"])) or first_of_page.get(k["page"])
         if sid:
-            candidates.append(("keyword", k["ko"], k["en"], sid))
+            candidates.append(("keyword", k[a], k[b], sid))
 
-    passage_texts = {t for p in passages for t in (p.ko, p.en)}
+    passage_texts = {t for p in passages for t in (p.first, p.second)}
     groups: dict[str, list[tuple[str, str, str, str]]] = defaultdict(list)
     for c in candidates:
         if c[1] not in passage_texts and c[2] not in passage_texts:
@@ -162,7 +186,7 @@ def assign_splits(
     for q in queries:
         split = split_of[q.relevant[0]]
         relevant = tuple(s for s in q.relevant if split_of[s] == split)
-        placed.append((split, Query(q.qid, q.kind, q.ko, q.en, relevant)))
+        placed.append((split, Query(q.qid, q.kind, q.first, q.second, relevant)))
     return split_of, placed
 
 
@@ -174,10 +198,11 @@ def sample(items: list, n: int, seed: int) -> list:
     return [x for i, x in enumerate(items) if i in keep]
 
 
-def corpus_rows(passages: list[Passage], split_of: dict[str, str]) -> list[dict]:
+def corpus_rows(passages: list[Passage], split_of: dict[str, str], pair: Pair) -> list[dict]:
     rows = []
     for p in passages:
-        for lang, other in (("ko", "en"), ("en", "ko")):
+        for lang in pair.codes:
+            other = pair.twin(lang)
             rows.append(
                 {
                     "doc_id": doc_id(p.sid, lang),
@@ -186,14 +211,14 @@ def corpus_rows(passages: list[Passage], split_of: dict[str, str]) -> list[dict]
                     "page": p.page,
                     "section": p.section,
                     "split": split_of[p.sid],
-                    "text": getattr(p, lang),
+                    "text": p.text(lang, pair),
                     "twin": doc_id(p.sid, other),
                 }
             )
     return rows
 
 
-def validate_corpus(rows: list[dict], where: str = "corpus") -> None:
+def validate_corpus(rows: list[dict], where: str, pair: Pair) -> None:
     """Twins aligned both ways, right script, no empty or duplicate text, no page in two splits."""
     by_id = {}
     for r in rows:
@@ -201,12 +226,7 @@ def validate_corpus(rows: list[dict], where: str = "corpus") -> None:
         if r["doc_id"] in by_id:
             raise DataError(f"{rid}: duplicate doc_id")
         by_id[r["doc_id"]] = r
-        if not r["text"].strip():
-            raise DataError(f"{rid}: empty text")
-        if r["lang"] == "ko" and hangul_share(r["text"]) < 0.5:
-            raise DataError(f"{rid}: Korean text is not written in Hangul: {r['text'][:60]!r}")
-        if r["lang"] == "en" and has_hangul(r["text"]):
-            raise DataError(f"{rid}: English text contains Hangul: {r['text'][:60]!r}")
+        check_text(rid, r["text"], r["lang"], pair)
     texts: dict[str, str] = {}
     page_split_of: dict[str, str] = {}
     for r in rows:

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from datasets import Dataset
 
+from koen.config.languages import LANGUAGES, Pair
 from koen.config.schema import PrepareParams
 from koen.data.collection import parallel_collection, user_triplets
 from koen.data.parallel import (
-    LANGS,
     SPLITS,
     DataError,
     Passage,
@@ -44,11 +44,15 @@ def mine_triplets(
     depth: int,
     per_query: int,
     workdir: Path,
+    pair: Pair,
 ) -> list[dict]:
-    """BM25 hard negatives: top English hits over train passages, not relevant, not same page."""
-    index = workdir / "bm25-train-en"
-    bm25.build_index(((s, passages[s].en) for s in train_sids), index, "en")
-    hits = bm25.search(index, {q.qid: q.en for q in queries}, k=depth, language="en")
+    """BM25 hard negatives: top hits of the second language (English) over train passages, not
+    relevant, not same page."""
+    b = pair.other
+    index = workdir / f"bm25-train-{b}"
+    analyzer = LANGUAGES[b].bm25
+    bm25.build_index(((s, passages[s].second) for s in train_sids), index, analyzer)
+    hits = bm25.search(index, {q.qid: q.second for q in queries}, k=depth, language=analyzer)
     triplets = []
     for q in queries:
         pages = {passages[s].page for s in q.relevant}
@@ -58,24 +62,14 @@ def mine_triplets(
         for neg in negatives[:per_query]:
             pos = passages[q.relevant[0]]
             n = passages[neg]
-            triplets.append(
-                {
-                    "qid": q.qid,
-                    "pos": pos.sid,
-                    "neg": n.sid,
-                    "query_ko": q.ko,
-                    "query_en": q.en,
-                    "pos_ko": pos.ko,
-                    "pos_en": pos.en,
-                    "neg_ko": n.ko,
-                    "neg_en": n.en,
-                }
-            )
+            triplets.append({"qid": q.qid, "pos": pos.sid, "neg": n.sid} | {
+                f"{part}_{lang}": x.text(lang, pair)
+                for part, x in (("query", q), ("pos", pos), ("neg", n)) for lang in pair.codes})
     return triplets
 
 
-def qrels_lines(queries: list[Query]) -> list[str]:
-    return [f"{q.qid} 0 {s}-{lang} 1" for q in queries for s in q.relevant for lang in LANGS]
+def qrels_lines(queries: list[Query], pair: Pair) -> list[str]:
+    return [f"{q.qid} 0 {s}-{lang} 1" for q in queries for s in q.relevant for lang in pair.codes]
 
 
 HELP_FILES = ("paragraphs.jsonl.gz", "keywords.jsonl.gz")  # in prepare.data, source help
@@ -83,14 +77,14 @@ LICENSES = {"help": "MPL-2.0 (LibreOffice help)"}
 
 
 def data_card(rows: list[dict], queries: dict[str, list[Query]], triplets: list[dict],
-              p: PrepareParams) -> dict:
+              p: PrepareParams, pair: Pair) -> dict:
     card: dict = {"source": p.source, "data": str(p.data),
                   "license": LICENSES.get(p.source, f"see {p.data}"), "splits": {}}
     for split in SPLITS:
         entry: dict = {"queries": len(queries[split])}
-        for lang in LANGS:
+        for lang in pair.codes:
             lengths = [len(r["text"]) for r in rows if r["split"] == split and r["lang"] == lang]
-            qlen = [len(getattr(q, lang)) for q in queries[split]]
+            qlen = [len(q.text(lang, pair)) for q in queries[split]]
             entry[lang] = {
                 "passages": len(lengths),
                 "passage_chars_mean": round(statistics.fmean(lengths), 1) if lengths else 0,
@@ -105,28 +99,29 @@ def data_card(rows: list[dict], queries: dict[str, list[Query]], triplets: list[
     return card
 
 
-def collection(p: PrepareParams) -> tuple[list[Passage], list[Query]]:
+def collection(p: PrepareParams, pair: Pair) -> tuple[list[Passage], list[Query]]:
     """Passages and queries of the help text or of a user's parallel collection."""
     if p.source == "parallel":
-        return parallel_collection(p.data)
-    paragraphs = load_paragraphs(p.data / HELP_FILES[0])
-    passages = build_passages(paragraphs, p.max_passage_chars, p.min_passage_chars)
-    return passages, build_queries(paragraphs, load_keywords(p.data / HELP_FILES[1]), passages)
+        return parallel_collection(p.data, pair)
+    paragraphs = load_paragraphs(p.data / HELP_FILES[0], pair)
+    passages = build_passages(paragraphs, p.max_passage_chars, p.min_passage_chars, pair)
+    return passages, build_queries(paragraphs, load_keywords(p.data / HELP_FILES[1], pair),
+                                   passages, pair)
 
 
-def prepare(p: PrepareParams, seed: int) -> dict:
+def prepare(p: PrepareParams, seed: int, pair: Pair) -> dict:
     if p.source == "triplets":
-        triplets, passages, queries = user_triplets(p.data)
+        triplets, passages, queries = user_triplets(p.data, pair)
         split_of = {x.sid: "train" for x in passages}
         by_split = {s: queries if s == "train" else [] for s in SPLITS}
-        rows = corpus_rows(passages, split_of)
-        validate_corpus(rows, f"passages of {p.data}")
-        write_prepared(p.out, rows, by_split, triplets)
+        rows = corpus_rows(passages, split_of, pair)
+        validate_corpus(rows, f"passages of {p.data}", pair)
+        write_prepared(p.out, rows, by_split, triplets, pair)
     else:
-        passages, queries = collection(p)
+        passages, queries = collection(p, pair)
         split_of, placed = assign_splits(passages, queries, seed, p.split)
-        rows = corpus_rows(passages, split_of)
-        validate_corpus(rows, f"corpus built from {p.data}")
+        rows = corpus_rows(passages, split_of, pair)
+        validate_corpus(rows, f"corpus built from {p.data}", pair)
         by_split = {s: [q for split, q in placed if split == s] for s in SPLITS}
         by_split["test"] = sample(by_split["test"], p.test_queries, seed)
         by_split["dev"] = sample(by_split["dev"], p.dev_queries, seed + 1)
@@ -137,20 +132,21 @@ def prepare(p: PrepareParams, seed: int) -> dict:
         train_queries = sample(by_split["train"], p.train_triplets, seed + 2)
         with tempfile.TemporaryDirectory() as work:
             triplets = mine_triplets(train_queries, by_sid, train_sids, p.mining_depth,
-                                     p.negatives_per_query, Path(work))
-        write_prepared(p.out, rows, by_split, triplets)
-    card = data_card(rows, by_split, triplets, p)
+                                     p.negatives_per_query, Path(work), pair)
+        write_prepared(p.out, rows, by_split, triplets, pair)
+    card = data_card(rows, by_split, triplets, p, pair)
     write_json(p.card, card)
     return card
 
 
 def write_prepared(out: Path, rows: list[dict], by_split: dict[str, list[Query]],
-                   triplets: list[dict]) -> None:
+                   triplets: list[dict], pair: Pair) -> None:
     with atomic_dir(out) as tmp:
         Dataset.from_list(rows).to_parquet(str(tmp / "corpus.parquet"))
         Dataset.from_list(
             [
-                {"qid": q.qid, "split": s, "kind": q.kind, "ko": q.ko, "en": q.en}
+                {"qid": q.qid, "split": s, "kind": q.kind, pair.lang: q.first,
+                 pair.other: q.second}
                 for s in SPLITS
                 for q in by_split[s]
             ]
@@ -158,4 +154,5 @@ def write_prepared(out: Path, rows: list[dict], by_split: dict[str, list[Query]]
         Dataset.from_list(triplets).to_parquet(str(tmp / "triplets.parquet"))
         for split in SPLITS:
             (tmp / f"qrels.{split}.txt").write_text("".join(f"{line}\n" for line in
-                                                            qrels_lines(by_split[split])))
+                                                            qrels_lines(by_split[split],
+                                                                        pair)))

@@ -1,12 +1,13 @@
 """The retrieval directions and the Multi scenario of one system on one benchmark.
 
-Directions (query language - document language) search one language's index: en-ko and ko-en
-(CLIR), ko-ko and en-en (Mono), scored against the qrels restricted to that language's twin.
-Multi: queries in Korean and in English over the pool of both languages, where both twins are
-relevant (Max@R, Max@R_norm, Comp@10, inclination). A one-language benchmark measures the
-directions its queries and corpus allow (its card says which) and has no Multi pool. Dense and
-BM25 rank the whole multi pool by default (`multi_k: null`), so Max@R is exact; BM25 searches
-its `multi` index, one analyzer for both languages, so the two languages' scores are comparable.
+Directions (query language - document language) search one language's index: for the pair
+ko-en (`languages`), en-ko and ko-en (CLIR), ko-ko and en-en (Mono), scored against the qrels
+restricted to that language's twin. Multi: queries in each language over the pool of both,
+where both twins are relevant (Max@R, Max@R_norm, Comp@10, inclination). A one-language
+benchmark measures the directions its queries and corpus allow (its card says which) and has no
+Multi pool. Dense and BM25 rank the whole multi pool by default (`multi_k: null`), so Max@R is
+exact; BM25 searches its `multi` index, one analyzer for both languages, so the two languages'
+scores are comparable.
 
 Hybrid fuses the runs of `hybrid.dense` and `hybrid.sparse` with Pyserini's reciprocal rank
 fusion, run by run. It searches both systems afresh rather than reading their saved top-k run
@@ -27,7 +28,7 @@ from koen.config.parse import untraced
 from koen.config.schema import EvaluateParams, Params, snapshot
 from koen.errors import KoenError
 from koen.evaluation.metrics import english_inclination, ir_metrics, multi_metrics, round2
-from koen.formats.benchmark import DIRECTIONS, MULTI, QRELS, QUERIES, Task, load_task
+from koen.formats.benchmark import QRELS, QUERIES, Task, load_task
 from koen.formats.train_info import TrainInfo
 from koen.formats.trec import Run, doc_lang, ranked, write_trec_run
 from koen.models.load import load_model
@@ -43,7 +44,6 @@ from koen.repro.provenance import (
 from koen.retrieval import bm25, dense
 from koen.retrieval.fusion import rrf
 from koen.retrieval.indexes import (
-    BM25_ANALYZER,
     MANIFEST,
     RESERVED,
     SHIFT,
@@ -56,7 +56,7 @@ from koen.tracking.tags import system_tags
 
 HYBRID = "hybrid"
 # params sections a run key covers whole: all an evaluate stage reads, and more
-KEYED = ("seed", "device", "benchmark", "index", "evaluate", "base_model", "tracking")
+KEYED = ("seed", "device", "languages", "benchmark", "index", "evaluate", "base_model", "tracking")
 Runs = dict[str, Run]  # run name -> run
 
 
@@ -77,7 +77,8 @@ def dense_runs(index_dir: Path, task: Task, p: EvaluateParams, trust_remote_code
     out: Runs = {}
     for run in task.runs:
         qids, vecs = vectors[task.query_lang(run)]
-        pool, k = ("multi", p.multi_k) if run in MULTI else (DIRECTIONS[run][1], p.k)
+        pool = task.pool(run)
+        k = p.multi_k if pool == "multi" else p.k
         out[run] = dense.search(index_dir / pool, qids, vecs, k, p.threads)
     return out
 
@@ -87,11 +88,11 @@ def bm25_runs(index_dir: Path, task: Task, p: EvaluateParams) -> Runs:
     manifest = read_manifest(index_dir)
     out: Runs = {}
     for run in task.runs:
-        pool = "multi" if run in MULTI else DIRECTIONS[run][1]
-        k = (p.multi_k or manifest["docs"]["multi"]) if run in MULTI else p.k
+        pool = task.pool(run)
+        k = (p.multi_k or manifest["docs"]["multi"]) if pool == "multi" else p.k
         # Absolute: Java resolves a relative path against the directory the JVM started in.
         hits = bm25.search((index_dir / pool).resolve(), task.texts(task.query_lang(run)), k,
-                           BM25_ANALYZER[pool], p.threads)
+                           manifest["analyzers"][pool], p.threads)
         out[run] = {q: dict(h) for q, h in hits.items()}
     return out
 
@@ -104,7 +105,8 @@ def system_runs(name: str, indexes: Path, task: Task, p: EvaluateParams,
         parts = [system_runs(s, indexes, task, p, trust_remote_code)
                  for s in (h.dense, h.sparse)]
         # Multi keeps the whole fused ranking (as long as the inputs), for an exact Max@R.
-        return {r: rrf([x[r] for x in parts], h.rrf_k, k=None if r in MULTI else p.k)
+        return {r: rrf([x[r] for x in parts], h.rrf_k,
+                       k=None if task.pool(r) == "multi" else p.k)
                 for r in task.runs}
     if name == SPARSE:
         return bm25_runs(indexes / name, task, p)
@@ -116,17 +118,19 @@ def scores(runs: Runs, task: Task, pool: int | None) -> dict[str, float]:
 
     `multi/<lang>/inclination`: share of queries whose best same-language relevant passage is
     outranked by a non-relevant passage in the other language (for Korean queries: English
-    inclination). `multi/gap`: English minus Korean queries' Max@R_norm, in points.
+    inclination). `multi/gap`: the second language's (English) queries' Max@R_norm minus the
+    first's (Korean), in points.
     """
     out: dict[str, float] = {"queries": len(task.queries)}
     for d in task.directions:
         out |= {f"{d}/{k}": v for k, v in ir_metrics(runs[d], task.judged(d)).items()}
     if task.multi and pool is not None:
-        for name, lang in MULTI.items():
+        for name, lang in task.pair.multi.items():
             m = multi_metrics(runs[name], task.qrels, pool)
             m |= english_inclination(runs[name], task.qrels, doc_lang, lang)
             out |= {f"multi/{lang}/{k}": v for k, v in m.items()}
-        out["multi/gap"] = round2(out["multi/en/max@r_norm"] - out["multi/ko/max@r_norm"])
+        a, b = task.pair.codes
+        out["multi/gap"] = round2(out[f"multi/{b}/max@r_norm"] - out[f"multi/{a}/max@r_norm"])
     return out
 
 
@@ -176,7 +180,7 @@ def index_and_evaluate(name: str, model_dir: Path | None, benchmark: str,
         seed = params.seed if name == SHIFT else 0  # only Shift samples (its pairs)
         build(name, model, benchmark, params.benchmark.out_dir / benchmark,
               resolve_index(params.index, params.device), seed,
-              name != SPARSE and params.base_model.trust_remote_code)
+              name != SPARSE and params.base_model.trust_remote_code, params.pair)
     return evaluate(name, benchmark, params)
 
 
@@ -191,7 +195,7 @@ def evaluate(name: str, benchmark: str, params: Params) -> dict[str, float]:
     p = resolve_evaluate(params.evaluate, params.device)
     trust_remote_code = name != SPARSE and params.base_model.trust_remote_code
     bench_dir = params.benchmark.out_dir / benchmark
-    task = load_task(bench_dir)
+    task = load_task(bench_dir, params.pair)
     indexes = params.index.out_dir / benchmark
     record_params: dict = {"model": name, "benchmark": benchmark,
                            "evaluate": {"k": p.k, "multi_k": p.multi_k or "pool",

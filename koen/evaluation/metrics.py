@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -18,8 +19,17 @@ from ir_measures import RR, R, nDCG
 from koen.errors import MissingError
 from koen.formats.trec import Qrels, Run, judged, ranked, relevant
 
-CLIR = ("en-ko", "ko-en")
-MONO = ("ko-ko", "en-en")
+DIRECTION = re.compile(r"([a-z]{2})-([a-z]{2})")  # query language - document language
+
+
+def clir_mono(directions: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The CLIR and Mono directions of the pair the direction names (`en-ko`, ...) speak of:
+    both ways between the two languages, and each within itself; none for fewer languages."""
+    langs = sorted({x for d in directions if (m := DIRECTION.fullmatch(d)) for x in m.groups()})
+    if len(langs) != 2:
+        return (), ()
+    a, b = langs
+    return (f"{a}-{b}", f"{b}-{a}"), (f"{a}-{a}", f"{b}-{b}")
 
 
 def round2(x: float) -> float:
@@ -94,13 +104,14 @@ def paper_summary(scores: dict[str, dict[str, float]]) -> dict[str, float]:
     `scores[benchmark][direction]`; an OVR needs both of its directions.
     """
     avg = {}
-    for direction in CLIR + MONO:
+    clir, mono = clir_mono(d for s in scores.values() for d in s)
+    for direction in clir + mono:
         values = [s[direction] for s in scores.values() if direction in s]
         if values:
             avg[direction] = mean(values)
     out = {f"avg_{d}": round2(v) for d, v in avg.items()}
-    for name, pair in (("clir_ovr", CLIR), ("mono_ovr", MONO)):
-        if all(d in avg for d in pair):
+    for name, pair in (("clir_ovr", clir), ("mono_ovr", mono)):
+        if pair and all(d in avg for d in pair):
             out[name] = round2(mean(avg[d] for d in pair))
     return out
 
@@ -109,7 +120,8 @@ def combine(per_benchmark: dict[str, dict[str, float]]) -> dict[str, float]:
     """One system's metrics over its benchmarks: each benchmark's as `<benchmark>/<key>`, and
     the paper's AVG per direction (over the benchmarks that measure it) and OVRs."""
     out = {f"{b}/{k}": v for b, m in per_benchmark.items() for k, v in m.items()}
-    ndcg = {b: {d: m[f"{d}/ndcg@10"] for d in CLIR + MONO if f"{d}/ndcg@10" in m}
+    ndcg = {b: {k.split("/")[0]: v for k, v in m.items()
+                if k.endswith("/ndcg@10") and DIRECTION.fullmatch(k.split("/")[0])}
             for b, m in per_benchmark.items()}
     return out | paper_summary(ndcg)
 

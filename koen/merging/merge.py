@@ -18,6 +18,7 @@ import sentence_transformers
 from safetensors.torch import load_file, save_file
 from sentence_transformers import SentenceTransformer
 
+from koen.config.languages import Pair
 from koen.config.methods import LIBRARY, LIBRARY_NEEDS_BASE, NEEDS_BASE
 from koen.config.schema import BASE, MergeDirs, Recipe
 from koen.errors import KoenError, MissingError
@@ -129,7 +130,7 @@ def merge_experiment(recipe: Recipe, experiment: Path, dirs: MergeDirs) -> dict:
 
 
 def merge_recipe(name: str, recipe: Recipe, dirs: MergeDirs, seed: int,
-                 trust_remote_code: bool) -> dict:
+                 trust_remote_code: bool, pair: Pair) -> dict:
     """Merge the models of recipe `name` into `dirs.out_dir / name` (cocktail: with the
     weights its examples give, recorded with each model's losses)."""
     paths = [resolve(m, dirs) for m in recipe.models]
@@ -141,7 +142,7 @@ def merge_recipe(name: str, recipe: Recipe, dirs: MergeDirs, seed: int,
         return merge(recipe, paths, base, dirs.out_dir / name)
     check_compatible(paths)
     weights, losses = cocktail_weights(paths, dirs.cocktail, recipe.examples, recipe.temperature,
-                                       seed, trust_remote_code)
+                                       seed, trust_remote_code, pair)
     print("cocktail weights: " + ", ".join(f"{m} {w:.3f}" for m, w in
                                            zip(recipe.models, weights, strict=True)))
     return merge_models("cocktail", recipe.models, weights,

@@ -15,16 +15,15 @@ from matplotlib.figure import Figure
 from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 
+from koen.config.languages import LANGUAGES, Pair
 from koen.report.evidence import Evidence
 from koen.report.frontier import SweepLine, draw_sweeps
 from koen.report.load import Metrics
 from koen.repro.atomic import atomic_file
 
-DIRECTIONS = ("en-ko", "ko-en", "ko-ko", "en-en")
-
 
 def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics, evidence: Evidence,
-               pooled: list[str]) -> list[Path]:
+               pooled: list[str], pair: Pair) -> list[Path]:
     """The plots' data for `dvc plots`: one point per system (CLIR OVR, Mono OVR), and one bar
     per system and direction, labelled "<system> <direction>" (DVC's bar template draws one
     bar per label)."""
@@ -41,13 +40,13 @@ def write_csvs(metrics: Metrics, plots_dir: Path, focus: Metrics, evidence: Evid
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["label", "model", "direction", "ndcg@10"])  # the AVG over benchmarks
         w.writerows([f"{n} {d}", n, d, m[f"avg_{d}"]] for n, m in metrics.items()
-                    for d in DIRECTIONS if f"avg_{d}" in m)
+                    for d in pair.directions if f"avg_{d}" in m)
     inclination = plots_dir / "inclination.csv"
     with atomic_file(inclination) as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(["label", "model", "benchmark", "query_lang", "max@r_norm"])
         w.writerows([f"{n} {b} {lang}", n, b, lang, m[f"{b}/multi/{lang}/max@r_norm"]]
-                    for n, m in focus.items() for b in pooled for lang in ("ko", "en"))
+                    for n, m in focus.items() for b in pooled for lang in pair.codes)
     return [tradeoff, directions, inclination]
 
 
@@ -124,7 +123,7 @@ def draw_seeds(ax: Axes, metrics: Metrics, per_seed: dict[int, Metrics],
 
 def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[str, str],
                evidence: Evidence, pooled: list[str], sweeps: list[SweepLine],
-               points: Metrics, per_seed: dict[int, Metrics]) -> list[Path]:
+               points: Metrics, per_seed: dict[int, Metrics], pair: Pair) -> list[Path]:
     """The trade-off scatter, nDCG@10 per direction and the inclination of the Multi pools of
     the `pooled` (parallel) benchmarks."""
     names = [n for n, m in metrics.items() if "clir_ovr" in m and "mono_ovr" in m]
@@ -150,8 +149,8 @@ def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[st
     save(fig, tradeoff)
 
     fig, ax = new_figure((max(6, 0.8 * len(names) + 2), 4.5))
-    width = 0.8 / len(DIRECTIONS)
-    for i, d in enumerate(DIRECTIONS):
+    width = 0.8 / len(pair.directions)
+    for i, d in enumerate(pair.directions):
         ax.bar(np.arange(len(names)) + (i - 1.5) * width,
                [metrics[n].get(f"avg_{d}", np.nan) for n in names], width, label=d)
     ax.set_xticks(np.arange(len(names)), names, rotation=30, ha="right")
@@ -169,17 +168,18 @@ def write_pngs(metrics: Metrics, plots_dir: Path, focus: Metrics, kinds: dict[st
         axes[0].text(0.5, 0.5, "no parallel benchmark: no Multi pool", ha="center")
     for ax, bench in zip(axes, pooled, strict=False):
         m = f"{bench}/multi"
-        for i, lang in enumerate(("ko", "en")):
+        for i, lang in enumerate(pair.codes):
             ax.bar(np.arange(len(labels)) + (i - 0.5) * 0.4,
                    [focus[n][f"{m}/{lang}/max@r_norm"] for n in labels], 0.4,
                    label=f"{lang} queries")
         for x, n in enumerate(labels):
-            top = max(focus[n][f"{m}/{lang}/max@r_norm"] for lang in ("ko", "en"))
-            ax.annotate(f"{focus[n][f'{m}/ko/inclination']:.0f}%", (x, top), ha="center",
+            top = max(focus[n][f"{m}/{lang}/max@r_norm"] for lang in pair.codes)
+            ax.annotate(f"{focus[n][f'{m}/{pair.lang}/inclination']:.0f}%", (x, top), ha="center",
                         va="bottom", fontsize=7)
         ax.set_xticks(np.arange(len(labels)), labels, rotation=30, ha="right")
         ax.set(ylabel="Max@R_norm (Multi pool)",
-               title=f"{bench}: Korean vs English queries (label: inclination share)")
+               title=f"{bench}: {LANGUAGES[pair.lang].name} vs {LANGUAGES[pair.other].name} "
+                     "queries (label: inclination share)")
         ax.legend(fontsize=8)
         ax.grid(axis="y", alpha=0.3)
     inclination = plots_dir / "inclination.png"

@@ -26,7 +26,7 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
     """Write the report, its tests and plots; log them to MLflow; returns the logging status.
     `bench_dirs`: each converted benchmark's folder, in the report's order."""
     benchmarks = list(bench_dirs)
-    tasks = {b: load_task(d) for b, d in bench_dirs.items()}
+    tasks = {b: load_task(d, systems.pair) for b, d in bench_dirs.items()}
     pooled = [b for b, t in tasks.items() if t.multi]  # benchmarks with a Multi pool
     metrics = load_metrics(p.eval_dir, systems.names, p.first, benchmarks)
     points = load_points(p.eval_dir, systems.sweeps, benchmarks)
@@ -41,7 +41,8 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
                     [n for n in systems.names if n not in metrics],
                     sweep_markdown(systems.sweeps, metrics | points, evidence.comparisons,
                                    p.alpha),
-                    seeds_markdown(spreads, systems.seeds, seeded, systems.merges))
+                    seeds_markdown(spreads, systems.seeds, seeded, systems.merges), systems.pair,
+                    p.title)
     with atomic_file(p.out) as f:
         f.write(text)
     tests = evidence_json(evidence)
@@ -52,8 +53,8 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
     write_json(p.overall, overall)
     kinds = system_kinds(metrics, systems)
     files = [p.out, p.overall, p.significance, p.seeds,
-             *write_csvs(metrics, p.plots_dir, focus, evidence, pooled),
+             *write_csvs(metrics, p.plots_dir, focus, evidence, pooled, systems.pair),
              write_sweeps_csv(systems.sweeps, metrics | points, p.plots_dir),
              *write_pngs(metrics, p.plots_dir, focus, kinds, evidence, pooled, systems.sweeps,
-                         points, per_seed)]
+                         points, per_seed, systems.pair)]
     return log_report(text, overall, kinds, tests, spreads, bench_dirs, files, pending)

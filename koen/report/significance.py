@@ -26,11 +26,10 @@ import numpy as np
 from ir_measures import nDCG
 from scipy import special
 
-from koen.evaluation.metrics import CLIR, MONO, by_rank
+from koen.evaluation.metrics import by_rank
 from koen.formats.benchmark import Task
 from koen.formats.trec import Qrels, Run, judged, read_trec_run
 
-DIRECTIONS = (*CLIR, *MONO)
 Scores = dict[str, tuple[np.ndarray, np.ndarray]]  # measure -> (per-query values, weights)
 
 
@@ -62,13 +61,14 @@ def system_scores(runs: dict[str, Path], tasks: dict[str, Task]) -> Scores:
             per_bench[bench][direction] = (qids, np.array([scores[q] for q in qids]))
     out: Scores = {f"{b}/{d}": (v, np.ones(len(v))) for b, ds in per_bench.items()
                    for d, (_, v) in ds.items()}
-    measured = {d: [b for b in per_bench if d in per_bench[b]] for d in DIRECTIONS}
+    pair = next(iter(tasks.values())).pair
+    measured = {d: [b for b in per_bench if d in per_bench[b]] for d in pair.directions}
     for d, benches in measured.items():
         if benches:
             values = [per_bench[b][d][1] for b in benches]
             out[f"avg_{d}"] = (np.concatenate(values), np.concatenate(
                 [np.full(len(v), 1 / (len(benches) * len(v))) for v in values]))
-    for name, (x, y) in (("clir_ovr", CLIR), ("mono_ovr", MONO)):
+    for name, (x, y) in (("clir_ovr", pair.clir), ("mono_ovr", pair.mono)):
         if measured[x] and measured[y]:
             out[name] = ovr_units(per_bench, x, y, len(measured[x]), len(measured[y]))
     return out

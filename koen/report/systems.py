@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from koen.config.languages import Pair
 from koen.report.frontier import SweepLine
 from koen.report.load import Metrics
 
@@ -26,6 +27,7 @@ class Systems:
     neighbours: list[str]  # grid models the experiment is compared with
     sweeps: list[SweepLine]
     seeds: list[int]  # training seeds: train.seed (the tested models' one), then further ones
+    pair: Pair  # the study's languages: column names, headings
 
 
 def system_kinds(metrics: Metrics, systems: Systems) -> dict[str, str]:

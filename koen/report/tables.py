@@ -1,10 +1,11 @@
 """The report's Markdown: every evaluated system in the layout of Jang et al.'s main table.
 
-Tables: nDCG@10 per direction, CLIR (en-ko, ko-en, OVR) then Mono (ko-ko, en-en, OVR); the one
-benchmark `lohelp` makes each direction's AVG its own value. Then the Multi scenario of the
-second study. Best value per column in bold, change against the base model in parentheses.
-A last table follows English inclination through the systems meant to fix it, then the tests of
-the merges and the experiment model, the sweeps and the training seeds.
+Tables: nDCG@10 per direction, CLIR (en-ko, ko-en, OVR) then Mono (ko-ko, en-en, OVR), named
+by the pair's codes; the one benchmark `lohelp` makes each direction's AVG its own value. Then
+the Multi scenario of the second study. Best value per column in bold, change against the base
+model in parentheses. A last table follows the inclination towards the second language
+(English) through the systems meant to fix it, then the tests of the merges and the experiment
+model, the sweeps and the training seeds.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from koen.config.languages import LANGUAGES, Pair
 from koen.report.evidence import EXPERIMENT_GRID, MERGE_PARENT, Evidence
 from koen.report.load import Metrics
 
@@ -25,33 +27,31 @@ class Column:
     better: Better = "max"
 
 
-CLIR, MONO = ("en-ko", "ko-en"), ("ko-ko", "en-en")
-
-
-def paper_columns(benchmarks: list[str], kind: str) -> tuple[Column, ...]:
+def paper_columns(benchmarks: list[str], kind: str, pair: Pair) -> tuple[Column, ...]:
     """Jang et al.'s layout: per benchmark the two directions, their AVG, then the OVR."""
-    pair = CLIR if kind == "CLIR" else MONO
-    return (*(Column(f"{b} {d}", f"{b}/{d}/ndcg@10") for b in benchmarks for d in pair),
-            *(Column(f"AVG {d}", f"avg_{d}") for d in pair),
+    directions = pair.clir if kind == "CLIR" else pair.mono
+    return (*(Column(f"{b} {d}", f"{b}/{d}/ndcg@10") for b in benchmarks for d in directions),
+            *(Column(f"AVG {d}", f"avg_{d}") for d in directions),
             Column(f"{kind} OVR", f"{kind.lower()}_ovr"))
 
 
-def multi_columns(bench: str) -> tuple[Column, ...]:
-    m = f"{bench}/multi"
-    return (Column("Max@R_norm ko", f"{m}/ko/max@r_norm"),
-            Column("Max@R_norm en", f"{m}/en/max@r_norm"),
-            Column("Comp@10 ko", f"{m}/ko/comp@10"), Column("Comp@10 en", f"{m}/en/comp@10"),
-            Column("Inclination ko ↓", f"{m}/ko/inclination", "min"),
-            Column("Gap en−ko →0", f"{m}/gap", "abs"))
+def multi_columns(bench: str, pair: Pair) -> tuple[Column, ...]:
+    m, (a, b) = f"{bench}/multi", pair.codes
+    return (Column(f"Max@R_norm {a}", f"{m}/{a}/max@r_norm"),
+            Column(f"Max@R_norm {b}", f"{m}/{b}/max@r_norm"),
+            Column(f"Comp@10 {a}", f"{m}/{a}/comp@10"), Column(f"Comp@10 {b}", f"{m}/{b}/comp@10"),
+            Column(f"Inclination {a} ↓", f"{m}/{a}/inclination", "min"),
+            Column(f"Gap {b}−{a} →0", f"{m}/gap", "abs"))
 
 
-def inclination_columns(benchmarks: list[str]) -> tuple[Column, ...]:
+def inclination_columns(benchmarks: list[str], pair: Pair) -> tuple[Column, ...]:
+    a, b = pair.codes
     return (Column("CLIR OVR", "clir_ovr"), Column("Mono OVR", "mono_ovr"),
-            *(Column(f"{head} ({b})", f"{b}/multi/{key}", better) for b in benchmarks
-              for head, key, better in (("Max@R_norm ko", "ko/max@r_norm", "max"),
-                                        ("Max@R_norm en", "en/max@r_norm", "max"),
-                                        ("Inclination ko ↓", "ko/inclination", "min"),
-                                        ("Gap en−ko →0", "gap", "abs"))))
+            *(Column(f"{head} ({bench})", f"{bench}/multi/{key}", better) for bench in benchmarks
+              for head, key, better in ((f"Max@R_norm {a}", f"{a}/max@r_norm", "max"),
+                                        (f"Max@R_norm {b}", f"{b}/max@r_norm", "max"),
+                                        (f"Inclination {a} ↓", f"{a}/inclination", "min"),
+                                        (f"Gap {b}−{a} →0", "gap", "abs"))))
 
 
 def best(values: list[float], better: Better) -> float:
@@ -115,8 +115,9 @@ def comparison_table(evidence: Evidence, family: str) -> list[str]:
 
 def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
              benchmarks: list[str], pooled: list[str], missing: list[str], sweeps: list[str],
-             seeds: list[str]) -> str:
+             seeds: list[str], pair: Pair, title: str) -> str:
     """`pooled`: the benchmarks with a Multi pool (parallel ones)."""
+    first, second = (LANGUAGES[x].name for x in pair.codes)
     counts = ", ".join(f"{b} {n}" for b, n in evidence.queries.items())
     legend = (f"† significant at p < {evidence.alpha} in a paired two-sided permutation test over "
               "queries (per-query nDCG@10; an OVR per query is the mean of its two directions; "
@@ -125,12 +126,12 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
               "queries.")
     multi = []
     for bench in pooled:
-        multi += [f"### {bench}", "", *table(metrics, multi_columns(bench), base), ""]
+        multi += [f"### {bench}", "", *table(metrics, multi_columns(bench, pair), base), ""]
     if not pooled:
         multi = ["(no parallel benchmark: a Multi pool needs both languages of each passage)",
                  ""]
     return "\n".join([
-        "# Retrieval report",
+        f"# {title}",
         "",
         f"Test queries: {counts}. Best per column in **bold**; in parentheses the change "
         f"against `{base}`."
@@ -142,24 +143,24 @@ def markdown(metrics: Metrics, base: str, focus: Metrics, evidence: Evidence,
         "cannot: a one-language benchmark has no direction into the other language); OVR: the "
         "mean of the two AVGs (Jang et al.'s layout).",
         "",
-        *table(metrics, paper_columns(benchmarks, "CLIR"), base, evidence),
+        *table(metrics, paper_columns(benchmarks, "CLIR", pair), base, evidence),
         "",
         "## Mono-lingual retrieval (nDCG@10)",
         "",
-        *table(metrics, paper_columns(benchmarks, "Mono"), base, evidence),
+        *table(metrics, paper_columns(benchmarks, "Mono", pair), base, evidence),
         "",
         legend,
         "",
-        "## Multi scenario (Korean and English passages in one pool)",
+        f"## Multi scenario ({first} and {second} passages in one pool)",
         "",
-        "Max@R_norm and Comp@10 for Korean and English queries (higher is better); "
-        "inclination: share of Korean queries whose relevant Korean passage is outranked by "
-        "an unrelated English one; gap: English minus Korean Max@R_norm, in points.",
+        f"Max@R_norm and Comp@10 for {first} and {second} queries (higher is better); "
+        f"inclination: share of {first} queries whose relevant {first} passage is outranked by "
+        f"an unrelated {second} one; gap: {second} minus {first} Max@R_norm, in points.",
         "",
         *multi,
-        "## English inclination: base, best composition, merges, experiment, Shift",
+        f"## {second} inclination: base, best composition, merges, experiment, Shift",
         "",
-        *table(focus, inclination_columns(pooled), base),
+        *table(focus, inclination_columns(pooled, pair), base),
         "",
         "## Merges against their parents",
         "",

@@ -2,7 +2,9 @@
 
 A dense model encodes every passage of the benchmark once (both languages in one pass) and the
 vectors go into exact FAISS indexes (see `dense`): one per corpus language, and `multi` over
-both where the benchmark is parallel. BM25 builds three Lucene indexes: `ko`
+both where the benchmark is parallel. BM25 builds three Lucene indexes, each language with
+Lucene's analyser for it (Anserini's `-language`, from koen/config/languages.py) and `multi`
+with the first language's. For ko-en: `ko`
 with Anserini's `-language ko` (Lucene's CJKAnalyzer, overlapping Hangul bigrams: Nori is not in
 Anserini's jar and a morphological pre-tokeniser such as kiwipiepy is not a dependency; on the
 test split bigrams give ko-ko nDCG@10 49.6 where whitespace-separated words give 30.7, since
@@ -11,9 +13,10 @@ Korean particles and endings attach to the word), `en` with the default English 
 and one set of collection statistics, so the scores of a Korean and an English passage are
 comparable in one ranking (English words there are lower-cased, stopped, not stemmed).
 
-The Shift system (`index.shift`, see `shift`) is a model's dense indexes with Korean passage
-vectors minus alpha times the Korean language vector, estimated on parallel pairs of another
-split than the indexed one; English passages and all queries are untouched.
+The Shift system (`index.shift`, see `shift`) is a model's dense indexes with the first
+language's (Korean) passage vectors minus alpha times its language vector, estimated on
+parallel pairs of another split than the indexed one; English passages and all queries are
+untouched.
 
 Indexes of system S on benchmark B lie in `<index.out_dir>/B/S/{ko,en,multi}`. Each also holds
 `manifest.json`: what it was built from (model weights and corpus digests, counts). It is
@@ -31,6 +34,7 @@ from pathlib import Path
 import numpy as np
 from sentence_transformers import SentenceTransformer
 
+from koen.config.languages import LANGUAGES, Pair
 from koen.config.parse import ParamsError
 from koen.config.schema import IndexParams
 from koen.errors import MissingError
@@ -41,13 +45,18 @@ from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import files_digest, model_digest
 from koen.retrieval import bm25, dense, shift
 
-LANGS = ("ko", "en")
 SPARSE = "bm25"
 SHIFT = "shift"
 RESERVED = (SPARSE, "hybrid")  # names of systems that are not a model directory
 MANIFEST = "manifest.json"
 CORPUS_COLUMNS = ("doc_id", "lang", "page", "text", "split", "twin")
-BM25_ANALYZER = {"ko": "ko", "en": "en", "multi": "ko"}
+
+
+def analyzers(pair: Pair) -> dict[str, str]:
+    """Index name -> Anserini's `-language`: each language's own, the first one's for `multi`
+    (ko-en: ko, en, and CJK bigrams for the pool)."""
+    own = {code: LANGUAGES[code].bm25 for code in pair.codes}
+    return own | {"multi": own[pair.lang]}
 
 
 @dataclass
@@ -76,12 +85,14 @@ def in_pool(passage: Passage, pool: str) -> bool:
     return pool == "multi" or passage.lang == pool
 
 
-def parallel_pairs(corpus: Path, split: str, n: int, seed: int) -> tuple[list[str], list[str]]:
-    """`n` sampled (Korean, English) texts of twin passages of `split`, in matching order."""
+def parallel_pairs(corpus: Path, split: str, n: int, seed: int,
+                   lang: str) -> tuple[list[str], list[str]]:
+    """`n` sampled (`lang`, other language) texts of twin passages of `split`, in matching
+    order."""
     rows = read_table(corpus, CORPUS_COLUMNS).filter(lambda r: r["split"] == split)
     text = dict(zip(rows["doc_id"], rows["text"], strict=True))
-    pairs = sorted((d, t) for d, lang, t in zip(rows["doc_id"], rows["lang"], rows["twin"],
-                                                 strict=True) if lang == "ko" and t in text)
+    pairs = sorted((d, t) for d, x, t in zip(rows["doc_id"], rows["lang"], rows["twin"],
+                                                 strict=True) if x == lang and t in text)
     if not pairs:
         raise ParamsError(f"params.yaml: no parallel passages of split {split!r} in {corpus} "
                           "to estimate the Shift language vector")
@@ -89,10 +100,11 @@ def parallel_pairs(corpus: Path, split: str, n: int, seed: int) -> tuple[list[st
     return [text[ko] for ko, _ in pairs], [text[en] for _, en in pairs]
 
 
-def language_vector(raw: SentenceTransformer, p: IndexParams, seed: int) -> tuple[np.ndarray,
-                                                                                  dict]:
-    """Shift's V_ko from `index.shift`'s parallel pairs (unnormalised), and its record."""
-    ko, en = parallel_pairs(p.shift.corpus, p.shift.split, p.shift.pairs, seed)
+def language_vector(raw: SentenceTransformer, p: IndexParams, seed: int,
+                    lang: str) -> tuple[np.ndarray, dict]:
+    """Shift's V_ko (of language `lang`) from `index.shift`'s parallel pairs (unnormalised),
+    and its record."""
+    ko, en = parallel_pairs(p.shift.corpus, p.shift.split, p.shift.pairs, seed, lang)
     precision = p.precision
     v_ko = (dense.encode(raw, ko, "passage", p.batch_size, precision, normalize=False)
             - dense.encode(raw, en, "passage", p.batch_size, precision, normalize=False)
@@ -104,11 +116,11 @@ def language_vector(raw: SentenceTransformer, p: IndexParams, seed: int) -> tupl
 
 
 def shifted_vectors(raw: SentenceTransformer, passages: list[Passage], v_ko: np.ndarray,
-                    alpha: float, batch_size: int, precision: str) -> np.ndarray:
-    """Passage vectors with the Shift correction applied to the Korean ones."""
+                    alpha: float, batch_size: int, precision: str, lang: str) -> np.ndarray:
+    """Passage vectors with the Shift correction applied to those in `lang` (Korean)."""
     z = dense.encode(raw, [x.text for x in passages], "passage", batch_size, precision,
                      normalize=False)
-    is_ko = np.array([x.lang == "ko" for x in passages])
+    is_ko = np.array([x.lang == lang for x in passages])
     z[is_ko] = shift.shifted(z[is_ko], v_ko, alpha)
     z[~is_ko] /= np.linalg.norm(z[~is_ko], axis=1, keepdims=True).clip(min=1e-12)
     return z
@@ -126,18 +138,19 @@ def write_pools(passages: list[Passage], vectors: np.ndarray, out: Path,
 
 
 def build_dense(model_dir: Path, passages: list[Passage], names: tuple[str, ...], out: Path,
-                p: IndexParams, trust_remote_code: bool,
+                p: IndexParams, trust_remote_code: bool, lang: str,
                 shift_seed: int | None = None) -> tuple[dict, dict | None]:
     """Encode a benchmark's passages once and write its FAISS indexes under `out` (with the
     Shift correction when a `shift_seed` is given)."""
     model = load_model(model_dir, p.device, trust_remote_code)
     precision = p.precision
     raw = shift.unnormalised(model)
-    v_ko, record = (language_vector(raw, p, shift_seed) if shift_seed is not None
+    v_ko, record = (language_vector(raw, p, shift_seed, lang) if shift_seed is not None
                     else (None, None))
     start = time.perf_counter()
     if v_ko is not None:
-        vectors = shifted_vectors(raw, passages, v_ko, p.shift.alpha, p.batch_size, precision)
+        vectors = shifted_vectors(raw, passages, v_ko, p.shift.alpha, p.batch_size, precision,
+                                  lang)
     else:
         vectors = dense.encode(model, [x.text for x in passages], "passage", p.batch_size,
                                precision)
@@ -147,15 +160,15 @@ def build_dense(model_dir: Path, passages: list[Passage], names: tuple[str, ...]
     return write_pools(passages, vectors, out, names), record
 
 
-def build_bm25(passages: list[Passage], out: Path, names: tuple[str, ...]) -> dict[str, int]:
+def build_bm25(passages: list[Passage], out: Path, analyzer: dict[str, str]) -> dict[str, int]:
     # Absolute paths: Java resolves relative ones against the directory the JVM started in.
     return {name: bm25.build_index(((p.doc_id, p.text) for p in passages if in_pool(p, name)),
-                                   (out / name).resolve(), BM25_ANALYZER[name])
-            for name in names}
+                                   (out / name).resolve(), language)
+            for name, language in analyzer.items()}
 
 
 def build(name: str, model_dir: Path | None, benchmark: str, bench_dir: Path, p: IndexParams,
-          seed: int, trust_remote_code: bool) -> dict:
+          seed: int, trust_remote_code: bool, pair: Pair) -> dict:
     """Build the indexes of system `name` on one benchmark (its converted folder `bench_dir`),
     atomically under `p.out_dir/<benchmark>/<name>`; returns the manifest."""
     card = read_card(bench_dir)
@@ -165,14 +178,15 @@ def build(name: str, model_dir: Path | None, benchmark: str, bench_dir: Path, p:
                       "corpus": files_digest(bench_dir / CORPUS)}
     with atomic_dir(p.out_dir / benchmark / name) as tmp:
         if name == SPARSE:
-            manifest |= {"kind": "bm25", "analyzers": {n: BM25_ANALYZER[n] for n in names},
-                         "docs": build_bm25(passages, tmp, names)}
+            analyzer = {n: analyzers(pair)[n] for n in names}
+            manifest |= {"kind": "bm25", "analyzers": analyzer,
+                         "docs": build_bm25(passages, tmp, analyzer)}
         else:
             if model_dir is None or not (model_dir / "modules.json").is_file():
                 raise MissingError(f"index: no sentence-transformers model at {model_dir}; "
                                  "build it first (dvc repro)")
             docs, shift_record = build_dense(model_dir, passages, names, tmp, p,
-                                             trust_remote_code,
+                                             trust_remote_code, pair.lang,
                                              shift_seed=seed if name == SHIFT else None)
             manifest |= {"kind": "dense", "model_dir": str(model_dir),
                          "model": model_digest(model_dir), "docs": docs,

@@ -24,7 +24,7 @@ from koen.models.load import load_model
 from koen.models.profile import resolve_index
 from koen.retrieval import bm25, dense
 from koen.retrieval.fusion import rrf
-from koen.retrieval.indexes import BM25_ANALYZER, SPARSE, load_passages, read_manifest
+from koen.retrieval.indexes import SPARSE, load_passages, read_manifest
 
 METHODS = ("dense", "bm25", "hybrid")
 CANDIDATES = 100  # per system before fusion
@@ -32,7 +32,8 @@ CANDIDATES = 100  # per system before fusion
 
 def pool(index_dir: Path) -> Path:
     """The index of both languages, or the one language a one-language benchmark has."""
-    return next(index_dir / n for n in ("multi", "ko", "en") if (index_dir / n).is_dir())
+    names = ["multi", *sorted(n for n in read_manifest(index_dir)["docs"] if n != "multi")]
+    return next(index_dir / n for n in names if (index_dir / n).is_dir())
 
 
 def dense_hits(index_dir: Path, query: str, k: int, device: str, precision: str,
@@ -44,7 +45,8 @@ def dense_hits(index_dir: Path, query: str, k: int, device: str, precision: str,
 
 def bm25_hits(index_dir: Path, query: str, k: int) -> Run:
     where = pool(index_dir)
-    hits = bm25.search(where.resolve(), {"q": query}, k, BM25_ANALYZER[where.name],
+    hits = bm25.search(where.resolve(), {"q": query}, k,
+                       read_manifest(index_dir)["analyzers"][where.name],
                        threads=1)  # absolute: the JVM keeps its own cwd
     return {"q": dict(hits["q"])}
 

@@ -32,7 +32,7 @@ def merge_seed(seed: int, params: Params) -> list[str]:
                          f"(dvc repro train_seed@{missing[0]}-{seed})")
     for name in params.merges:
         merge_recipe(name, params.merges[name], dirs, params.seed,
-                     params.base_model.trust_remote_code)
+                     params.base_model.trust_remote_code, params.pair)
     return list(params.merges)
 
 

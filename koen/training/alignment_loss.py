@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from koen.training.unpadding import sorted_forward
 
-Direction = Literal["en", "ko", "both"]
+Direction = Literal["other", "lang", "both"]
 
 
 def sqrt_jsd(a: Tensor, b: Tensor, eps: float = 1e-8) -> Tensor:
@@ -44,13 +44,17 @@ def info_nce(anchors: Tensor, candidates: Tensor, scale: float, offset: int = 0)
 class CrossLingualAlignmentLoss(nn.Module):
     """`L = jsd_weight * L_JSD + nce_weight * L_NCE` on (q_en, p_en, p_ko, q_ko) columns.
 
+    Written for ko-en (the paper's); for another pair, `ko` is the pair's first language
+    (`lang`) and `en` the second (`other`).
+
     Args:
         model: the SentenceTransformer being trained.
         jsd_weight: weight of sqrt-JSD between the English and Korean passage embeddings.
         nce_weight: weight of InfoNCE.
-        direction: `en` (the paper: Korean passage anchors, its English query is the positive,
-            the other in-batch English queries are negatives), `ko` (the reverse: English passage
-            anchors, Korean queries are candidates), or `both` (mean of the two).
+        direction: `other` (the paper: Korean passage anchors, its English query is the
+            positive, the other in-batch English queries are negatives), `lang` (the reverse:
+            English passage anchors, Korean queries are candidates), or `both` (mean of the
+            two).
         pairs: `query` as above, or `passage` (ablation: InfoNCE between passages only, the
             Korean passage finding its English translation).
         scale: inverse temperature of InfoNCE.
@@ -69,12 +73,12 @@ class CrossLingualAlignmentLoss(nn.Module):
     """
 
     def __init__(self, model: SentenceTransformer, jsd_weight: float = 1.0,
-                 nce_weight: float = 1.0, direction: Direction = "en",
+                 nce_weight: float = 1.0, direction: Direction = "other",
                  pairs: Literal["query", "passage"] = "query", scale: float = 20.0,
                  chunk: int | None = None, gather_across_devices: bool = False) -> None:
         super().__init__()
-        if direction not in ("en", "ko", "both") or pairs not in ("query", "passage"):
-            raise ValueError(f"direction must be en|ko|both, pairs query|passage; "
+        if direction not in ("other", "lang", "both") or pairs not in ("query", "passage"):
+            raise ValueError(f"direction must be other|lang|both, pairs query|passage; "
                              f"got {direction!r}, {pairs!r}")
         self.model, self.jsd_weight, self.nce_weight = model, jsd_weight, nce_weight
         self.direction, self.pairs, self.scale = direction, pairs, scale
@@ -95,10 +99,10 @@ class CrossLingualAlignmentLoss(nn.Module):
             gather, offset = (all_gather_with_grad, get_rank() * len(q_en)) \
                 if self.gather_across_devices else ((lambda x: x), 0)
             terms = []
-            if self.direction in ("en", "both"):
+            if self.direction in ("other", "both"):
                 terms.append(info_nce(p_ko, gather(q_en if self.pairs == "query" else p_en),
                                       self.scale, offset))
-            if self.direction in ("ko", "both"):
+            if self.direction in ("lang", "both"):
                 terms.append(info_nce(p_en, gather(q_ko if self.pairs == "query" else p_ko),
                                       self.scale, offset))
             loss = loss + self.nce_weight * torch.stack(terms).mean()

@@ -6,16 +6,17 @@ from __future__ import annotations
 import random
 
 from koen.config.compositions import languages, parse
+from koen.config.languages import Pair
 from koen.config.parse import ParamsError
 
 
-def draw(triplets: list[dict], composition: str, n: int, seed: int) -> list[dict]:
+def draw(triplets: list[dict], composition: str, n: int, seed: int, pair: Pair) -> list[dict]:
     """`n` (anchor, positive, negative) examples in the composition's languages.
 
     Each parallel triplet is used at most once; with several codes, the shuffled triplets are
     dealt to the codes in equal shares and the result is shuffled again.
     """
-    codes = parse(composition)
+    codes = parse(composition, pair)
     rng = random.Random(seed)
     order = list(range(len(triplets)))
     rng.shuffle(order)
@@ -30,11 +31,13 @@ def draw(triplets: list[dict], composition: str, n: int, seed: int) -> list[dict
     return examples
 
 
-def alignment_examples(triplets: list[dict], n: int, seed: int) -> list[dict]:
-    """(query_en, passage_en, passage_ko, query_ko) from the parallel triplets' positives."""
+def alignment_examples(triplets: list[dict], n: int, seed: int, pair: Pair) -> list[dict]:
+    """(query_en, passage_en, passage_ko, query_ko) from the parallel triplets' positives (for
+    ko-en; the second language's first)."""
     if n > len(triplets):
         raise ParamsError(f"params.yaml: 'train.align.samples' is {n} but only {len(triplets)} "
                           "parallel triplets exist")
     rows = random.Random(seed).sample(triplets, n)
-    return [{"query_en": t["query_en"], "passage_en": t["pos_en"], "passage_ko": t["pos_ko"],
-             "query_ko": t["query_ko"]} for t in rows]
+    a, b = pair.codes
+    return [{f"query_{b}": t[f"query_{b}"], f"passage_{b}": t[f"pos_{b}"],
+             f"passage_{a}": t[f"pos_{a}"], f"query_{a}": t[f"query_{a}"]} for t in rows]

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from koen.config import compositions
+from koen.config.languages import Pair
 from koen.config.parse import ParamsError
 from koen.config.schema import TrainParams
 from koen.errors import MissingError
@@ -40,9 +41,7 @@ from koen.training.trainer import RESULT, run_training
 
 # params sections a fingerprint covers whole: all a train stage reads (`composition` and `grid`
 # pick what is trained: the composition is in the fingerprint itself)
-KEYED = ("device", "train", "base_model", "tracking")
-TRIPLET_COLUMNS = tuple(f"{part}_{lang}" for part in ("query", "pos", "neg")
-                        for lang in ("ko", "en"))
+KEYED = ("device", "languages", "train", "base_model", "tracking")
 HYPER = ("triplets", "epochs", "batch_size", "learning_rate", "warmup_ratio", "scale",
          "max_seq_length", "freeze_embeddings", "attention_dropout", "group_by_length",
          "gradient_checkpointing", "sorted_forward", "devices", "device", "precision",
@@ -61,14 +60,20 @@ def hyper(p: TrainParams, method: Method) -> dict[str, Any]:
     return out
 
 
+def triplet_columns(pair: Pair) -> tuple[str, ...]:
+    """The parallel triplets' columns: `query_ko`, `query_en`, `pos_ko`, ... for ko-en."""
+    return tuple(f"{part}_{lang}" for part in ("query", "pos", "neg") for lang in pair.codes)
+
+
 def fingerprint(composition: str, method: Method, p: TrainParams, seed: int, init: Path,
-                keyed: dict[str, Any]) -> str:
+                keyed: dict[str, Any], pair: Pair) -> str:
     """What a trained model is made of, from what DVC hashes for its stage: every file
     `stages.train` imports (the closure the deps tests hold dvc.yaml to), the params sections the
     stage reads (`keyed`: `snapshot(params, KEYED)`), the `auto` values as resolved here, the
     training data and the initial weights. The MLflow key, and what a reused model must match."""
     what = {
-        "composition": compositions.canonical(composition) if method == "contrastive" else None,
+        "composition": (compositions.canonical(composition, pair) if method == "contrastive"
+                        else None),
         "seed": seed,
         "data": files_digest(p.data),
         "init": model_digest(init),
@@ -89,19 +94,19 @@ def find_reusable(grid_dir: Path, print_: str) -> Path | None:
 
 def train_spec(p: TrainParams, method: Method, composition: str, seed: int, init: Path,
                output: Path, checkpoints: Path, print_: str,
-               trust_remote_code: bool) -> TrainSpec:
+               trust_remote_code: bool, pair: Pair) -> TrainSpec:
     """Everything `run_training` needs (it may run under torchrun)."""
-    triplets = read_table(p.data, TRIPLET_COLUMNS).to_list()
+    triplets = read_table(p.data, triplet_columns(pair)).to_list()
     if method == "align":
-        examples = alignment_examples(triplets, p.align.samples, seed)
+        examples = alignment_examples(triplets, p.align.samples, seed, pair)
     elif p.triplets > len(triplets):
         raise ParamsError(f"params.yaml: 'train.triplets' is {p.triplets} but {p.data} holds "
                           f"only {len(triplets)} triplets")
     else:
-        examples = draw(triplets, composition, p.triplets, seed)
+        examples = draw(triplets, composition, p.triplets, seed, pair)
     return TrainSpec(
         method=method, examples=examples,
-        align=p.align.loss_kwargs() if method == "align" else None,
+        align=p.align.loss_kwargs(pair) if method == "align" else None,
         seed=seed, init=str(init), output=str(output), checkpoints=str(checkpoints),
         fingerprint=print_, epochs=p.epochs, batch_size=p.batch_size, devices=p.devices,
         learning_rate=p.learning_rate, warmup_ratio=p.warmup_ratio, scale=p.scale,
@@ -129,20 +134,21 @@ def run_distributed(spec: TrainSpec, devices: int, workdir: Path) -> TrainResult
 
 def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path, slot: str,
           grid: list[str], pending: Path, trust_remote_code: bool,
-          keyed: dict[str, Any]) -> TrainInfo:
+          keyed: dict[str, Any], pair: Pair) -> TrainInfo:
     """Train (or reuse) one model into `out`; `slot` names it (`grid/kokoen`, `experiment`)."""
     if method == "contrastive":
-        compositions.parse(composition)  # fail before any work on a bad name
+        compositions.parse(composition, pair)  # fail before any work on a bad name
         init = p.base
     else:
         init = p.base if p.align.init == "base" else p.grid_dir / p.align.init
     if not (init / "model.safetensors").is_file():
         raise MissingError(f"train: no model at {init}; build it first (dvc repro)")
-    print_ = fingerprint(composition, method, p, seed, init, keyed)
+    print_ = fingerprint(composition, method, p, seed, init, keyed, pair)
     checkpoints = p.checkpoints / slot
     reuse = None
     if (slot == "experiment" and method == "contrastive"
-            and compositions.canonical(composition) in {compositions.canonical(g) for g in grid}):
+            and compositions.canonical(composition, pair)
+            in {compositions.canonical(g, pair) for g in grid}):
         reuse = find_reusable(p.grid_dir, print_)
     with atomic_dir(out) as tmp, tempfile.TemporaryDirectory() as work:
         if reuse is not None:
@@ -150,12 +156,13 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
             result = TrainResult.of(TrainInfo.read(reuse / TRAIN_INFO))
         else:
             spec = train_spec(p, method, composition, seed, init, tmp, checkpoints, print_,
-                              trust_remote_code)
+                              trust_remote_code, pair)
             result = (run_distributed(spec, p.devices, Path(work)) if p.devices > 1
                       else run_training(spec))
         info = TrainInfo(
             name=slot.split("/")[-1], composition=composition,
-            canonical=compositions.canonical(composition), fingerprint=print_, init=str(init),
+            canonical=compositions.canonical(composition, pair), fingerprint=print_,
+            init=str(init),
             seed=seed, params=hyper(p, method),
             reused_from=None if reuse is None else str(reuse), **asdict(result))
         info.write(tmp / TRAIN_INFO)
