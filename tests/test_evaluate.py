@@ -21,12 +21,12 @@ from sentence_transformers import SentenceTransformer
 from tiny_data import PARAMS, QUERIES, train_record, write_collection, write_params
 from tiny_models import tiny_model
 
+from koen.config.languages import KO_EN
 from koen.config.parse import ParamsError
 from koen.config.schema import load
 from koen.errors import KoenError
 from koen.evaluation import evaluate
 from koen.evaluation.metrics import combine, round2
-from koen.config.languages import KO_EN
 from koen.formats.trec import doc_lang, read_qrels
 from koen.models.profile import resolve_index
 from koen.repro.provenance import model_digest

@@ -109,8 +109,8 @@ def test_system_scores_pool_benchmarks_with_equal_weight(tmp_path):
             if bench == "big" and direction == "en-ko":
                 hit["a"] = {f"z-{lang}": 1.0}  # a misses in en-ko only
             write_trec_run(tmp_path / bench / f"{direction}.trec", hit, tag="t")
-    tasks = {b: Task({q: {"ko": q, "en": q} for q in judged}, judged, list(KO_EN.directions), True, KO_EN)
-             for b, judged in qrels.items()}
+    tasks = {b: Task({q: {"ko": q, "en": q} for q in judged}, judged, list(KO_EN.directions),
+                     True, KO_EN) for b, judged in qrels.items()}
     scores = system_scores({b: tmp_path / b for b in qrels}, tasks)
     assert scores["big/en-ko"][0] == pytest.approx([0.0, 100.0])
     values, weights = scores["avg_en-ko"]
