@@ -10,6 +10,7 @@ from matplotlib.text import Text
 from mlflow import MlflowClient
 from tiny_data import BENCHMARKS, PARAMS, PENDING, write_params
 
+from koen.config.languages import KO_EN
 from koen.config.schema import load
 from koen.data.benchmarks import Benchmark, write_benchmark
 from koen.errors import KoenError
@@ -43,7 +44,7 @@ def write_benchmark_and_runs(root: Path, bench: str = "lohelp",
                for q in QUERIES]
     qrels = [(q, f"{q}-{x}", 1) for q in QUERIES for x in langs]
     write_benchmark(root / BENCHMARKS / bench, bench, "prepared", root, Benchmark(
-        [r | ({"twin": ""} if len(langs) == 1 else {}) for r in corpus], queries, qrels))
+        [r | ({"twin": ""} if len(langs) == 1 else {}) for r in corpus], queries, qrels, KO_EN))
     for name, found in FOUND.items():
         for d in directions:
             lang = d.split("-")[1]

@@ -677,7 +677,7 @@ class Params(Section):
         except CompositionError as err:
             raise _fail("composition", f"is invalid: {err}{respell}") from None
         held = {help_text_dir(c): c for c in LANGUAGES if c != "en"}.get(self.prepare.data)
-        if self.prepare.source == "help" and held is not None and held != pair.lang:
+        if self.prepare.source == "help" and held is not None and held not in pair.codes:
             raise _fail("prepare.data", f"is {self.prepare.data}, the {held}-en help text, not "
                         f"{pair.name}'s{respell}")
         vocab = f"{pair.lang}+{pair.other}"
