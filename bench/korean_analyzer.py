@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from koen.config.languages import KO_EN  # noqa: E402
 from koen.evaluation.metrics import ir_metrics  # noqa: E402
 from koen.formats.benchmark import CORPUS, load_task  # noqa: E402
 from koen.formats.trec import Run, in_language  # noqa: E402
@@ -55,7 +56,7 @@ def cjk_run(docs: dict[str, str], queries: dict[str, str], out: Path) -> Run:
 
 def main() -> None:
     bench = ROOT / "data/benchmarks/lohelp"  # dvc repro benchmark@lohelp
-    task = load_task(bench)
+    task = load_task(bench, KO_EN)
     qrels = task.qrels
     queries = task.texts("ko")
     docs = {p.doc_id: p.text for p in load_passages(bench / CORPUS) if p.lang == "ko"}

@@ -97,7 +97,7 @@ def compare_sides(params, sides: dict[str, Path], systems: list[str]) -> dict[st
     eval_dir, runs_dir = params.evaluate.out_dir, params.evaluate.runs_dir
     keys = figures(params)
     benchmarks = list(params.benchmarks)
-    tasks = {n: load_task(ROOT / params.benchmark.out_dir / n) for n in benchmarks}
+    tasks = {n: load_task(ROOT / params.benchmark.out_dir / n, params.pair) for n in benchmarks}
     scores, rows = {}, {}
     for name in systems:
         first = load_system(a_dir / eval_dir, name, benchmarks)

@@ -47,8 +47,9 @@ def main() -> None:
     import numpy as np
     from datasets import Dataset
 
+    from koen.config.languages import KO_EN
     from koen.retrieval import bm25, dense  # bm25 first points Pyserini's JVM at Java 21
-    from koen.retrieval.indexes import BM25_ANALYZER, in_pool, load_passages
+    from koen.retrieval.indexes import analyzers, in_pool, load_passages
 
     # isort: split
     from pyserini.search.faiss import FaissSearcher
@@ -89,8 +90,9 @@ def main() -> None:
                         f"dense_{name}_same_runs": same}
 
         index = Path(tmp) / "bm25"
-        bm25.build_index(((p.doc_id, p.text) for p in passages), index, BM25_ANALYZER["multi"])
-        lucene = bm25.searcher(index, BM25_ANALYZER["multi"])
+        multi = analyzers(KO_EN)["multi"]
+        bm25.build_index(((p.doc_id, p.text) for p in passages), index, multi)
+        lucene = bm25.searcher(index, multi)
         lucene.batch_search(list(texts.values())[:20], qids[:20], k=args.k)  # warm-up
         batch, _ = timed(len(qids), lambda: lucene.batch_search(list(texts.values()), qids,
                                                                 k=args.k, threads=args.threads))

@@ -45,7 +45,8 @@ def main() -> None:
 
     params = load()
     runs = ROOT / params.evaluate.runs_dir
-    tasks = {b: load_task(ROOT / params.benchmark.out_dir / b) for b in params.benchmarks}
+    tasks = {b: load_task(ROOT / params.benchmark.out_dir / b, params.pair)
+             for b in params.benchmarks}
     for name in (args.system, args.reference):
         for b in tasks:
             if not (runs / b / name).is_dir():

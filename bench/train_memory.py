@@ -159,7 +159,7 @@ def main() -> None:
     p = resolve_train(p, params.device)  # the stage's `auto` values for this machine
     with tempfile.TemporaryDirectory() as tmp:
         spec = train_spec(p, "contrastive", args.composition, p.seed, p.base, Path(tmp) / "model",
-                          Path(tmp) / "checkpoints", "bench", False)
+                          Path(tmp) / "checkpoints", "bench", False, params.pair)
         sampler = Sampler(Path(tmp), trim=args.trim)
         step_trim = StepTrim()
         hook = (torch.nn.modules.module.register_module_forward_pre_hook(step_trim)

@@ -47,7 +47,7 @@ def child(composition: str, key: str, value: object, out: Path) -> dict:
     p = resolve_train(p, params.device)  # the key's value wins over its `auto`
     with tempfile.TemporaryDirectory() as tmp:
         spec = train_spec(p, "contrastive", composition, p.seed, p.base, out, Path(tmp), "bench",
-                          False)
+                          False, params.pair)
         start = time.perf_counter()
         result = run_training(spec)
         seconds = time.perf_counter() - start

@@ -38,10 +38,11 @@ import record  # noqa: E402  (bench/record.py)
 def examples(n: int) -> list[dict]:
     from datasets import Dataset
 
+    from koen.config.languages import KO_EN
     from koen.training.examples import draw
 
     triplets = Dataset.from_parquet(str(ROOT / "data/prepared/triplets.parquet")).to_list()
-    return draw(triplets, "kokoen", n, seed=13)
+    return draw(triplets, "kokoen", n, seed=13, pair=KO_EN)
 
 
 def plain(model_dir: str, steps: int, batch: int, max_len: int, device: str,
@@ -92,10 +93,12 @@ def stage(model_dir: str, steps: int, batch: int, max_len: int, device: str,
     from koen.training.run import train_spec
     from koen.training.trainer import run_training
 
-    p = resolve_train(load().train, device)  # every `auto` as the stage resolves it there
+    params = load()
+    p = resolve_train(params.train, device)  # every `auto` as the stage resolves it there
     with tempfile.TemporaryDirectory() as tmp:
         spec = replace(train_spec(p, "contrastive", "kokoen", 13, Path(model_dir),
-                                  Path(tmp) / "out", Path(tmp) / "ckpt", "bench", False),
+                                  Path(tmp) / "out", Path(tmp) / "ckpt", "bench", False,
+                                  params.pair),
                        examples=examples(steps * batch), checkpoint_steps=10_000, epochs=1,
                        batch_size=batch, max_seq_length=max_len, freeze_embeddings=True,
                        device=device, **overrides)

@@ -57,7 +57,7 @@ def main() -> None:
     p = resolve_train(p, params.device)  # the values set win over their `auto`
     with tempfile.TemporaryDirectory() as tmp:
         spec = replace(train_spec(p, "contrastive", "kokoen", p.seed, p.base, Path(tmp) / "out",
-                                  Path(tmp) / "ckpt", "bench", False),
+                                  Path(tmp) / "ckpt", "bench", False, params.pair),
                        examples=examples(args.steps * p.batch_size), checkpoint_steps=10_000)
         backend = sdpa_kernel([BACKENDS[args.sdpa_backend]]) if args.sdpa_backend else \
             contextlib.nullcontext()

@@ -172,7 +172,8 @@ def test_the_configuration_page_is_generated_from_the_schema_and_params(monkeypa
     """docs/configuration.md: every key documented, and the page as the schema gives it."""
     monkeypatch.chdir(ROOT)
     sections = {cls for cls in vars(schema).values()
-                if dataclasses.is_dataclass(cls) and issubclass(cls, Section)}
+                if isinstance(cls, type) and dataclasses.is_dataclass(cls)
+                and issubclass(cls, Section)}
     undocumented = [f"{cls.__name__}.{f.name}" for cls in sections
                     for f in dataclasses.fields(cls) if f.name not in field_docs(cls)]
     assert undocumented == []

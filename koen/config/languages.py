@@ -108,11 +108,11 @@ class Pair:
     @classmethod
     def of(cls, codes: list[str] | tuple[str, ...]) -> Pair:
         if len(codes) != 2:
-            raise LanguageError(f"is {list(codes)}: name two languages, e.g. [ja, en]")
+            raise LanguageError("name two languages, e.g. [ja, en]")
         for code in codes:
             language(code)
         if codes[0] == codes[1]:
-            raise LanguageError(f"is {list(codes)}: name two different languages")
+            raise LanguageError("name two different languages")
         return cls(codes[0], codes[1])
 
     @property

@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from koen.config.languages import LANGUAGES, Pair, help_text_dir
+from koen.config.languages import ENGLISH, LANGUAGES, Pair, help_text_dir
 from koen.config.parse import ParamsError, load_yaml
 from koen.config.schema import PARAMS_FILE, load
 
@@ -33,10 +33,10 @@ def respell(text: str, old: Pair, new: Pair) -> str:
     def spell(m: re.Match[str]) -> str:
         return swap.sub(lambda c: codes[c.group(0)], m.group(0))
 
-    text = re.sub(rf"(?<![\w/-])(?:{code}){{3}}(?![\w/])", spell, text)
-    text = re.sub(rf"(?<![\w/-])(?:{code})\+(?:{code})(?![\w/])", spell, text)
-    text = re.sub(rf"^languages: \[{old.lang}, {old.other}\]", f"languages: [{new.lang}, "
-                  f"{new.other}]", text, flags=re.MULTILINE)
+    token = rf"(?:(?:{code}){{3}}|(?:{code}))"  # a code or a shorthand
+    text = re.sub(rf"(?<![\w-]){token}(?:\+{token})+(?![\w/])", spell, text)  # mixes
+    text = re.sub(rf"(?<![\w-])(?:{code}){{3}}(?![\w/])", spell, text)  # codes, also in paths
+    text = put(text, "languages", r"\[[^\]\n]*\]", f"[{new.lang}, {new.other}]")
     text = re.sub(rf"^(\s+direction: )({code})\b", lambda m: m.group(1) + codes[m.group(2)], text,
                   flags=re.MULTILINE)
     text = re.sub(rf"^(composition: )({code})(\s)", lambda m: m.group(1) + codes[m.group(2)]
@@ -52,18 +52,42 @@ def put(text: str, key: str, old: str, value: str) -> str:
         1, COMMENTS - len(m.group(1)) - len(value)) * bool(m.group(2)), text, flags=re.MULTILINE)
 
 
+def spelled_in(raw: dict) -> Pair:
+    """The pair params.yaml's compositions are spelled in: `languages`, or the codes of `grid`
+    where `languages` was changed alone (`dvc exp run -S languages=...`)."""
+    stated = Pair.of(raw.get("languages", ["ko", "en"]))
+    codes = list(dict.fromkeys(c[i:i + 2] for c in raw["grid"] for i in (0, 2, 4)))
+    if set(codes) <= set(stated.codes):
+        return stated
+    if len(codes) != 2:
+        raise ParamsError(f"grid: {raw['grid']} is not spelled in two languages' codes")
+    other = "en" if "en" in codes else codes[1]
+    return Pair.of([next(c for c in codes if c != other), other])
+
+
+def help_code(pair: Pair) -> str:
+    """The language the help text pairs with English."""
+    if ENGLISH.code not in pair.codes:
+        raise ParamsError(f"languages: the help text pairs a language with English, not "
+                          f"{pair.name}; for another pair bring your own data (docs/own-data.md)")
+    return pair.twin(ENGLISH.code)
+
+
 def help_paths(text: str, raw: dict, old: Pair, new: Pair, root: Path) -> str:
     """prepare.data and base_model.check_texts moved from the old pair's help text to the
     new one's, where they point at the old one's."""
-    was, now = help_text_dir(old.lang), help_text_dir(new.lang)
-    if raw["prepare"]["source"] != "help" or Path(raw["prepare"]["data"]) != was:
+    if raw["prepare"]["source"] != "help" or ENGLISH.code not in old.codes:
         return text
-    if new.other != "en" or not (root / now / "paragraphs.jsonl.gz").is_file():
+    was = help_text_dir(help_code(old))
+    if Path(raw["prepare"]["data"]) != was:
+        return text
+    now = help_text_dir(help_code(new))
+    if not (root / now / "paragraphs.jsonl.gz").is_file():
         held = sorted(p.parent.name for p in (root / "data/help").glob("*/paragraphs.jsonl.gz"))
         raise ParamsError(
             f"languages: no committed help text for {new.name} (committed: ko-en in data/raw, "
             f"{', '.join(held) or 'no other'} in data/help); add it with `python "
-            f"data/raw/regenerate.py --lang {new.lang}` (the LibreOffice help pairs each of "
+            f"data/raw/regenerate.py --lang {help_code(new)}` (the LibreOffice help pairs each of "
             f"{', '.join(c for c in LANGUAGES if c != 'en')} with English)")
     for key, tail in (("data", ""), ("check_texts", "/paragraphs.jsonl.gz")):
         text = put(text, f"  {key}", re.escape(f"{was}{tail}"), f"{now}{tail}")
@@ -78,17 +102,20 @@ def drop_missing_belebele(text: str, raw: dict, new: Pair, root: Path) -> tuple[
             continue
         configs = [LANGUAGES[c].belebele for c in new.codes]
         source = root / b["source"]
-        if all((source / f"{c}.jsonl").is_file() or (source / "data" / f"{c}.jsonl").is_file()
-               for c in configs):
+        missing = [c for c in configs if not (source / f"{c}.jsonl").is_file()
+                   and not (source / "data" / f"{c}.jsonl").is_file()]
+        if not missing:
             continue
         line = re.compile(rf"^  {re.escape(name)}: \{{.*\}}[^\n]*\n", re.MULTILINE)
         if not line.search(text):
             raise ParamsError(f"benchmarks.{name}: {source} lacks Belebele's "
                               f"{' or '.join(configs)}; fetch them or remove the benchmark")
         text = line.sub("", text)
-        dropped.append(f"{name} ({b['source']} has no {' / '.join(configs)}: fetch with `python -m "
+        dropped.append(f"{name} ({b['source']} has no {' / '.join(missing)}: fetch with `python -m "
                        f"koen.data.benchmarks fetch facebook/belebele --out {b['source']} "
-                       f"--include {' '.join(f'data/{c}.jsonl' for c in configs)}`)")
+                       f"--include {' '.join(f'data/{c}.jsonl' for c in missing)}`, then give "
+                       f"the entry back: `{name}: {{format: belebele, source: {b['source']}, "
+                       f"split: {b.get('split', 'test')}}}`)")
     return text, dropped
 
 
@@ -102,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         new = Pair.of([args.lang, args.other])
         raw = load_yaml(args.params)
-        old = Pair.of(raw["languages"])
+        old = spelled_in(raw)
         root = args.params.resolve().parent
         text = args.params.read_text(encoding="utf-8")
         text = help_paths(respell(text, old, new), raw, old, new, root)
@@ -111,10 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         check.write_text(text, encoding="utf-8")
         try:
             load(check)
-        except ParamsError:
-            check.unlink()
-            raise
-        check.replace(args.params)
+            check.replace(args.params)
+        finally:
+            check.unlink(missing_ok=True)
     except ParamsError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

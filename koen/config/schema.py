@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from koen.config.compositions import CompositionError, canonical, parse_code
 from koen.config.compositions import parse as parse_composition
-from koen.config.languages import LANGUAGES, LanguageError, Pair, help_text_dir
+from koen.config.languages import ENGLISH, LANGUAGES, LanguageError, Pair, help_text_dir
 from koen.config.methods import LIBRARY, LIBRARY_NEEDS_BASE, NEEDS_BASE, OPTIONS
 from koen.config.parse import (
     KeyedSection,
@@ -482,7 +482,8 @@ class BenchmarkDirs(Section):
 
 @dataclass
 class ShiftParams(Section):
-    """The `shift` system: one model's indexes with Korean passages moved by -alpha * V_ko."""
+    """The `shift` system: one model's indexes with the first language's (Korean) passages moved
+    by -alpha * V_ko."""
 
     model: Path
     """The model whose indexes Shift corrects."""
@@ -507,7 +508,8 @@ class IndexParams(Section):
     precision: Precision
     """As `train.precision`; vectors are stored in fp32."""
     shift: ShiftParams
-    """The `shift` system: a model's indexes with Korean passages moved by -alpha * V_ko."""
+    """The `shift` system: a model's indexes with the first language's (Korean) passages moved
+    by -alpha * V_ko."""
 
     def validate(self, where: str) -> None:
         _at_least(self, where, ("batch_size",))
@@ -660,7 +662,7 @@ class Params(Section):
         try:
             pair = Pair.of(self.languages)
         except LanguageError as err:
-            raise _fail("languages", str(err)) from None
+            raise _fail("languages", f"is {self.languages}: {err}") from None
         respell = (f"; every composition is spelled in the pair's codes: `python -m "
                    f"koen.config.pair {pair.lang} {pair.other}` respells params.yaml's")
         for i, code in enumerate(self.grid):
@@ -676,7 +678,8 @@ class Params(Section):
             parse_composition(self.composition, pair)
         except CompositionError as err:
             raise _fail("composition", f"is invalid: {err}{respell}") from None
-        held = {help_text_dir(c): c for c in LANGUAGES if c != "en"}.get(self.prepare.data)
+        held = {help_text_dir(c): c for c in LANGUAGES if c != ENGLISH.code}.get(
+            self.prepare.data)
         if self.prepare.source == "help" and held is not None and held not in pair.codes:
             raise _fail("prepare.data", f"is {self.prepare.data}, the {held}-en help text, not "
                         f"{pair.name}'s{respell}")

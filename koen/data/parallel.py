@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from koen.config.languages import Pair
+from koen.config.languages import Pair, help_text_dir
 from koen.config.schema import SPLITS
 from koen.data.language_check import wrong_language
 from koen.formats.tables import DataError, read_jsonl_gz
@@ -35,7 +35,7 @@ class Passage:
     second: str  # in its second (English)
 
     def text(self, lang: str, pair: Pair) -> str:
-        return self.first if lang == pair.lang else self.second
+        return in_language(self, lang, pair)
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,14 @@ class Query:
     relevant: tuple[str, ...]  # passage sids
 
     def text(self, lang: str, pair: Pair) -> str:
-        return self.first if lang == pair.lang else self.second
+        return in_language(self, lang, pair)
+
+
+def in_language(x: Passage | Query, lang: str, pair: Pair) -> str:
+    """A passage's or query's text in language `lang` of the pair."""
+    if lang not in pair.codes:
+        raise ValueError(f"{lang!r} is not a language of the pair {pair.name}")
+    return x.first if lang == pair.lang else x.second
 
 
 def doc_id(sid: str, lang: str) -> str:
@@ -65,8 +72,6 @@ def check_text(where: str, text: str, lang: str, pair: Pair) -> None:
 def check_pair(where: str, first: str, second: str, pair: Pair) -> None:
     """Fail unless the two look like a text in the pair's first language (Korean) and its
     translation in the second (English)."""
-    if not first.strip() or not second.strip():
-        raise DataError(f"{where}: empty text")
     check_text(where, first, pair.lang, pair)
     check_text(where, second, pair.other, pair)
 
@@ -83,7 +88,7 @@ def load_records(path: Path, fields: tuple[str, ...], pair: Pair) -> list[dict]:
             raise DataError(f"{where}: no '{missing[0]}' text: the file holds "
                             f"{'/'.join(held) or 'no language'} text, not the pair "
                             f"[{pair.lang}, {pair.other}] of 'languages'; point prepare.data "
-                            f"at the pair's help text (data/help/{pair.lang}-{pair.other})")
+                            f"at the pair's text ({help_text_dir(pair.lang)} for the help)")
         if missing:
             raise DataError(f"{where}: missing or non-text field '{missing[0]}'")
         if key in seen:
@@ -115,17 +120,17 @@ def build_passages(paragraphs: Iterable[dict], max_chars: int, min_chars: int,
     seen: set[str] = set()
     a, b = pair.codes
     for (page, section), paras in sections.items():
-        ko, en = [paras[0][a]], [paras[0][b]]
+        firsts, seconds = [paras[0][a]], [paras[0][b]]
         for p in paras[1:]:
-            if len(" ".join(en)) + len(p[b]) + 1 > max_chars:
+            if len(" ".join(seconds)) + len(p[b]) + 1 > max_chars:
                 break
-            ko.append(p[a])
-            en.append(p[b])
-        ko_text, en_text = " ".join(ko), " ".join(en)
-        if len(en_text) < min_chars or ko_text in seen or en_text in seen:
+            firsts.append(p[a])
+            seconds.append(p[b])
+        first, second = " ".join(firsts), " ".join(seconds)
+        if len(second) < min_chars or first in seen or second in seen:
             continue
-        seen.update((ko_text, en_text))
-        passages.append(Passage(f"p{len(passages):05d}", page, section, ko_text, en_text))
+        seen.update((first, second))
+        passages.append(Passage(f"p{len(passages):05d}", page, section, first, second))
     return passages
 
 
@@ -153,16 +158,16 @@ def build_queries(
     for c in candidates:
         if c[1] not in passage_texts and c[2] not in passage_texts:
             groups[c[2].casefold()].append(c)
-    ko_owner: dict[str, int] = defaultdict(int)
+    first_owner: dict[str, int] = defaultdict(int)
     for group in groups.values():
-        ko_owner[group[0][1]] += 1
+        first_owner[group[0][1]] += 1
     queries = []
     for group in groups.values():
-        kind, ko, en, _ = group[0]
-        if ko_owner[ko] > 1:  # one Korean text for two English queries: ambiguous, drop
+        kind, first, second, _ = group[0]
+        if first_owner[first] > 1:  # one Korean text for two English queries: ambiguous, drop
             continue
         relevant = tuple(dict.fromkeys(c[3] for c in group))
-        queries.append(Query(f"q{len(queries):05d}", kind, ko, en, relevant))
+        queries.append(Query(f"q{len(queries):05d}", kind, first, second, relevant))
     return queries
 
 

@@ -103,12 +103,9 @@ def paper_summary(scores: dict[str, dict[str, float]]) -> dict[str, float]:
 
     `scores[benchmark][direction]`; an OVR needs both of its directions.
     """
-    avg = {}
-    clir, mono = clir_mono(d for s in scores.values() for d in s)
-    for direction in clir + mono:
-        values = [s[direction] for s in scores.values() if direction in s]
-        if values:
-            avg[direction] = mean(values)
+    directions = sorted({d for s in scores.values() for d in s})
+    avg = {d: mean(s[d] for s in scores.values() if d in s) for d in directions}
+    clir, mono = clir_mono(directions)
     out = {f"avg_{d}": round2(v) for d, v in avg.items()}
     for name, pair in (("clir_ovr", clir), ("mono_ovr", mono)):
         if pair and all(d in avg for d in pair):

@@ -32,8 +32,8 @@ from koen.repro.atomic import atomic_file
 SETS = Path("metrics/regression")
 DEFAULT_EVAL = Path("metrics/eval")
 DEFAULT_INDEXES = Path("data/indexes")
-HEADLINE = re.compile(r"^(avg_[a-z-]+|clir_ovr|mono_ovr|[^/]+/(en-ko|ko-en|ko-ko|en-en)/ndcg@10|"
-                      r"[^/]+/multi/(ko|en)/(max@r_norm|comp@10|inclination)|[^/]+/multi/gap)$")
+HEADLINE = re.compile(r"^(avg_[a-z-]+|clir_ovr|mono_ovr|[^/]+/[a-z]{2}-[a-z]{2}/ndcg@10|"
+                      r"[^/]+/multi/[a-z]{2}/(max@r_norm|comp@10|inclination)|[^/]+/multi/gap)$")
 ROUNDING = 0.01  # metrics are rounded to 2 decimals: a rerun on the same kind agrees to this
 
 

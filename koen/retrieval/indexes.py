@@ -38,7 +38,7 @@ from koen.config.languages import LANGUAGES, Pair
 from koen.config.parse import ParamsError
 from koen.config.schema import IndexParams
 from koen.errors import MissingError
-from koen.formats.benchmark import CORPUS, read_card
+from koen.formats.benchmark import CORPUS, check_languages, read_card
 from koen.formats.tables import read_table
 from koen.models.load import load_model
 from koen.repro.atomic import atomic_dir
@@ -104,25 +104,25 @@ def language_vector(raw: SentenceTransformer, p: IndexParams, seed: int,
                     lang: str) -> tuple[np.ndarray, dict]:
     """Shift's V_ko (of language `lang`) from `index.shift`'s parallel pairs (unnormalised),
     and its record."""
-    ko, en = parallel_pairs(p.shift.corpus, p.shift.split, p.shift.pairs, seed, lang)
+    texts, twins = parallel_pairs(p.shift.corpus, p.shift.split, p.shift.pairs, seed, lang)
     precision = p.precision
-    v_ko = (dense.encode(raw, ko, "passage", p.batch_size, precision, normalize=False)
-            - dense.encode(raw, en, "passage", p.batch_size, precision, normalize=False)
-            ).mean(axis=0)
+    v_lang = (dense.encode(raw, texts, "passage", p.batch_size, precision, normalize=False)
+              - dense.encode(raw, twins, "passage", p.batch_size, precision, normalize=False)
+              ).mean(axis=0)
     record = {"model": str(p.shift.model), "alpha": p.shift.alpha, "split": p.shift.split,
-              "pairs": p.shift.pairs, "pairs_used": len(ko),
-              "vector_norm": round(float(np.linalg.norm(v_ko)), 4)}
-    return v_ko, record
+              "pairs": p.shift.pairs, "pairs_used": len(texts),
+              "vector_norm": round(float(np.linalg.norm(v_lang)), 4)}
+    return v_lang, record
 
 
-def shifted_vectors(raw: SentenceTransformer, passages: list[Passage], v_ko: np.ndarray,
+def shifted_vectors(raw: SentenceTransformer, passages: list[Passage], v_lang: np.ndarray,
                     alpha: float, batch_size: int, precision: str, lang: str) -> np.ndarray:
     """Passage vectors with the Shift correction applied to those in `lang` (Korean)."""
     z = dense.encode(raw, [x.text for x in passages], "passage", batch_size, precision,
                      normalize=False)
-    is_ko = np.array([x.lang == lang for x in passages])
-    z[is_ko] = shift.shifted(z[is_ko], v_ko, alpha)
-    z[~is_ko] /= np.linalg.norm(z[~is_ko], axis=1, keepdims=True).clip(min=1e-12)
+    in_lang = np.array([x.lang == lang for x in passages])
+    z[in_lang] = shift.shifted(z[in_lang], v_lang, alpha)
+    z[~in_lang] /= np.linalg.norm(z[~in_lang], axis=1, keepdims=True).clip(min=1e-12)
     return z
 
 
@@ -145,11 +145,11 @@ def build_dense(model_dir: Path, passages: list[Passage], names: tuple[str, ...]
     model = load_model(model_dir, p.device, trust_remote_code)
     precision = p.precision
     raw = shift.unnormalised(model)
-    v_ko, record = (language_vector(raw, p, shift_seed, lang) if shift_seed is not None
+    v_lang, record = (language_vector(raw, p, shift_seed, lang) if shift_seed is not None
                     else (None, None))
     start = time.perf_counter()
-    if v_ko is not None:
-        vectors = shifted_vectors(raw, passages, v_ko, p.shift.alpha, p.batch_size, precision,
+    if v_lang is not None:
+        vectors = shifted_vectors(raw, passages, v_lang, p.shift.alpha, p.batch_size, precision,
                                   lang)
     else:
         vectors = dense.encode(model, [x.text for x in passages], "passage", p.batch_size,
@@ -172,6 +172,7 @@ def build(name: str, model_dir: Path | None, benchmark: str, bench_dir: Path, p:
     """Build the indexes of system `name` on one benchmark (its converted folder `bench_dir`),
     atomically under `p.out_dir/<benchmark>/<name>`; returns the manifest."""
     card = read_card(bench_dir)
+    check_languages(bench_dir, card, pair)
     passages = load_passages(bench_dir / CORPUS)
     names = pools(card)
     manifest: dict = {"name": name, "benchmark": benchmark,
