@@ -38,8 +38,9 @@ def likelihood(text: str, code: str, against: str) -> float:
     return dict(_identifier(*sorted((code, against))).rank(text))[code]
 
 
-def wrong_language(text: str, code: str, pair: Pair) -> str | None:
-    """Why `text` is not in language `code` of the pair, or None where it is (or may be)."""
+def wrong_language(text: str, code: str, pair: Pair, identify: bool = True) -> str | None:
+    """Why `text` is not in language `code` of the pair, or None where it is (or may be).
+    `identify=False`: by script alone, for text built from records already identified."""
     lang, twin = LANGUAGES[code], LANGUAGES[pair.twin(code)]
     if lang.letters is not None:
         if script_share(text, lang.letters) < 0.5:
@@ -47,6 +48,6 @@ def wrong_language(text: str, code: str, pair: Pair) -> str | None:
     elif twin.letters is not None:
         if twin.letters.search(text):
             return f"{lang.name} text contains {twin.script}"
-    elif (p := likelihood(text, twin.code, code)) >= CONFIDENT:
+    elif identify and (p := likelihood(text, twin.code, code)) >= CONFIDENT:
         return f"{lang.name} text reads as {twin.name} (py3langid: {p:.2f})"
     return None

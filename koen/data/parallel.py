@@ -61,11 +61,12 @@ def doc_id(sid: str, lang: str) -> str:
     return f"{sid}-{lang}"
 
 
-def check_text(where: str, text: str, lang: str, pair: Pair) -> None:
-    """Fail unless `text` is a non-empty text in language `lang` of the pair."""
+def check_text(where: str, text: str, lang: str, pair: Pair, identify: bool = True) -> None:
+    """Fail unless `text` is a non-empty text in language `lang` of the pair (`identify`: see
+    `wrong_language`)."""
     if not text.strip():
         raise DataError(f"{where}: empty text")
-    if why := wrong_language(text, lang, pair):
+    if why := wrong_language(text, lang, pair, identify):
         raise DataError(f"{where}: {why}: {text[:60]!r}")
 
 
@@ -224,14 +225,16 @@ def corpus_rows(passages: list[Passage], split_of: dict[str, str], pair: Pair) -
 
 
 def validate_corpus(rows: list[dict], where: str, pair: Pair) -> None:
-    """Twins aligned both ways, right script, no empty or duplicate text, no page in two splits."""
+    """Twins aligned both ways, right script, no empty or duplicate text, no page in two splits.
+    The passages are joined from records whose language was checked when read: here by script
+    alone (py3langid calls technical German passages of English API names English)."""
     by_id = {}
     for r in rows:
         rid = f"{where} record {r['doc_id']} ({r['page']})"
         if r["doc_id"] in by_id:
             raise DataError(f"{rid}: duplicate doc_id")
         by_id[r["doc_id"]] = r
-        check_text(rid, r["text"], r["lang"], pair)
+        check_text(rid, r["text"], r["lang"], pair, identify=False)
     texts: dict[str, str] = {}
     page_split_of: dict[str, str] = {}
     for r in rows:
