@@ -6,6 +6,7 @@ text (Japanese: another script; German: Latin script, told from English by py3la
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -145,12 +146,15 @@ def test_the_pair_command_respells_every_composition_and_path(params_copy, capsy
 
 
 def test_languages_changed_alone_is_respelled_from_the_grid(params_copy):
-    params_copy.write_text(params_copy.read_text().replace("languages: [ko, en]",
-                                                           "languages: [de, en]"))
+    """As `dvc exp run -S 'languages=[de,en]'` leaves it (a list in block style)."""
+    text = params_copy.read_text()
+    params_copy.write_text(re.sub(r"^languages: .*\n", "languages:\n- de\n- en\n", text,
+                                  flags=re.MULTILINE))
     with pytest.raises(ParamsError, match="python -m koen.config.pair de en"):
         load(params_copy)
     assert pair_main(["de", "--params", str(params_copy)]) == 0
     assert load(params_copy).grid[3] == "deenen"
+    assert "languages: [de, en]                   # the pair studied" in params_copy.read_text()
 
 
 def test_a_pair_without_help_text_names_the_command_that_adds_it(params_copy, capsys):

@@ -36,7 +36,10 @@ def respell(text: str, old: Pair, new: Pair) -> str:
     token = rf"(?:(?:{code}){{3}}|(?:{code}))"  # a code or a shorthand
     text = re.sub(rf"(?<![\w-]){token}(?:\+{token})+(?![\w/])", spell, text)  # mixes
     text = re.sub(rf"(?<![\w-])(?:{code}){{3}}(?![\w/])", spell, text)  # codes, also in paths
-    text = put(text, "languages", r"\[[^\]\n]*\]", f"[{new.lang}, {new.other}]")
+    text = re.sub(r"^languages:[^\n#]*(#[^\n]*)?\n(?:- [^\n]*\n)*",  # flow or block list
+                  lambda m: f"languages: [{new.lang}, {new.other}]".ljust(COMMENTS - 1)
+                  + f" {m.group(1) or '# the pair studied (docs/languages.md)'}\n", text,
+                  flags=re.MULTILINE)
     text = re.sub(rf"^(\s+direction: )({code})\b", lambda m: m.group(1) + codes[m.group(2)], text,
                   flags=re.MULTILINE)
     text = re.sub(rf"^(composition: )({code})(\s)", lambda m: m.group(1) + codes[m.group(2)]
