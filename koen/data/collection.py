@@ -29,12 +29,7 @@ from datasets import Dataset
 
 from koen.config.languages import Pair
 from koen.data.parallel import Passage, Query, check_pair
-from koen.formats.tables import DataError, jsonl
-
-
-def triplet_fields(pair: Pair) -> tuple[str, ...]:
-    """`query_ko`, `query_en`, `pos_ko`, `pos_en`, `neg_ko`, `neg_en` for ko-en."""
-    return tuple(f"{part}_{x}" for part in ("query", "pos", "neg") for x in pair.codes)
+from koen.formats.tables import DataError, jsonl, triplet_columns
 
 
 def records(path: Path) -> Iterator[tuple[str, dict]]:
@@ -141,7 +136,7 @@ def user_triplets(data: Path, pair: Pair) -> tuple[list[dict], list[Passage], li
     passages: dict[str, Passage] = {}
     queries: dict[str, Query] = {}
     seen: dict[tuple, str] = {}
-    fields = triplet_fields(pair)
+    fields = triplet_columns(pair)
     a, b = pair.codes
     for where, r in records(path):
         text_fields(where, r, fields)

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from koen.config.languages import ENGLISH, language
-from koen.data.language_check import CONFIDENT, likelihood, script_share
+from koen.config.languages import ENGLISH, Pair, language
+from koen.data.language_check import wrong_language
 
 _SPACE = re.compile(r"\s+")
 _TEXT_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6"}
@@ -161,20 +161,18 @@ def translated(text: str, en: str, code: str) -> bool:
     none of them in the English. Where both are Latin, by py3langid asked only between the
     language and English, since the question is "translated or left in English" (asked among
     all its languages it scatters short strings: 'Fett', 'Typ' come out as lb, la, tl, ...).
-    A pair is dropped where langid is confident (>= CONFIDENT) that `text` is English or that
-    `en` is the language. On sentences it is confident, so this is its verdict; on a word or
-    two (`Fett` | `Bold`: 0.49 | 0.34 German) it is near 0.5 either way, and the pair then rests
-    on the two texts differing (text left untranslated is the English text itself). Its bare
+    A pair is dropped where langid is confident (>= `language_check.CONFIDENT`) that `text` is
+    English or that `en` is the language. On sentences it is confident, so this is its verdict; on a
+    word or two (`Fett` | `Bold`: 0.49 | 0.34 German) it is near 0.5 either way, and the pair then
+    rests on the two texts differing (text left untranslated is the English text itself). Its bare
     verdict would drop 4,899 of the 55,793 differing German paragraph pairs, nearly all such
     words; this rule drops 62. Deterministic: one fixed model, no sampling.
     """
     if not (text and en) or text == en:
         return False
-    lang = language(code)
-    if lang.letters is not None:
-        return script_share(text, lang.letters) >= 0.5 and lang.letters.search(en) is None
-    return (likelihood(text, ENGLISH.code, code) < CONFIDENT
-            and likelihood(en, code, ENGLISH.code) < CONFIDENT)
+    pair = Pair(language(code).code, ENGLISH.code)
+    return wrong_language(text, pair.lang, pair) is None and \
+        wrong_language(en, pair.other, pair) is None
 
 
 def help_pages(root: Path) -> dict[str, Path]:

@@ -33,6 +33,7 @@ from koen.data.parallel import (
     sample,
     validate_corpus,
 )
+from koen.formats.tables import triplet_columns
 from koen.repro.atomic import atomic_dir, write_json
 from koen.retrieval import bm25
 
@@ -62,9 +63,9 @@ def mine_triplets(
         for neg in negatives[:per_query]:
             pos = passages[q.relevant[0]]
             n = passages[neg]
-            triplets.append({"qid": q.qid, "pos": pos.sid, "neg": n.sid} | {
-                f"{part}_{lang}": x.text(lang, pair)
-                for part, x in (("query", q), ("pos", pos), ("neg", n)) for lang in pair.codes})
+            texts = [x.text(lang, pair) for x in (q, pos, n) for lang in pair.codes]
+            triplets.append({"qid": q.qid, "pos": pos.sid, "neg": n.sid}
+                            | dict(zip(triplet_columns(pair), texts, strict=True)))
     return triplets
 
 

@@ -15,11 +15,18 @@ from pathlib import Path
 import pyarrow as pa
 from datasets import Dataset
 
+from koen.config.languages import Pair
 from koen.errors import KoenError
 
 
 class DataError(KoenError, ValueError):
     """Bad input data; the message names the file (and record, where there is one)."""
+
+
+def triplet_columns(pair: Pair) -> tuple[str, ...]:
+    """The parallel triplets' text columns (`triplets.parquet`, a user's triplets file):
+    `query_ko`, `query_en`, `pos_ko`, `pos_en`, `neg_ko`, `neg_en` for ko-en."""
+    return tuple(f"{part}_{lang}" for part in ("query", "pos", "neg") for lang in pair.codes)
 
 
 def read_table(path: Path, columns: Sequence[str]) -> Dataset:

@@ -22,7 +22,7 @@ from koen.config.languages import Pair
 from koen.config.parse import ParamsError
 from koen.config.schema import TrainParams
 from koen.errors import MissingError
-from koen.formats.tables import read_table
+from koen.formats.tables import read_table, triplet_columns
 from koen.formats.train_info import TrainInfo
 from koen.repro.atomic import atomic_dir, atomic_file
 from koen.repro.closure import code_digest, entry_module
@@ -58,11 +58,6 @@ def hyper(p: TrainParams, method: Method) -> dict[str, Any]:
                                                          "nce_weight", "direction", "pairs",
                                                          "scale")}
     return out
-
-
-def triplet_columns(pair: Pair) -> tuple[str, ...]:
-    """The parallel triplets' columns: `query_ko`, `query_en`, `pos_ko`, ... for ko-en."""
-    return tuple(f"{part}_{lang}" for part in ("query", "pos", "neg") for lang in pair.codes)
 
 
 def fingerprint(composition: str, method: Method, p: TrainParams, seed: int, init: Path,
