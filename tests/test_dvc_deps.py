@@ -46,8 +46,9 @@ def test_a_dep_removed_from_dvc_yaml_is_reported_with_stage_and_file(tmp_path):
                                        "koen/training/unpadding.py"]
     assert missing["report"] == ["koen/report/__init__.py", "koen/report/evidence.py",
                                  "koen/report/frontier.py", "koen/report/load.py",
-                                 "koen/report/mlflow_runs.py", "koen/report/plots.py",
-                                 "koen/report/report.py", "koen/report/seeds.py",
+                                 "koen/report/machines.py", "koen/report/mlflow_runs.py",
+                                 "koen/report/plots.py", "koen/report/report.py",
+                                 "koen/report/seeds.py",
                                  "koen/report/significance.py", "koen/report/systems.py",
                                  "koen/report/tables.py"]
 

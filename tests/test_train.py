@@ -136,6 +136,7 @@ def test_train_info_is_written_as_the_train_stage_always_wrote_it(tmp_path):
     record = {"name": "kokoen", "composition": "ko-ko-en", "canonical": "kokoen",
               "fingerprint": "f" * 64, "init": "models/base", "seed": 13,
               "params": {"method": "contrastive", "attention_dropout": None, "sorted_forward": 8},
+              "computed_on": {"device": "cuda", "precision": "bf16", "gpu": "NVIDIA H100"},
               "steps": 4, "resumed": False, "loss": [[1, 2.5], [4, 1.25]],
               "padding_share_random": 0.3125, "forward_padding_share": 0.2,
               "ranks": [{"rank": 0, "world_size": 2, "batches": 4, "batch": 4,

@@ -71,6 +71,8 @@ def train_record(**changes: object) -> TrainInfo:
     record = {"name": "kokoen", "composition": "kokoen", "canonical": "kokoen",
               "fingerprint": "f" * 64, "init": "models/base", "seed": 13,
               "params": {"method": "contrastive", "learning_rate": 5e-5, "batch_size": 8},
+              "computed_on": {"device": "cpu", "precision": "fp32", "cpu": "test",
+                              "aten": "AVX2", "onednn": "Intel AVX2"},
               "steps": 3, "resumed": False, "loss": [[1, 2.0], [3, 1.5]],
               "padding_share_random": 0.25, "forward_padding_share": 0.25}
     return TrainInfo(**record | changes)

@@ -14,8 +14,9 @@ fusion, run by run. It searches both systems afresh rather than reading their sa
 files, so its Multi ranking fuses whole-pool rankings and its Max@R is exact too.
 
 Outputs: `<runs_dir>/<benchmark>/<name>/<run>.trec` (top `k`), flat metrics
-`<out_dir>/<benchmark>/<name>.json`, and one MLflow run (kept under `tracking.pending` while
-MLflow is unreachable; see `koen.tracking`).
+`<out_dir>/<benchmark>/<name>.json` with the machine and precision they came from
+(`computed_on`), and one MLflow run (kept under `tracking.pending` while MLflow is unreachable;
+see `koen.tracking`).
 """
 
 from __future__ import annotations
@@ -27,11 +28,18 @@ from pathlib import Path
 from koen.config.parse import untraced
 from koen.config.schema import EvaluateParams, Params, snapshot
 from koen.errors import KoenError
-from koen.evaluation.metrics import english_inclination, ir_metrics, multi_metrics, round2
+from koen.evaluation.metrics import (
+    COMPUTED_ON,
+    english_inclination,
+    ir_metrics,
+    multi_metrics,
+    round2,
+)
 from koen.formats.benchmark import QRELS, QUERIES, Task, load_task
 from koen.formats.train_info import TrainInfo
 from koen.formats.trec import Run, doc_lang, ranked, write_trec_run
 from koen.models.load import load_model
+from koen.models.machine import computed_on
 from koen.models.profile import resolve_evaluate, resolve_index
 from koen.repro.atomic import atomic_dir, write_json
 from koen.repro.closure import code_digest, entry_module
@@ -184,6 +192,17 @@ def index_and_evaluate(name: str, model_dir: Path | None, benchmark: str,
     return evaluate(name, benchmark, params)
 
 
+def evaluated_on(p: EvaluateParams, manifests: list[dict]) -> dict[str, str]:
+    """The machine and precision the figures come from: the queries' (`evaluate.precision`),
+    and the passages' (`index.precision`) where it differs; none for BM25."""
+    indexed = [m["precision"] for m in manifests if m["kind"] == "dense"]
+    precision = None
+    if indexed:
+        precision = (p.precision if set(indexed) == {p.precision}
+                     else f"{indexed[0]} passages, {p.precision} queries")
+    return computed_on(p.device, precision)
+
+
 def headline(metrics: dict[str, float]) -> dict[str, float]:
     """nDCG@10 per direction: what a stage prints when it is done."""
     return {k: v for k, v in metrics.items() if k.endswith("ndcg@10")}
@@ -219,7 +238,7 @@ def evaluate(name: str, benchmark: str, params: Params) -> dict[str, float]:
             write_trec_run(tmp / f"{run_name}.trec", top(run, p.k), tag=name)
     metrics = scores(runs, task, pool)
     metrics_file = p.out_dir / benchmark / f"{name}.json"
-    write_json(metrics_file, metrics)
+    write_json(metrics_file, metrics | {COMPUTED_ON: evaluated_on(p, manifests)})
 
     data = [bench_dir / QUERIES, bench_dir / QRELS]
     h = run_key(params, name, benchmark, [indexes / s / MANIFEST for s in systems] + data)

@@ -20,6 +20,7 @@ from koen.errors import MissingError
 from koen.formats.trec import Qrels, Run, judged, ranked, relevant
 
 DIRECTION = re.compile(r"([a-z]{2})-([a-z]{2})")  # query language - document language
+COMPUTED_ON = "computed_on"  # a metrics file's record of its machine and precision
 
 
 def clir_mono(directions: Iterable[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -133,4 +134,14 @@ def load_system(eval_dir: Path, system: str, benchmarks: Iterable[str]) -> dict[
     if missing := [p for p in paths.values() if not p.is_file()]:
         raise MissingError(f"{missing[0]}: no such file; {system} is evaluated on other "
                          "benchmarks but not this one: run its evaluate stage (dvc repro)")
-    return combine({b: json.loads(p.read_text(encoding="utf-8")) for b, p in found.items()})
+    return combine({b: {k: v for k, v in json.loads(p.read_text(encoding="utf-8")).items()
+                        if k != COMPUTED_ON} for b, p in found.items()})
+
+
+def load_computed_on(eval_dir: Path, system: str, benchmarks: Iterable[str]
+                     ) -> dict[str, dict[str, str]]:
+    """Each benchmark's record of the machine and precision `system`'s figures came from; a
+    metrics file of older code, without one, is left out."""
+    files = {b: eval_dir / b / f"{system}.json" for b in benchmarks}
+    return {b: record for b, p in files.items() if p.is_file()
+            and (record := json.loads(p.read_text(encoding="utf-8")).get(COMPUTED_ON))}

@@ -34,6 +34,8 @@ class TrainInfo:
     seed: int
     params: dict[str, Any]
     """The hyperparameters, `auto` resolved (`koen.training.run.hyper`)."""
+    computed_on: dict[str, str]
+    """The device, precision and CPU vector paths or GPU (`koen.models.machine.computed_on`)."""
     steps: int
     resumed: bool
     """Whether the training went on from a killed run's checkpoint."""

@@ -26,6 +26,7 @@ from koen.formats.train_info import TrainInfo
 from koen.merging.cocktail import cocktail_weights
 from koen.merging.methods import METHODS
 from koen.models.load import load_model
+from koen.models.machine import computed_on
 from koen.repro.atomic import atomic_dir
 from koen.repro.provenance import MERGE_INFO, TRAIN_INFO
 
@@ -73,7 +74,7 @@ def merge(recipe: Recipe, paths: list[Path], base: Path | None, out: Path,
 
 
 def merge_models(method: str, models: list[str], weights: list[float],
-                 options: dict[str, float], paths: list[Path], base: Path | None, out: Path,
+                 options: dict[str, Any], paths: list[Path], base: Path | None, out: Path,
                  keep_train_info: bool = False) -> dict:
     """Write the merge of `paths` (named `models`) to `out` (tokenizer and config from the
     first model). With `keep_train_info`, the first model's training record is kept, with the
@@ -145,5 +146,7 @@ def merge_recipe(name: str, recipe: Recipe, dirs: MergeDirs, seed: int,
                                        seed, trust_remote_code, pair)
     print("cocktail weights: " + ", ".join(f"{m} {w:.3f}" for m, w in
                                            zip(recipe.models, weights, strict=True)))
+    machine = computed_on(dirs.cocktail.device, dirs.cocktail.precision)
     return merge_models("cocktail", recipe.models, weights,
-                        recipe.options() | {"losses": losses}, paths, None, dirs.out_dir / name)
+                        recipe.options() | {"losses": losses, "computed_on": machine}, paths,
+                        None, dirs.out_dir / name)

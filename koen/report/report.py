@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from koen.config.schema import ReportParams
+from koen.config.schema import ReportParams, seed_system
 from koen.formats.benchmark import load_task
 from koen.report.evidence import evidence_json, gather_evidence
 from koen.report.frontier import sweep_markdown, write_sweeps_csv
 from koen.report.load import load_metrics, load_points
+from koen.report.machines import machines_markdown
 from koen.report.mlflow_runs import log_report
 from koen.report.plots import write_csvs, write_pngs
 from koen.report.seeds import load_seed_metrics, seed_summary, seeds_markdown
@@ -43,6 +44,8 @@ def report(p: ReportParams, systems: Systems, pending: Path, runs_dir: Path,
                                    p.alpha),
                     seeds_markdown(spreads, systems.seeds, seeded, systems.merges), systems.pair,
                     p.title)
+    evaluated = [*metrics, *points, *(seed_system(s, n) for s in systems.seeds for n in seeded)]
+    text += "\n" + "\n".join(machines_markdown(p.eval_dir, evaluated, benchmarks))
     with atomic_file(p.out) as f:
         f.write(text)
     tests = evidence_json(evidence)

@@ -5,13 +5,14 @@ computed it."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import torch
 import yaml
 
 from koen.formats.train_info import TrainInfo
+from koen.models.machine import cpu_model, onednn_isa
+from koen.models.precision import native_bf16
 from koen.repro.provenance import MERGE_INFO, TRAIN_INFO, model_digest
 
 DVC_LOCK = Path("dvc.lock")
@@ -62,15 +63,13 @@ def system_tags(model_dir: Path | None, lock: Path | None = DVC_LOCK) -> dict[st
 
 
 def machine_tags() -> dict[str, str]:
-    """The machine a stage computes on, as its figures depend on it: the CPU, the vector path
-    torch's CPU kernels take (ATEN_CPU_CAPABILITY), whether oneDNN computes bf16 natively, and
-    the GPUs torch sees."""
-    cpuinfo = Path("/proc/cpuinfo")
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo.read_text(), re.M) \
-        if cpuinfo.is_file() else None
-    tags = {"machine.cpu": model.group(1).strip() if model else "unknown",
+    """The machine a stage computes on, as its figures depend on it: the CPU, the vector paths
+    of torch's CPU kernels (ATEN_CPU_CAPABILITY) and of oneDNN, whether oneDNN computes bf16
+    natively, and the GPUs torch sees."""
+    tags = {"machine.cpu": cpu_model(),
             "machine.cpu_capability": torch.backends.cpu.get_cpu_capability(),
-            "machine.cpu_bf16": str(bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())).lower()}
+            "machine.onednn": onednn_isa(),
+            "machine.cpu_bf16": str(native_bf16("cpu")).lower()}
     if torch.cuda.is_available():
         tags["machine.gpu"] = ", ".join(torch.cuda.get_device_name(i)
                                         for i in range(torch.cuda.device_count()))

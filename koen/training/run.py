@@ -24,6 +24,7 @@ from koen.config.schema import TrainParams
 from koen.errors import MissingError
 from koen.formats.tables import read_table, triplet_columns
 from koen.formats.train_info import TrainInfo
+from koen.models.machine import computed_on
 from koen.repro.atomic import atomic_dir, atomic_file
 from koen.repro.closure import code_digest, entry_module
 from koen.repro.provenance import (
@@ -148,17 +149,19 @@ def train(p: TrainParams, method: Method, composition: str, seed: int, out: Path
     with atomic_dir(out) as tmp, tempfile.TemporaryDirectory() as work:
         if reuse is not None:
             shutil.copytree(reuse, tmp, dirs_exist_ok=True)
-            result = TrainResult.of(TrainInfo.read(reuse / TRAIN_INFO))
+            reused = TrainInfo.read(reuse / TRAIN_INFO)
+            result, machine = TrainResult.of(reused), reused.computed_on
         else:
             spec = train_spec(p, method, composition, seed, init, tmp, checkpoints, print_,
                               trust_remote_code, pair)
             result = (run_distributed(spec, p.devices, Path(work)) if p.devices > 1
                       else run_training(spec))
+            machine = computed_on(p.device, p.precision)
         info = TrainInfo(
             name=slot.split("/")[-1], composition=composition,
             canonical=compositions.canonical(composition, pair), fingerprint=print_,
             init=str(init),
-            seed=seed, params=hyper(p, method),
+            seed=seed, params=hyper(p, method), computed_on=machine,
             reused_from=None if reuse is None else str(reuse), **asdict(result))
         info.write(tmp / TRAIN_INFO)
     write_loss_csv(p.logs / f"{slot.replace('/', '-')}.csv", info.loss)
