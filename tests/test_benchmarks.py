@@ -227,7 +227,8 @@ def test_the_stages_evaluate_a_korean_only_benchmark_on_the_directions_it_has(fi
     for system, args in (("base", [model]), ("bm25", [])):
         evaluate.main([system, "kobench", *args])
         metrics = json.loads((tmp_path / f"metrics/eval/kobench/{system}.json").read_text())
-        assert {k.split("/")[0] for k in metrics} == {"ko-ko", "en-ko", "queries"}
+        assert {k.split("/")[0] for k in metrics} == {"ko-ko", "en-ko", "queries",
+                                                      "computed_on"}
         assert sorted(p.name for p in (tmp_path / f"data/runs/kobench/{system}").iterdir()) == [
             "en-ko.trec", "ko-ko.trec"]
     # BM25 finds Korean documents by Korean words, never by English ones

@@ -18,6 +18,7 @@ from koen.config.schema import CocktailData, Recipe
 from koen.errors import KoenError
 from koen.merging.cocktail import contrastive_loss, dev_examples, softmax_weights
 from koen.merging.merge import merge_recipe
+from koen.models.machine import computed_on
 from koen.models.profile import resolve_cocktail, resolve_merge
 
 DEV = range(3)  # the tiny collection's first three queries stand in for the dev split
@@ -89,3 +90,5 @@ def test_cocktail_merge_is_the_linear_merge_with_the_weights_it_reports(collecti
                                   atol=1e-6), k
     recorded = json.loads((dirs.out_dir / "ck/merge_info.json").read_text())
     assert recorded["weights"] == w and recorded["temperature"] == 0.5
+    # the weights come from the models' losses, computed in the resolved precision
+    assert recorded["computed_on"] == computed_on("cpu", dirs.cocktail.precision)

@@ -13,6 +13,7 @@ import faiss
 import ir_measures
 import numpy as np
 import pytest
+import torch
 from conftest import free_port
 from datasets import Dataset
 from ir_measures import RR, R, nDCG
@@ -26,8 +27,9 @@ from koen.config.parse import ParamsError
 from koen.config.schema import load
 from koen.errors import KoenError
 from koen.evaluation import evaluate
-from koen.evaluation.metrics import combine, round2
+from koen.evaluation.metrics import COMPUTED_ON, combine, round2
 from koen.formats.trec import doc_lang, read_qrels
+from koen.models.machine import computed_on
 from koen.models.profile import resolve_index
 from koen.repro.provenance import model_digest
 from koen.retrieval import bm25, indexes, search
@@ -125,7 +127,11 @@ def test_evaluate_refuses_an_index_built_from_other_weights(at):
 
 def test_dense_metrics_equal_ir_measures_and_a_brute_force_multi_ranking(at):
     one = run_evaluate("base")
-    assert json.loads(Path("metrics/eval/lohelp/base.json").read_text()) == one
+    written = json.loads(Path("metrics/eval/lohelp/base.json").read_text())
+    manifest = indexes.read_manifest(Path("data/indexes/lohelp/base"))
+    # the figures, and the machine and precision they came from
+    assert written == one | {COMPUTED_ON: computed_on("cpu", manifest["precision"])}
+    assert written[COMPUTED_ON]["aten"] == torch.backends.cpu.get_cpu_capability()
     metrics = combine({"lohelp": one})
     qrels = read_qrels("data/prepared/qrels.test.txt")
     for direction, (_, docs) in KO_EN.directions.items():

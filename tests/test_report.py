@@ -17,6 +17,7 @@ from koen.errors import KoenError
 from koen.formats.trec import write_trec_run
 from koen.report import report
 from koen.report.load import load_metrics
+from koen.report.machines import machines_markdown
 from koen.report.plots import new_figure, place_labels
 from koen.report.significance import bootstrap_ci
 from koen.repro.atomic import write_json
@@ -124,6 +125,33 @@ def test_report_marks_the_best_and_the_change_against_base(evaluated):
                                          "25.00 (-15.00)", "**-1.00** (-11.00)"]
     assert row(multi, "kokoen")[4:] == ["**20.00** (-20.00)", "**1.00** (-9.00)"]
     assert row(multi, "bm25") == ["–"] * 6
+    # metrics files of older code record no machine: the report says so rather than guess
+    assert text.rstrip().endswith("| not recorded | | | | base, bm25, koenen+base, kokoen |")
+
+
+CPU_FP32 = {"device": "cpu", "precision": "fp32", "cpu": "AMD EPYC 9R14", "aten": "AVX2",
+            "onednn": "Intel AVX2"}
+GPU_BF16 = {"device": "cuda:0", "precision": "bf16", "gpu": "NVIDIA H100 80GB HBM3"}
+
+
+def test_the_report_says_which_machine_and_precision_each_figure_came_from(evaluated):
+    """One row per machine and precision; a system computed on two is named per benchmark."""
+    for name, on in (("base", CPU_FP32), ("kokoen", GPU_BF16), ("koenen+base", CPU_FP32)):
+        for bench, record in (("lohelp", on), ("other", on)):
+            write_metrics(evaluated, name, metrics(1, 2, 3, 4) | {"computed_on": record}, bench)
+    bm25 = {k: v for k, v in CPU_FP32.items() if k != "precision"}
+    write_metrics(evaluated, "bm25", metrics(1, 2, 3, 4) | {"computed_on": bm25}, "lohelp")
+    write_metrics(evaluated, "bm25", metrics(1, 2, 3, 4) | {"computed_on": GPU_BF16}, "other")
+    text = "\n".join(machines_markdown(evaluated / "metrics/eval",
+                                       ["base", "bm25", "kokoen", "koenen+base", "absent"],
+                                       ["lohelp", "other"]))
+    assert "| cpu | fp32 | AMD EPYC 9R14 | AVX2 / Intel AVX2 | base, koenen+base |" in text
+    assert "| cpu | – | AMD EPYC 9R14 | AVX2 / Intel AVX2 | bm25 (lohelp) |" in text
+    assert ("| cuda:0 | bf16 | NVIDIA H100 80GB HBM3 | – | bm25 (other), kokoen |") in text
+    assert "absent" not in text and "not recorded" not in text
+    # the figures themselves read as before
+    assert load_metrics(evaluated / "metrics/eval", ["base"], [], ["lohelp"])["base"][
+        "lohelp/en-ko/ndcg@10"] == 1
 
 
 def test_plots_as_png_and_as_dvc_data_and_the_report_logged_once(evaluated):

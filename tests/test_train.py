@@ -25,6 +25,7 @@ from koen.config.languages import KO_EN
 from koen.config.schema import TrainParams
 from koen.formats.tables import DataError
 from koen.formats.train_info import TrainInfo
+from koen.models.machine import computed_on
 from koen.models.profile import attention, resolve_train
 from koen.training.records import TrainSpec
 from koen.training.run import train as train_run
@@ -83,6 +84,9 @@ def test_same_params_same_weights_and_compositions_differ(setup, monkeypatch):
     monkeypatch.chdir(tmp)
     info = train(params(), "kokoen", 13, tmp / "grid/kokoen", "grid/kokoen", [])
     assert info.steps == 4 and not info.resumed
+    resolved = resolve_train(params(), "cpu").precision
+    assert info.computed_on == computed_on("cpu", resolved) == TrainInfo.read(
+        tmp / "grid/kokoen/train_info.json").computed_on
     train(params(), "kokoen", 13, tmp / "again", "grid/again", [])
     train(params(), "enenko", 13, tmp / "grid/enenko", "grid/enenko", [])
     a, b, c = weights(tmp / "grid/kokoen"), weights(tmp / "again"), weights(tmp / "grid/enenko")
@@ -98,9 +102,13 @@ def test_same_params_same_weights_and_compositions_differ(setup, monkeypatch):
 def test_experiment_in_the_grid_reuses_the_grid_model(setup, monkeypatch):
     tmp, params = setup
     monkeypatch.chdir(tmp)
-    train(params(), "kokoen", 13, tmp / "grid/kokoen", "grid/kokoen", [])
+    grid = train(params(), "kokoen", 13, tmp / "grid/kokoen", "grid/kokoen", [])
+    # as if the grid model came from a GPU machine: the copy says where it was computed
+    elsewhere = {"device": "cuda", "precision": "fp32", "gpu": "NVIDIA H100 80GB HBM3"}
+    dataclasses.replace(grid, computed_on=elsewhere).write(tmp / "grid/kokoen/train_info.json")
     info = train(params(), "ko-ko-en", 13, tmp / "exp", "experiment", ["kokoen"])
     assert info.reused_from == str(tmp / "grid/kokoen")
+    assert info.computed_on == elsewhere
     a, b = weights(tmp / "grid/kokoen"), weights(tmp / "exp")
     assert all(torch.equal(a[k], b[k]) for k in a)
 
