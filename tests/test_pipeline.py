@@ -217,7 +217,7 @@ def test_the_small_pipeline_gives_the_expected_figures_of_its_precision(built_gr
     the precision it ran in, whose tolerance is what builds on other CPU paths of that precision
     gave (tests/tiny_grid_figures.py says how they were made)."""
     repo = built_grid / "repo"
-    expected = load_set(ROOT / "tests/regression", recorded_precision(repo / "data/indexes"))
+    expected = load_set(ROOT / "tests/regression", recorded_precision(repo / "metrics/eval"))
     assert check(expected, own_evaluations(repo, tmp_path / "eval")) == []
 
 

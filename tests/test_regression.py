@@ -64,17 +64,20 @@ def test_the_tolerance_is_what_reruns_gave_per_kind_of_figure(tmp_path):
 
 
 def test_a_run_is_checked_against_the_set_of_its_own_precision(tmp_path):
-    for system, prec in (("base", "bf16"), ("koenen", "bf16")):
-        write_json(tmp_path / "idx/lohelp" / system / "manifest.json",
-                   {"kind": "dense", "precision": prec})
-    write_json(tmp_path / "idx/lohelp/bm25/manifest.json", {"kind": "bm25"})
-    assert recorded_precision(tmp_path / "idx") == "bf16"
-    write_json(tmp_path / "idx/belebele/base/manifest.json", {"kind": "dense",
-                                                              "precision": "fp32"})
-    with pytest.raises(RegressionError, match=r"indexes in \['bf16', 'fp32'\]"):
-        recorded_precision(tmp_path / "idx")
-    with pytest.raises(RegressionError, match="no dense index; run `dvc repro` first"):
-        recorded_precision(tmp_path / "none")
+    cpu = {"device": "cpu", "cpu": "x", "aten": "AVX512", "onednn": "Intel AVX2"}
+    for system in ("base", "koenen"):
+        write_json(tmp_path / "eval/lohelp" / f"{system}.json",
+                   ONE | {"computed_on": cpu | {"precision": "bf16"}})
+    write_json(tmp_path / "eval/lohelp/bm25.json", ONE | {"computed_on": cpu})  # no model
+    assert recorded_precision(tmp_path / "eval") == "bf16"
+    write_json(tmp_path / "eval/belebele/base.json", ONE | {"computed_on": cpu | {
+        "precision": "fp32"}})
+    with pytest.raises(RegressionError, match=r"figures in \['bf16', 'fp32'\]"):
+        recorded_precision(tmp_path / "eval")
+    write_json(tmp_path / "old/lohelp/base.json", ONE)
+    for folder in ("old", "none"):
+        with pytest.raises(RegressionError, match="no metrics file records its precision"):
+            recorded_precision(tmp_path / folder)
 
 
 def committed(paths: list[str], dest: Path) -> Path:

@@ -4,7 +4,7 @@ In the spirit of Pyserini's two-click reproductions: `metrics/regression/<precis
 per system, nDCG@10 per benchmark and direction, the AVGs and OVRs, and the Multi metrics of a
 real run in that precision, with the machine that made it and, per kind of figure, the tolerance
 that reruns on other machines of that precision measured. A run is checked against the set of
-the precision it ran in (recorded in its index manifests), so a bf16 machine is not held to fp32
+the precision it ran in (its metrics files' `computed_on`), so a bf16 machine is not held to fp32
 figures. A change that moves a number fails the check until the set is updated (`--update`), so
 the commit that moves it says so.
 
@@ -26,12 +26,11 @@ from pathlib import Path
 import yaml
 
 from koen.errors import KoenError
-from koen.evaluation.metrics import load_system
+from koen.evaluation.metrics import COMPUTED_ON, load_system
 from koen.repro.atomic import atomic_file
 
 SETS = Path("metrics/regression")
 DEFAULT_EVAL = Path("metrics/eval")
-DEFAULT_INDEXES = Path("data/indexes")
 HEADLINE = re.compile(r"^(avg_[a-z-]+|clir_ovr|mono_ovr|[^/]+/[a-z]{2}-[a-z]{2}/ndcg@10|"
                       r"[^/]+/multi/[a-z]{2}/(max@r_norm|comp@10|inclination)|[^/]+/multi/gap)$")
 ROUNDING = 0.01  # metrics are rounded to 2 decimals: a rerun on the same kind agrees to this
@@ -112,13 +111,15 @@ def check(expected: dict, eval_dir: Path) -> list[str]:
     return problems
 
 
-def recorded_precision(index_dir: Path) -> str:
-    """The precision a run encoded in, as its dense index manifests record it."""
-    manifests = [json.loads(m.read_text()) for m in index_dir.glob("*/*/manifest.json")]
-    found = {m["precision"] for m in manifests if m.get("kind") == "dense"}
+def recorded_precision(eval_dir: Path) -> str:
+    """The precision a run's figures came from, as its metrics files record it (`computed_on`;
+    BM25's record none)."""
+    records = [json.loads(m.read_text()).get(COMPUTED_ON) for m in eval_dir.glob("*/*.json")]
+    found = {r["precision"] for r in records if r and "precision" in r}
     if len(found) != 1:
-        what = "no dense index" if not found else f"indexes in {sorted(found)}"
-        raise RegressionError(f"{index_dir}: {what}; run `dvc repro` first, or name the set "
+        what = (f"figures in {sorted(found)}" if found else
+                "no metrics file records its precision (none yet, or made by older code)")
+        raise RegressionError(f"{eval_dir}: {what}; run `dvc repro` first, or name the set "
                               "with --precision")
     return found.pop()
 
@@ -136,8 +137,6 @@ def main(argv: list[str] | None = None) -> int:
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", type=Path, default=SETS, help="folder of <precision>.yaml")
     parser.add_argument("--eval-dir", type=Path, default=DEFAULT_EVAL)
-    parser.add_argument("--index-dir", type=Path, default=DEFAULT_INDEXES,
-                        help="where the run's precision is read (index.out_dir)")
     parser.add_argument("--precision", default="auto",
                         help="the set to check against: auto (the run's own), fp32, bf16, ...")
     parser.add_argument("--spread", type=Path, nargs=2, metavar=("A", "B"),
@@ -151,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         print(yaml.safe_dump(spread(*args.spread), sort_keys=False), end="")
         return 0
     try:
-        precision = (recorded_precision(args.index_dir) if args.precision == "auto"
+        precision = (recorded_precision(args.eval_dir) if args.precision == "auto"
                      else args.precision)
         if args.update:
             return update(args, precision)
