@@ -23,7 +23,8 @@ PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 REGRESSION = ROOT / "metrics" / "regression" / "fp32.yaml"  # the committed run's set
 # the committed run's tests first, then the runs of the study on other kinds of machine; read as
 # git holds them (at_head): `make repro` on a bf16 machine rewrites metrics/significance.json
-SIGNIFICANCE = ["metrics/significance.json", "metrics/reference/bf16-avx512/significance.json",
+SIGNIFICANCE = ["metrics/significance.json", "metrics/reference/fp32-avx2/significance.json",
+                "metrics/reference/bf16-avx512/significance.json",
                 "metrics/reference/bf16-amx/significance.json"]
 
 FENCE = re.compile(r"^(```|~~~)")

@@ -1,6 +1,6 @@
 """The report's account of where its figures come from: the device, precision and CPU vector
 paths or GPU each evaluation recorded (`computed_on` in its metrics file), one row per machine
-and precision, since figures differ between them (docs/reproducibility.md)."""
+and precision, since figures can differ between them (docs/reproducibility.md)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def machines_markdown(eval_dir: Path, names: list[str], benchmarks: list[str]) -
              "Each evaluation's device and precision (of the passages' and queries' encoding; "
              "BM25 has none), with the GPU, or the CPU and the vector paths of torch's kernels "
              "(ATen) and of oneDNN, as the metrics files record them (`computed_on`). Another "
-             "precision, or bf16 on another CPU kind, gives other figures: "
+             "precision, or other vector paths, can give other figures: "
              "docs/reproducibility.md.", "",
              "| device | precision | CPU or GPU | ATen / oneDNN | systems |",
              "|---|---|---|---|---|"]

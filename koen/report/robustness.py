@@ -1,5 +1,5 @@
 """Which significance calls hold whatever the machine: the committed run's tests against runs of
-the same study on other kinds of machine (the other precision, another bf16 CPU).
+the same study on other kinds of machine (fp32 on another CPU, bf16 on two).
 
 A call is robust when every run makes it the same way: significant in all with the same sign, or
 significant in none. A call that flips is reported as not robust, and so is one whose
@@ -7,6 +7,7 @@ Holm-corrected p lies within the band [alpha / 2, 2 alpha] in any run, where a r
 another machine can tip it. The README and the results page claim only robust calls.
 
     python -m koen.report.robustness metrics/significance.json \
+        metrics/reference/fp32-avx2/significance.json \
         metrics/reference/bf16-avx512/significance.json \
         metrics/reference/bf16-amx/significance.json --out metrics/robustness.md
 """
