@@ -236,8 +236,11 @@ def test_mlflow_server_gets_the_run_and_an_offline_run_syncs_once(at, monkeypatc
     assert not any(k.startswith("train.loss") for k in base.data.params)
     system = {k: v for k, v in base.data.metrics.items() if k.startswith("system/")}
     assert system["system/cpu_utilization_percentage"] >= 0  # sampled over the stage
+    machine = offline.pop(COMPUTED_ON)  # the figures are MLflow's metrics, the machine its tags
     assert {k: v for k, v in base.data.metrics.items() if k not in system} == {
         mlflow_log.mlflow_name(k): v for k, v in offline.items()}
+    assert (base.data.tags["machine.cpu_capability"], base.data.tags["machine.onednn"]) == (
+        machine["aten"], machine["onednn"])
     artifacts = sorted(a.path for a in client.list_artifacts(base.info.run_id))
     assert artifacts == ["base.json", "runs"]
     runs_logged = client.list_artifacts(base.info.run_id, "runs")

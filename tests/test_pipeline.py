@@ -216,9 +216,9 @@ def test_the_small_pipeline_gives_the_expected_figures_of_its_precision(built_gr
     system's nDCG@10, AVGs, OVRs and Multi figures on the help's test split) against the set of
     the precision it ran in, whose tolerance is what builds on other CPU paths of that precision
     gave (tests/tiny_grid_figures.py says how they were made)."""
-    repo = built_grid / "repo"
-    expected = load_set(ROOT / "tests/regression", recorded_precision(repo / "metrics/eval"))
-    assert check(expected, own_evaluations(repo, tmp_path / "eval")) == []
+    own = own_evaluations(built_grid / "repo", tmp_path / "eval")
+    expected = load_set(ROOT / "tests/regression", recorded_precision(own))
+    assert check(expected, own) == []
 
 
 # The tests that start from the built grid, longest first: xdist hands them out in this order
