@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 import torch
+from tiny_data import section
 
+from koen.evaluation.evaluate import evaluated_on
 from koen.models import machine, precision
+from koen.models.profile import resolve_evaluate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -67,3 +70,13 @@ def test_computed_on_follows_the_paths_the_environment_narrows():
     record, cpu = json.loads(out.stdout)
     assert record == {"device": "cpu", "precision": "fp32", "cpu": cpu, "aten": "AVX2",
                       "onednn": "Intel AVX2"}
+
+
+def test_an_evaluation_records_the_passages_precision_where_it_differs():
+    p = resolve_evaluate(section("evaluate", {"precision": "fp32"}), "cpu")
+    bm25 = {"kind": "bm25"}
+    assert evaluated_on(p, [{"kind": "dense", "precision": "bf16"}])["precision"] == \
+        "bf16 passages, fp32 queries"
+    hybrid = [{"kind": "dense", "precision": "fp32"}, bm25]
+    assert evaluated_on(p, hybrid) == machine.computed_on("cpu", "fp32")
+    assert "precision" not in evaluated_on(p, [bm25])  # no model computed
