@@ -134,8 +134,14 @@ def load_system(eval_dir: Path, system: str, benchmarks: Iterable[str]) -> dict[
     if missing := [p for p in paths.values() if not p.is_file()]:
         raise MissingError(f"{missing[0]}: no such file; {system} is evaluated on other "
                          "benchmarks but not this one: run its evaluate stage (dvc repro)")
-    return combine({b: {k: v for k, v in json.loads(p.read_text(encoding="utf-8")).items()
-                        if k != COMPUTED_ON} for b, p in found.items()})
+    return combine({b: read_metrics(p)[0] for b, p in found.items()})
+
+
+def read_metrics(path: Path) -> tuple[dict[str, float], dict[str, str] | None]:
+    """An evaluation's metrics file: its figures, and its record of the machine and precision
+    they came from (None in a file of older code)."""
+    figures = json.loads(path.read_text(encoding="utf-8"))
+    return figures, figures.pop(COMPUTED_ON, None)
 
 
 def load_computed_on(eval_dir: Path, system: str, benchmarks: Iterable[str]
@@ -144,4 +150,4 @@ def load_computed_on(eval_dir: Path, system: str, benchmarks: Iterable[str]
     metrics file of older code, without one, is left out."""
     files = {b: eval_dir / b / f"{system}.json" for b in benchmarks}
     return {b: record for b, p in files.items() if p.is_file()
-            and (record := json.loads(p.read_text(encoding="utf-8")).get(COMPUTED_ON))}
+            and (record := read_metrics(p)[1])}

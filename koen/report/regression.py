@@ -17,7 +17,6 @@ the commit that moves it says so.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import sys
@@ -26,7 +25,7 @@ from pathlib import Path
 import yaml
 
 from koen.errors import KoenError
-from koen.evaluation.metrics import COMPUTED_ON, load_system
+from koen.evaluation.metrics import load_system, read_metrics
 from koen.repro.atomic import atomic_file
 
 SETS = Path("metrics/regression")
@@ -114,7 +113,7 @@ def check(expected: dict, eval_dir: Path) -> list[str]:
 def recorded_precision(eval_dir: Path) -> str:
     """The precision a run's figures came from, as its metrics files record it (`computed_on`;
     BM25's record none)."""
-    records = [json.loads(m.read_text()).get(COMPUTED_ON) for m in eval_dir.glob("*/*.json")]
+    records = [read_metrics(m)[1] for m in eval_dir.glob("*/*.json")]
     found = {r["precision"] for r in records if r and "precision" in r}
     if len(found) != 1:
         what = (f"figures in {sorted(found)}" if found else
