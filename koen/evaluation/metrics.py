@@ -145,9 +145,8 @@ def read_metrics(path: Path) -> tuple[dict[str, float], dict[str, str] | None]:
 
 
 def load_computed_on(eval_dir: Path, system: str, benchmarks: Iterable[str]
-                     ) -> dict[str, dict[str, str]]:
-    """Each benchmark's record of the machine and precision `system`'s figures came from; a
-    metrics file of older code, without one, is left out."""
+                     ) -> dict[str, dict[str, str] | None]:
+    """Each evaluated benchmark's record of the machine and precision `system`'s figures came
+    from (None in a metrics file of older code); benchmarks not evaluated are left out."""
     files = {b: eval_dir / b / f"{system}.json" for b in benchmarks}
-    return {b: record for b, p in files.items() if p.is_file()
-            and (record := read_metrics(p)[1])}
+    return {b: read_metrics(p)[1] for b, p in files.items() if p.is_file()}

@@ -74,11 +74,11 @@ def merge(recipe: Recipe, paths: list[Path], base: Path | None, out: Path,
 
 
 def merge_models(method: str, models: list[str], weights: list[float],
-                 options: dict[str, Any], paths: list[Path], base: Path | None, out: Path,
-                 keep_train_info: bool = False) -> dict:
+                 options: dict[str, float], paths: list[Path], base: Path | None, out: Path,
+                 keep_train_info: bool = False, record: dict[str, Any] | None = None) -> dict:
     """Write the merge of `paths` (named `models`) to `out` (tokenizer and config from the
-    first model). With `keep_train_info`, the first model's training record is kept, with the
-    merge added."""
+    first model); `merge_info.json` holds the recipe and `record` (how the weights were set).
+    With `keep_train_info`, the first model's training record is kept, with the merge added."""
     check_compatible(paths + ([base] if base else []))
     states = [load_file(str(p / WEIGHTS)) for p in paths]
     base_state = load_file(str(base / WEIGHTS)) if base else None
@@ -89,7 +89,7 @@ def merge_models(method: str, models: list[str], weights: list[float],
         save_file({k: v.contiguous() for k, v in merged.items()}, str(tmp / WEIGHTS),
                   metadata={"format": "pt"})
         info = {"name": out.name, "method": method, "models": models, "weights": weights,
-                **options}
+                **options, **(record or {})}
         (tmp / MERGE_INFO).write_text(json.dumps(info, indent=2))
         if keep_train_info:
             replace(TrainInfo.read(paths[0] / TRAIN_INFO), merge=info).write(tmp / TRAIN_INFO)
@@ -147,6 +147,5 @@ def merge_recipe(name: str, recipe: Recipe, dirs: MergeDirs, seed: int,
     print("cocktail weights: " + ", ".join(f"{m} {w:.3f}" for m, w in
                                            zip(recipe.models, weights, strict=True)))
     machine = computed_on(dirs.cocktail.device, dirs.cocktail.precision)
-    return merge_models("cocktail", recipe.models, weights,
-                        recipe.options() | {"losses": losses, "computed_on": machine}, paths,
-                        None, dirs.out_dir / name)
+    return merge_models("cocktail", recipe.models, weights, recipe.options(), paths, None,
+                        dirs.out_dir / name, record={"losses": losses, "computed_on": machine})

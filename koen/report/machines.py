@@ -20,15 +20,15 @@ def machine_rows(eval_dir: Path, names: list[str], benchmarks: list[str]
     unrecorded = []
     for name in names:
         found = load_computed_on(eval_dir, name, benchmarks)
-        if not found:
-            if any((eval_dir / b / f"{name}.json").is_file() for b in benchmarks):
-                unrecorded.append(name)
-            continue
-        records = {tuple(r.items()) for r in found.values()}
-        for bench, record in found.items():
-            label = name if len(records) == 1 else f"{name} ({bench})"
-            if label not in rows.setdefault(tuple(record.items()), []):
-                rows[tuple(record.items())].append(label)
+        if found and not any(found.values()):
+            unrecorded.append(name)
+        records = {bench: tuple(r.items()) for bench, r in found.items() if r}
+        one = len(set(records.values())) == 1
+        for bench, record in records.items():
+            label = name if one else f"{name} ({bench})"
+            systems = rows.setdefault(record, [])
+            if label not in systems:
+                systems.append(label)
     return rows, unrecorded
 
 
